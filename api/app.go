@@ -1,0 +1,89 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/paylent/paylent/tenants"
+)
+
+// Check is one readiness probe (database, NATS, a projection).
+type Check struct {
+	Name  string
+	Probe func(ctx context.Context) error
+}
+
+// Options wire the application.
+type Options struct {
+	Directory *tenants.Directory
+	Checks    []Check
+	Logger    *slog.Logger
+}
+
+// BodyLimit caps every request body.
+const BodyLimit = 1 << 20
+
+// New builds the fiber application.
+func New(opts Options) *fiber.App {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "paylent",
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(log),
+		BodyLimit:             BodyLimit,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+	})
+	app.Use(recover.New())
+	app.Use(requestid.New())
+	app.Use(helmet.New(helmet.Config{ReferrerPolicy: "no-referrer", CrossOriginEmbedderPolicy: "unsafe-none"}))
+	app.Use(requestLog(log))
+
+	h := &health{checks: opts.Checks, log: log}
+	app.Get("/healthz", h.alive)
+	app.Get("/readyz", h.ready)
+
+	app.Use(tenant(opts.Directory))
+	app.Get("/", environmentInfo)
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return app
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestid.ConfigDefault.ContextKey).(string)
+	return id
+}
+
+func requestLog(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		if err != nil {
+			// Render now so the logged status is the one sent.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				c.Status(fiber.StatusInternalServerError)
+			}
+			err = nil
+		}
+		level := slog.LevelInfo
+		if p := c.Path(); p == "/healthz" || p == "/readyz" {
+			level = slog.LevelDebug
+		}
+		attrs := []any{"method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
+			"duration", time.Since(start), "request_id", requestID(c)}
+		if t, ok := c.Locals(tenantKey).(tenants.Tenant); ok {
+			attrs = append(attrs, "environment", t.Slug)
+		}
+		log.Log(c.UserContext(), level, "request", attrs...)
+		return err
+	}
+}

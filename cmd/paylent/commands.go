@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/migrations"
+	"github.com/paylent/paylent/projections"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/tenants"
+)
+
+// operatorActor is the actor of CLI commands: the operator at this machine.
+func operatorActor(via string) domain.Actor {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return domain.Actor{Kind: domain.ActorOperator, ID: name, UserAgent: "paylent-cli/" + via}
+}
+
+func migrateCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "migrate", "migrate")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log) // applies the migrations
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	url := env.cfg.DatabaseURL
+	if db.cluster != nil {
+		url = db.cluster.URL("paylent")
+	}
+	current, target, err := migrations.Version(ctx, url)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "database schema at version %d (newest known: %d)\n", current, target)
+	return nil
+}
+
+func envCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "env create", "env create --account ACCOUNT --slug SLUG [--name NAME] [--json]")
+	acct := fs.String("account", "", "account that owns the environment (created on first use)")
+	slug := fs.String("slug", "", "environment slug: its host is <slug>.<public domain>")
+	name := fs.String("name", "", "display name (default: the slug)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *acct == "" || *slug == "" {
+		return fmt.Errorf("%w: --account and --slug are required", errUsage)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	res, err := db.loop.Execute(ctx, environment.Create{Account: *acct, Slug: *slug, DisplayName: *name}, operatorActor("env-create"))
+	if err != nil {
+		return err
+	}
+	dir := tenants.NewDirectory(nil, env.cfg.PublicDomain, env.cfg.PublicScheme)
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(map[string]any{
+			"environment": *slug, "account": *acct, "issuer": dir.Issuer(*slug), "position": res.Position})
+	}
+	fmt.Fprintf(env.stdout, "created environment %s (account %s)\n  issuer: %s\n  position: %d\n",
+		*slug, *acct, dir.Issuer(*slug), res.Position)
+	return nil
+}
+
+func eventsCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "events", "events --env ENV [--after POSITION] [--follow]")
+	slug := fs.String("env", "", "environment whose events to print")
+	after := fs.Int64("after", 0, "print events after this global position")
+	follow := fs.Bool("follow", false, "keep printing new events until interrupted")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *slug == "" {
+		return fmt.Errorf("%w: --env is required", errUsage)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	wake := make(chan struct{}, 1)
+	if *follow {
+		go db.store.Listen(ctx, eventstore.NotifyChannel, func(string) { //nolint:errcheck // ends with ctx
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		})
+	}
+	enc := json.NewEncoder(env.stdout)
+	pos := *after
+	for {
+		batch, err := db.store.ReadEnvironment(ctx, *slug, pos, 1000)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for _, e := range batch {
+			if err := enc.Encode(e); err != nil {
+				return err
+			}
+			pos = e.Position
+		}
+		if len(batch) == 1000 {
+			continue
+		}
+		if !*follow {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func verifyCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "verify", "verify --env ENV [--json]")
+	slug := fs.String("env", "", "environment to verify")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *slug == "" {
+		return fmt.Errorf("%w: --env is required", errUsage)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	rep, err := eventstore.Verify(ctx, db.store, *slug)
+	var broken *eventstore.ChainError
+	if err != nil && !errors.As(err, &broken) {
+		return err
+	}
+	if *asJSON {
+		out := map[string]any{"environment": *slug, "ok": broken == nil, "events": rep.Events, "head": rep.Head}
+		if broken != nil {
+			out["bad_position"], out["reason"] = broken.Position, broken.Reason
+		}
+		if err := json.NewEncoder(env.stdout).Encode(out); err != nil {
+			return err
+		}
+	} else if broken == nil {
+		fmt.Fprintf(env.stdout, "environment %s: hash chain intact (%d events, head position %d, head hash %x)\n",
+			*slug, rep.Events, rep.Head, rep.HeadHash)
+	}
+	if broken != nil {
+		return fmt.Errorf("TAMPERED: %w", broken)
+	}
+	return nil
+}
+
+// projectionFactories names every projection this build runs.
+var projectionFactories = map[string]func() projections.Projection{
+	catalog.Name: func() projections.Projection { return catalog.New() },
+}
+
+func rebuildCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "projections rebuild", "projections rebuild [--name NAME]")
+	name := fs.String("name", "", "rebuild only this projection (default: all)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, ok := projectionFactories[*name]; *name != "" && !ok {
+		return fmt.Errorf("%w: unknown projection %q", errUsage, *name)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	cps := projections.DirCheckpoints{Dir: filepath.Join(env.cfg.DataDir, "projections")}
+	for pname, factory := range projectionFactories {
+		if *name != "" && pname != *name {
+			continue
+		}
+		started := time.Now()
+		p := factory()
+		pos, hash, err := projections.Replay(ctx, db.store, db.registry, p)
+		if err != nil {
+			return err
+		}
+		took := time.Since(started)
+		state, err := p.Snapshot()
+		if err != nil {
+			return err
+		}
+		if err := cps.Save(pname, projections.Checkpoint{Position: pos, Hash: hash, State: state}); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "rebuilt %s: %d events in %s (%.0f events/s)\n", pname, pos,
+			took.Round(time.Millisecond), float64(pos)/max(took.Seconds(), 1e-9))
+	}
+	// Running servers (any instance on this database) rebuild their live copies too.
+	target := *name
+	if target == "" {
+		target = "*"
+	}
+	if err := db.store.Notify(ctx, controlChannel, "rebuild:"+target); err != nil {
+		fmt.Fprintf(env.stderr, "paylent: could not ask running servers to rebuild: %v\n", err)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Config is everything Paylent reads from its environment, loaded once here; no other
+// package calls os.Getenv.
+type Config struct {
+	HTTPAddr     string // PAYLENT_HTTP_ADDR
+	PublicDomain string // PAYLENT_PUBLIC_DOMAIN
+	PublicScheme string // PAYLENT_PUBLIC_SCHEME
+	DataDir      string // PAYLENT_DATA_DIR
+	DatabaseURL  string // DATABASE_URL; empty: the private cluster under DataDir
+	NATSURL      string // NATS_URL; empty: the embedded server
+	NATSListen   string // PAYLENT_NATS_LISTEN (embedded server only)
+	MasterKey    string // PAYLENT_MASTER_KEY
+	SMTPURL      string // PAYLENT_SMTP_URL
+	RateLimits   string // PAYLENT_RATE_LIMITS: on (default) or off
+	LogLevel     string // PAYLENT_LOG_LEVEL: debug, info (default), warn, error
+}
+
+// Embedded reports whether this instance runs its own private database (the laptop
+// default): only then does it seed the demo account and keep its master key on disk.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// RateLimitsOn reports whether rate limits are enforced.
+func (c Config) RateLimitsOn() bool { return c.RateLimits != "off" }
+
+// LoadConfig reads the configuration from getenv.
+func LoadConfig(getenv func(string) string) Config {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	return Config{
+		HTTPAddr:     get("PAYLENT_HTTP_ADDR", ":4000"),
+		PublicDomain: strings.ToLower(get("PAYLENT_PUBLIC_DOMAIN", "localhost:4000")),
+		PublicScheme: get("PAYLENT_PUBLIC_SCHEME", "http"),
+		DataDir:      get("PAYLENT_DATA_DIR", "./.paylent"),
+		DatabaseURL:  get("DATABASE_URL", ""),
+		NATSURL:      get("NATS_URL", ""),
+		NATSListen:   get("PAYLENT_NATS_LISTEN", "127.0.0.1:4222"),
+		MasterKey:    get("PAYLENT_MASTER_KEY", ""),
+		SMTPURL:      get("PAYLENT_SMTP_URL", ""),
+		RateLimits:   get("PAYLENT_RATE_LIMITS", "on"),
+		LogLevel:     get("PAYLENT_LOG_LEVEL", "info"),
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("PAYLENT_HTTP_ADDR %q: want host:port or :port", c.HTTPAddr))
+	}
+	if c.PublicDomain == "" || strings.ContainsAny(c.PublicDomain, "/ @") || strings.HasPrefix(c.PublicDomain, ".") {
+		errs = append(errs, fmt.Errorf("PAYLENT_PUBLIC_DOMAIN %q: want a host name with an optional port, e.g. localhost:4000", c.PublicDomain))
+	}
+	if c.PublicScheme != "http" && c.PublicScheme != "https" {
+		errs = append(errs, fmt.Errorf("PAYLENT_PUBLIC_SCHEME %q: want http or https", c.PublicScheme))
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, errors.New("DATABASE_URL: want a postgres:// URL"))
+		}
+	}
+	if c.NATSURL != "" {
+		if u, err := url.Parse(strings.Split(c.NATSURL, ",")[0]); err != nil || u.Host == "" {
+			errs = append(errs, errors.New("NATS_URL: want nats://host:port[,nats://...]"))
+		}
+	}
+	if c.NATSURL == "" {
+		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
+			errs = append(errs, fmt.Errorf("PAYLENT_NATS_LISTEN %q: want host:port", c.NATSListen))
+		}
+	}
+	if !c.Embedded() && c.MasterKey == "" {
+		errs = append(errs, errors.New("PAYLENT_MASTER_KEY: required with shared infrastructure (every instance needs the same key)"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("PAYLENT_LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.RateLimits != "on" && c.RateLimits != "off" {
+		errs = append(errs, fmt.Errorf("PAYLENT_RATE_LIMITS %q: want on or off", c.RateLimits))
+	}
+	return errors.Join(errs...)
+}

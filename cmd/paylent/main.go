@@ -1,0 +1,150 @@
+// Command paylent is the Paylent identity provider: the server (`paylent serve`) and the
+// operator's CLI, in one binary. This is the composition root: the only place concrete
+// types are wired together and the only package that reads the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `paylent: a multi-tenant OAuth 2.0 / OpenID Connect provider
+
+Usage:
+  paylent serve                                  run the server (embedded PostgreSQL and NATS by default)
+  paylent migrate                                apply database migrations
+  paylent env create --account A --slug S        create an environment (and its account on first use)
+  paylent events --env E [--after P] [--follow]  print an environment's events as NDJSON envelopes
+  paylent verify --env E                         check an environment's hash chain (exit 1 on tampering)
+  paylent projections rebuild [--name N]         replay the event log into the read models
+
+Every command takes --help. Configuration comes from PAYLENT_* variables (see README.md).
+`
+
+// exitUsage is the exit code for a command line that cannot be understood.
+const exitUsage = 2
+
+// errUsage marks errors that are the caller's command line, not a failure.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// command is one CLI verb.
+type command func(ctx context.Context, env *cliEnv, args []string) error
+
+// cliEnv is what every command receives.
+type cliEnv struct {
+	cfg    Config
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return 0
+	}
+	commands := map[string]command{
+		"serve":       serveCommand,
+		"migrate":     migrateCommand,
+		"env":         subcommands(map[string]command{"create": envCreateCommand}),
+		"events":      eventsCommand,
+		"verify":      verifyCommand,
+		"projections": subcommands(map[string]command{"rebuild": rebuildCommand}),
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "paylent: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	cfg := LoadConfig(getenv)
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "paylent: configuration:\n%v\n", err)
+		return exitUsage
+	}
+	env := &cliEnv{cfg: cfg, stdout: stdout, stderr: stderr, log: newLogger(stderr, cfg.LogLevel, args[0] == "serve")}
+	err := cmd(ctx, env, args[1:])
+	name := args[0]
+	if len(args) > 1 && (name == "env" || name == "projections") {
+		name += " " + args[1]
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "paylent %s: %v\n", name, err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "paylent %s: %v\n", name, err)
+		return 1
+	}
+}
+
+func subcommands(subs map[string]command) command {
+	return func(ctx context.Context, env *cliEnv, args []string) error {
+		if len(args) == 0 {
+			return fmt.Errorf("%w: missing subcommand", errUsage)
+		}
+		sub, ok := subs[args[0]]
+		if !ok {
+			return fmt.Errorf("%w: unknown subcommand %q", errUsage, args[0])
+		}
+		return sub(ctx, env, args[1:])
+	}
+}
+
+// newLogger logs text to w. The server logs at the configured level; CLI commands only warn
+// (their output is for people and scripts).
+func newLogger(w io.Writer, level string, server bool) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	if !server && l < slog.LevelWarn {
+		l = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// flags builds a FlagSet whose errors and help go to env.stderr.
+func flags(env *cliEnv, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "Usage: paylent %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, turning flag errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}

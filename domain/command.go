@@ -1,0 +1,20 @@
+package domain
+
+import "time"
+
+// StreamRef names one event stream and the environment it belongs to.
+type StreamRef struct {
+	Environment string
+	Stream      string
+}
+
+// Command is a request to change state, decided purely from the history of the streams it
+// names. The event store's command loop loads each stream, calls Decide, and appends the
+// result atomically with optimistic concurrency, retrying on conflict; nothing else writes.
+type Command interface {
+	// Streams lists the streams the command reads and may append to.
+	Streams() []StreamRef
+	// Decide receives each stream's decoded history (in Streams order) and returns the new
+	// events per stream (same order; nil for none), or an error when the command is refused.
+	Decide(history [][]Event, now time.Time) ([][]Event, error)
+}

@@ -1,0 +1,106 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+)
+
+// Loop runs domain commands: load each stream the command names, decode and hand the history
+// to Decide, append the decided events with the versions that were read, and start over
+// when another writer got there first. Handlers and workers never hand-roll this.
+type Loop struct {
+	store       Store
+	registry    *domain.Registry
+	now         func() time.Time
+	maxAttempts int
+}
+
+// NewLoop returns a command loop over store. now is the clock handed to decisions.
+func NewLoop(store Store, registry *domain.Registry, now func() time.Time) *Loop {
+	return &Loop{store: store, registry: registry, now: now, maxAttempts: 8}
+}
+
+// Result is what a command appended.
+type Result struct {
+	// Position is the global position of the last appended event (0 when nothing was
+	// appended): wait for it to read your own write.
+	Position int64
+	Events   []domain.Envelope
+}
+
+// Execute runs cmd on behalf of actor.
+func (l *Loop) Execute(ctx context.Context, cmd domain.Command, actor domain.Actor) (Result, error) {
+	refs := cmd.Streams()
+	for attempt := 1; ; attempt++ {
+		res, err := l.attempt(ctx, cmd, refs, actor)
+		if !errors.Is(err, ErrConflict) || attempt == l.maxAttempts {
+			return res, err
+		}
+		// Someone appended between our read and our write: back off a little, re-read, and
+		// decide again on the new history.
+		wait := time.Duration(rand.IntN(1<<attempt)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (l *Loop) attempt(ctx context.Context, cmd domain.Command, refs []domain.StreamRef, actor domain.Actor) (Result, error) {
+	history := make([][]domain.Event, len(refs))
+	versions := make([]int64, len(refs))
+	for i, ref := range refs {
+		envs, err := l.store.ReadStream(ctx, ref.Stream)
+		if err != nil {
+			return Result{}, fmt.Errorf("load %s: %w", ref.Stream, err)
+		}
+		for _, env := range envs {
+			if env.Environment != ref.Environment {
+				return Result{}, domain.Invalid("environment", "stream %s belongs to environment %s", ref.Stream, env.Environment)
+			}
+			rec, err := l.registry.DecodeEnvelope(env)
+			if err != nil {
+				return Result{}, fmt.Errorf("load %s: %w", ref.Stream, err)
+			}
+			history[i] = append(history[i], rec.Event)
+			versions[i] = env.StreamVersion
+		}
+	}
+	now := NormalizeTime(l.now())
+	decided, err := cmd.Decide(history, now)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(decided) > len(refs) {
+		return Result{}, fmt.Errorf("command decided events for %d streams but names %d", len(decided), len(refs))
+	}
+	var appends []StreamAppend
+	for i, evs := range decided {
+		if len(evs) == 0 {
+			continue
+		}
+		a := StreamAppend{Environment: refs[i].Environment, Stream: refs[i].Stream, ExpectedVersion: versions[i]}
+		for _, e := range evs {
+			typ, ver, data, err := l.registry.Encode(e)
+			if err != nil {
+				return Result{}, err
+			}
+			a.Events = append(a.Events, NewEvent{Type: typ, SchemaVersion: ver, Data: data, OccurredAt: now, Actor: actor})
+		}
+		appends = append(appends, a)
+	}
+	if len(appends) == 0 {
+		return Result{}, nil
+	}
+	envs, err := l.store.Append(ctx, appends...)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Position: envs[len(envs)-1].Position, Events: envs}, nil
+}

@@ -1,0 +1,141 @@
+// Package catalog is the read model of accounts and environments (and, as they arrive,
+// clients, scopes, users and signing keys): small, read on every request, kept in memory.
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/account"
+	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/projections"
+)
+
+// Account as the catalog shows it.
+type Account struct {
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Environment as the catalog shows it.
+type Environment struct {
+	Slug      string               `json:"slug"`
+	Account   string               `json:"account"`
+	Settings  environment.Settings `json:"settings"`
+	CreatedAt time.Time            `json:"created_at"`
+	UpdatedAt time.Time            `json:"updated_at"`
+	// Position is the position of the environment's latest event.
+	Position int64 `json:"position"`
+}
+
+type state struct {
+	Accounts     map[string]Account     `json:"accounts"`
+	Environments map[string]Environment `json:"environments"`
+}
+
+func emptyState() state {
+	return state{Accounts: map[string]Account{}, Environments: map[string]Environment{}}
+}
+
+// Catalog is the projection. Its zero value is not ready; use New.
+type Catalog struct {
+	mu sync.RWMutex
+	st state
+}
+
+var _ projections.Projection = (*Catalog)(nil)
+
+// Name is the projection name.
+const Name = "catalog"
+
+// New returns an empty catalog.
+func New() *Catalog { return &Catalog{st: emptyState()} }
+
+// Name implements projections.Projection.
+func (c *Catalog) Name() string { return Name }
+
+// New implements projections.Projection.
+func (c *Catalog) New() projections.Projection { return New() }
+
+// Apply implements projections.Projection.
+func (c *Catalog) Apply(rec domain.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch e := rec.Event.(type) {
+	case account.Created:
+		c.st.Accounts[e.Account] = Account{Slug: e.Account, Name: e.Name, CreatedAt: rec.OccurredAt}
+	case environment.Created:
+		c.st.Environments[e.Environment] = Environment{Slug: e.Environment, Account: e.Account, Settings: e.Settings,
+			CreatedAt: rec.OccurredAt, UpdatedAt: rec.OccurredAt, Position: rec.Position}
+	case environment.SettingsChanged:
+		env, ok := c.st.Environments[rec.Environment]
+		if !ok {
+			return fmt.Errorf("settings changed for unknown environment %s", rec.Environment)
+		}
+		env.Settings, env.UpdatedAt, env.Position = e.Settings, rec.OccurredAt, rec.Position
+		c.st.Environments[rec.Environment] = env
+	}
+	return nil
+}
+
+// Snapshot implements projections.Projection (maps marshal with sorted keys: deterministic).
+func (c *Catalog) Snapshot() ([]byte, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return json.Marshal(c.st)
+}
+
+// Restore implements projections.Projection.
+func (c *Catalog) Restore(b []byte) error {
+	st := emptyState()
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &st); err != nil {
+			return fmt.Errorf("restore catalog: %w", err)
+		}
+		if st.Accounts == nil {
+			st.Accounts = map[string]Account{}
+		}
+		if st.Environments == nil {
+			st.Environments = map[string]Environment{}
+		}
+	}
+	c.mu.Lock()
+	c.st = st
+	c.mu.Unlock()
+	return nil
+}
+
+// Environment returns the environment with the given slug.
+func (c *Catalog) Environment(slug string) (Environment, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.st.Environments[slug]
+	return e, ok
+}
+
+// Environments lists every environment, by slug; account "" means all accounts.
+func (c *Catalog) Environments(acct string) []Environment {
+	c.mu.RLock()
+	out := make([]Environment, 0, len(c.st.Environments))
+	for _, e := range c.st.Environments {
+		if acct == "" || e.Account == acct {
+			out = append(out, e)
+		}
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Slug < out[j].Slug })
+	return out
+}
+
+// Account returns the account with the given slug.
+func (c *Catalog) Account(slug string) (Account, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	a, ok := c.st.Accounts[slug]
+	return a, ok
+}

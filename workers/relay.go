@@ -1,0 +1,271 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/eventstore"
+)
+
+// relayLockID is the session advisory lock held by the one relay that publishes.
+const relayLockID = 0x7061796c656e7403
+
+// PositionHeader carries an event's global position on its NATS message.
+const PositionHeader = "Paylent-Position"
+
+// RelayOptions configure the relay.
+type RelayOptions struct {
+	// Pool reaches the event store's database: the relay takes a dedicated connection from
+	// its config for leadership (an advisory lock) and change notifications.
+	Pool      *pgxpool.Pool
+	Store     eventstore.Store
+	JetStream jetstream.JetStream
+	Logger    *slog.Logger
+	// Stream configures the JetStream stream the relay creates or updates.
+	Stream StreamSettings
+	// BatchSize is how many events one publish round carries (default 1000).
+	BatchSize int
+	// PollInterval bounds how long the relay sleeps without a notification (default 1s).
+	PollInterval time.Duration
+}
+
+// StreamSettings are the operator's choices for PAYLENT_EVENTS.
+type StreamSettings struct {
+	Replicas int           // default 1
+	MaxAge   time.Duration // 0 keeps every event
+}
+
+// Relay publishes every committed event to JetStream once, in position order. Of all
+// instances, only the holder of an advisory lock publishes; the others stand by.
+//
+// Order and exactly-once come from the stream itself: each message is published with the
+// stream sequence it must follow (Nats-Expected-Last-Sequence) and the event id as its
+// message id (de-duplication). A publish that would leave a hole or repeat an event is
+// refused by the server; the relay then re-reads the stream's last message and resumes
+// after the position it carries. Positions are dense and commit-ordered (see eventstore),
+// so "everything after the last published position" is exactly what is left to publish.
+type Relay struct {
+	opts      RelayOptions
+	log       *slog.Logger
+	published atomic.Int64
+	leader    atomic.Bool
+}
+
+// NewRelay returns a relay; start it with Run.
+func NewRelay(opts RelayOptions) *Relay {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.Stream.Replicas <= 0 {
+		opts.Stream.Replicas = 1
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Relay{opts: opts, log: opts.Logger.With("worker", "relay")}
+}
+
+// Published is the last position known to be on the stream (0 before the first sync).
+func (r *Relay) Published() int64 { return r.published.Load() }
+
+// Leader reports whether this instance's relay is the one publishing.
+func (r *Relay) Leader() bool { return r.leader.Load() }
+
+// EnsureStream creates PAYLENT_EVENTS or brings its configuration up to date.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, s StreamSettings) (jetstream.Stream, error) {
+	if s.Replicas <= 0 {
+		s.Replicas = 1
+	}
+	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        domain.StreamName,
+		Description: "Paylent event log (envelope_version 1); see docs/EVENTS.md",
+		Subjects:    []string{domain.SubjectWildcard},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      s.MaxAge,
+		Duplicates:  2 * time.Minute,
+		Replicas:    s.Replicas,
+		DenyDelete:  true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ensure stream %s: %w", domain.StreamName, err)
+	}
+	return st, nil
+}
+
+// Run publishes until ctx ends. Losing the database or NATS is not fatal: it retries.
+func (r *Relay) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		led, err := r.campaign(ctx)
+		r.leader.Store(false)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			r.log.Warn("relay interrupted; retrying", "err", err, "in", backoff)
+		case !led:
+			backoff = r.opts.PollInterval // another instance publishes; check again later
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		if err != nil {
+			backoff = min(backoff*2, 5*time.Second)
+		} else {
+			backoff = 100 * time.Millisecond
+		}
+	}
+	return nil
+}
+
+// campaign takes the leader lock on a dedicated connection and, when it gets it, publishes
+// until something fails. It reports whether it led.
+func (r *Relay) campaign(ctx context.Context) (bool, error) {
+	cfg := r.opts.Pool.Config().ConnConfig.Copy()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.Background()) // also releases the lock
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(relayLockID)).Scan(&got); err != nil {
+		return false, fmt.Errorf("take relay lock: %w", err)
+	}
+	if !got {
+		return false, nil
+	}
+	if _, err := conn.Exec(ctx, `LISTEN `+eventstore.NotifyChannel); err != nil {
+		return true, fmt.Errorf("listen: %w", err)
+	}
+	r.leader.Store(true)
+	r.log.Info("relay is publishing")
+	return true, r.lead(ctx, conn)
+}
+
+func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
+	stream, err := EnsureStream(ctx, r.opts.JetStream, r.opts.Stream)
+	if err != nil {
+		return err
+	}
+	seq, pos, err := r.syncPoint(ctx, conn, stream)
+	if err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		batch, err := r.opts.Store.ReadAll(ctx, pos, r.opts.BatchSize)
+		if err != nil {
+			return fmt.Errorf("read events after %d: %w", pos, err)
+		}
+		if len(batch) > 0 {
+			n, perr := r.publish(ctx, batch, seq)
+			if perr != nil {
+				// Something is off (a lost publish, another publisher, NATS restarting):
+				// the stream is the truth of what was published, so start over from it.
+				r.log.Warn("publish refused; resynchronising with the stream", "err", perr)
+				if seq, pos, err = r.syncPoint(ctx, conn, stream); err != nil {
+					return err
+				}
+				continue
+			}
+			seq, pos = seq+uint64(n), batch[n-1].Position
+			r.published.Store(pos)
+			if _, err := conn.Exec(ctx, `INSERT INTO relay_checkpoints (name, position) VALUES ('relay', $1)
+				ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()`, pos); err != nil {
+				return fmt.Errorf("save relay checkpoint: %w", err)
+			}
+			continue
+		}
+		wait, cancel := context.WithTimeout(ctx, r.opts.PollInterval)
+		_, err = conn.WaitForNotification(wait)
+		cancel()
+		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("wait for events: %w", err)
+		}
+	}
+	return nil
+}
+
+// syncPoint returns the stream's last sequence and the position of the last event on it.
+// With an empty stream (new NATS, or retention removed everything) the floor is the relay's
+// checkpoint in PostgreSQL.
+func (r *Relay) syncPoint(ctx context.Context, conn *pgx.Conn, stream jetstream.Stream) (uint64, int64, error) {
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("stream info: %w", err)
+	}
+	seq := info.State.LastSeq
+	var pos int64
+	if info.State.Msgs > 0 {
+		msg, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			return 0, 0, fmt.Errorf("read last message %d: %w", seq, err)
+		}
+		if pos, err = strconv.ParseInt(msg.Header.Get(PositionHeader), 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("last message %d has no %s header", seq, PositionHeader)
+		}
+	} else {
+		err := conn.QueryRow(ctx, `SELECT position FROM relay_checkpoints WHERE name = 'relay'`).Scan(&pos)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return 0, 0, fmt.Errorf("read relay checkpoint: %w", err)
+		}
+	}
+	r.published.Store(pos)
+	r.log.Info("relay synchronised", "stream_seq", seq, "position", pos)
+	return seq, pos, nil
+}
+
+// publish sends batch, each message pinned to the sequence it must follow, and waits for
+// every acknowledgement. It returns how many leading events are on the stream.
+func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64) (int, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(batch))
+	var failed error
+	for i, env := range batch {
+		data, err := json.Marshal(env)
+		if err != nil {
+			failed = fmt.Errorf("encode event %d: %w", env.Position, err)
+			break
+		}
+		msg := &nats.Msg{Subject: env.Subject(), Data: data, Header: nats.Header{}}
+		msg.Header.Set(PositionHeader, strconv.FormatInt(env.Position, 10))
+		f, err := r.opts.JetStream.PublishMsgAsync(msg, jetstream.WithMsgID(env.ID),
+			jetstream.WithExpectLastSequence(seq+uint64(i)))
+		if err != nil {
+			failed = fmt.Errorf("publish event %d: %w", env.Position, err)
+			break
+		}
+		futures = append(futures, f)
+	}
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Duplicate || ack.Sequence != seq+uint64(i)+1 {
+				return i, fmt.Errorf("event %d landed as duplicate=%v at sequence %d, expected %d",
+					batch[i].Position, ack.Duplicate, ack.Sequence, seq+uint64(i)+1)
+			}
+		case err := <-f.Err():
+			return i, fmt.Errorf("publish event %d: %w", batch[i].Position, err)
+		case <-ctx.Done():
+			return i, ctx.Err()
+		}
+	}
+	if failed != nil {
+		return len(futures), failed
+	}
+	return len(futures), nil
+}
