@@ -44,6 +44,7 @@ func TestStartAddressInUse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("err = %v, want one naming %s as in use", err, addr)
 	}
+	t.Log(err)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v to report the error", d)
 	}

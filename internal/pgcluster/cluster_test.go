@@ -90,6 +90,7 @@ func TestFindBinariesMissing(t *testing.T) {
 	if !errors.Is(err, ErrNoBinaries) {
 		t.Fatalf("err = %v, want ErrNoBinaries", err)
 	}
+	t.Log(err)
 	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "apt-get install -y postgresql") {
 		t.Errorf("message %q should be one line telling how to install", msg)
 	}
@@ -206,6 +207,7 @@ func TestUnreachableDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Start(t.Context(), Options{Dir: filepath.Join(parent, "pg")})
+	t.Log(err)
 	if err == nil || !strings.Contains(err.Error(), "not reachable by the postgres OS user") {
 		t.Fatalf("err = %v, want a reachability error", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -99,22 +100,27 @@ func (u *osUser) prepareDir(dir string) error {
 	return u.chownTree(dir)
 }
 
-// checkReachable returns an error naming the first ancestor of dir that u may not enter.
+// checkReachable returns an error naming every ancestor of dir that u may not enter.
 func (u *osUser) checkReachable(dir string) error {
+	var blocked []string
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		if err != nil {
 			return fmt.Errorf("stat %s: %w", p, err)
 		}
 		if !u.canSearch(fi) {
-			return fmt.Errorf("postgres data directory %s is not reachable by the postgres OS user: "+
-				"%s has mode %v and postgres may not enter it; run chmod o+x %s or choose a data directory elsewhere",
-				dir, p, fi.Mode().Perm(), p)
+			blocked = append([]string{fmt.Sprintf("%s (mode %#o)", p, fi.Mode().Perm())}, blocked...)
 		}
 		if p == filepath.Dir(p) {
-			return nil
+			break
 		}
 	}
+	if len(blocked) == 0 {
+		return nil
+	}
+	return fmt.Errorf("postgres data directory %s is not reachable by the postgres OS user, "+
+		"which may not enter %s: make them searchable (chmod o+x) or choose a data directory elsewhere",
+		dir, strings.Join(blocked, ", "))
 }
 
 // canSearch reports whether u has search (x) permission on the directory fi.
