@@ -36,7 +36,9 @@ func (r *Runtime) follow(ctx context.Context, feed chan<- domain.Envelope) {
 		}
 		backoff = 100 * time.Millisecond
 		stop := context.AfterFunc(ctx, it.Stop)
+		r.follows.Store(true)
 		r.consume(ctx, it, feed)
+		r.follows.Store(false)
 		stop()
 		it.Stop()
 	}

@@ -53,7 +53,9 @@ type Status struct {
 	Name     string `json:"name"`
 	Position int64  `json:"position"`
 	Ready    bool   `json:"ready"`
-	Error    string `json:"error,omitempty"`
+	// Following: subscribed to JetStream (else the store is polled alone).
+	Following bool   `json:"following"`
+	Error     string `json:"error,omitempty"`
 }
 
 // Runtime feeds one projection. Create it with New and start it with Run.
@@ -62,6 +64,7 @@ type Runtime struct {
 	proj     Projection
 	log      *slog.Logger
 	applied  atomic.Int64
+	follows  atomic.Bool
 	lastHash []byte // hash of the event at applied; only the Run goroutine touches it
 	savedAt  int64  // position of the last checkpoint; Run goroutine only
 
@@ -108,7 +111,7 @@ func (r *Runtime) Position() int64 { return r.applied.Load() }
 func (r *Runtime) Status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := Status{Name: r.proj.Name(), Position: r.applied.Load(), Ready: r.ready && r.failed == nil}
+	s := Status{Name: r.proj.Name(), Position: r.applied.Load(), Ready: r.ready && r.failed == nil, Following: r.follows.Load()}
 	if r.failed != nil {
 		s.Error = r.failed.Error()
 	}
@@ -186,6 +189,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 	feed := make(chan domain.Envelope, 1024)
 	if r.opts.JetStream != nil {
 		go r.follow(ctx, feed)
+		// Subscribe before the first catch-up, so that nothing falls between the two; if
+		// NATS is not there, go on with the store alone (the subscription follows later).
+		for deadline := time.Now().Add(2 * time.Second); !r.follows.Load() && time.Now().Before(deadline) && ctx.Err() == nil; {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	poll := time.NewTicker(r.opts.PollInterval)
 	defer poll.Stop()

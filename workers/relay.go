@@ -202,24 +202,31 @@ func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // syncPoint returns the stream's last sequence and the position of the last event on it.
-// With an empty stream (new NATS, or retention removed everything) the floor is the relay's
-// checkpoint in PostgreSQL.
+// Messages that are not the relay's (someone else published on our subjects) are skipped
+// backwards. With no event on the stream (new NATS, or retention removed everything) the
+// floor is the relay's checkpoint in PostgreSQL.
 func (r *Relay) syncPoint(ctx context.Context, conn *pgx.Conn, stream jetstream.Stream) (uint64, int64, error) {
 	info, err := stream.Info(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("stream info: %w", err)
 	}
 	seq := info.State.LastSeq
-	var pos int64
-	if info.State.Msgs > 0 {
-		msg, err := stream.GetMsg(ctx, seq)
+	pos, found := int64(0), false
+	for s := seq; info.State.Msgs > 0 && s >= max(info.State.FirstSeq, 1) && seq-s < maxForeignScan; s-- {
+		msg, err := stream.GetMsg(ctx, s)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("read last message %d: %w", seq, err)
+			return 0, 0, fmt.Errorf("read message %d: %w", s, err)
 		}
-		if pos, err = strconv.ParseInt(msg.Header.Get(PositionHeader), 10, 64); err != nil {
-			return 0, 0, fmt.Errorf("last message %d has no %s header", seq, PositionHeader)
+		if p, perr := strconv.ParseInt(msg.Header.Get(PositionHeader), 10, 64); perr == nil && p > 0 {
+			pos, found = p, true
+			break
 		}
-	} else {
+		r.log.Warn("skipping a message that is not from the relay", "stream_seq", s, "subject", msg.Subject)
+	}
+	if !found {
 		err := conn.QueryRow(ctx, `SELECT position FROM relay_checkpoints WHERE name = 'relay'`).Scan(&pos)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return 0, 0, fmt.Errorf("read relay checkpoint: %w", err)
@@ -229,6 +236,9 @@ func (r *Relay) syncPoint(ctx context.Context, conn *pgx.Conn, stream jetstream.
 	r.log.Info("relay synchronised", "stream_seq", seq, "position", pos)
 	return seq, pos, nil
 }
+
+// maxForeignScan bounds how far back syncPoint looks past foreign messages.
+const maxForeignScan = 10_000
 
 // publish sends batch, each message pinned to the sequence it must follow, and waits for
 // every acknowledgement. It returns how many leading events are on the stream.

@@ -235,3 +235,58 @@ func checkStream(t *testing.T, js jetstream.JetStream, total int) {
 		}
 	}
 }
+
+// A message someone else published on our subjects must not wedge the relay.
+func TestRelaySkipsForeignMessages(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	ns := natstest.Start(t)
+	pool, err := pgxpool.New(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := eventstore.NewPostgres(pool, eventstore.PostgresOptions{})
+	defer store.Close()
+	nc, js := connectJS(ns.ClientURL())
+	defer nc.Close()
+	if _, err := workers.EnsureStream(t.Context(), js, workers.StreamSettings{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(t.Context(), "paylent.events.env-0.thing.touched", []byte("junk")); err != nil {
+		t.Fatal(err)
+	}
+	appendN := func(n int) {
+		for i := 0; i < n; i++ {
+			if _, err := store.Append(t.Context(), eventstore.StreamAppend{Environment: "env-0", Stream: "thing-1",
+				ExpectedVersion: eventstore.ExpectAny, Events: []eventstore.NewEvent{{Type: "thing.touched", SchemaVersion: 1,
+					Data: []byte(`{}`), OccurredAt: time.Now(), Actor: domain.Actor{Kind: domain.ActorSystem}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	appendN(3)
+	ctx, cancel := context.WithCancel(t.Context())
+	relay := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, PollInterval: 50 * time.Millisecond})
+	done := make(chan struct{})
+	go func() { relay.Run(ctx); close(done) }() //nolint:errcheck // ends with ctx
+	stream := waitForStream(t, js)
+	waitForMessages(t, stream, 4, 10*time.Second)
+	// Junk again, now after our events, then a restart of the relay: it must resume after
+	// position 3, not from the start and not stuck on the junk.
+	if _, err := js.Publish(t.Context(), "paylent.events.env-0.thing.touched", []byte("more junk")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	appendN(2)
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	defer cancel2()
+	relay2 := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, PollInterval: 50 * time.Millisecond})
+	go relay2.Run(ctx2) //nolint:errcheck // ends with ctx
+	waitForMessages(t, stream, 7, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	info, _ := stream.Info(t.Context())
+	if info.State.Msgs != 7 || relay2.Published() != 5 {
+		t.Errorf("stream holds %d messages (want 2 junk + 5 events), relay at %d", info.State.Msgs, relay2.Published())
+	}
+}
