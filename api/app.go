@@ -37,7 +37,7 @@ func New(opts Options) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "paylent",
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(log),
+		ErrorHandler:          ErrorHandler(log),
 		BodyLimit:             BodyLimit,
 		ReadTimeout:           15 * time.Second,
 		WriteTimeout:          30 * time.Second,

@@ -29,9 +29,9 @@ type ErrorBody struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// errorHandler renders any error a handler returns. Only errors we know the meaning of
+// ErrorHandler renders any error a handler returns. Only errors we know the meaning of
 // reach the client with their text; anything else is logged and answered generically.
-func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		status, body := classify(err)
 		if status == fiber.StatusInternalServerError {

@@ -22,7 +22,7 @@ type Loop struct {
 
 // NewLoop returns a command loop over store. now is the clock handed to decisions.
 func NewLoop(store Store, registry *domain.Registry, now func() time.Time) *Loop {
-	return &Loop{store: store, registry: registry, now: now, maxAttempts: 8}
+	return &Loop{store: store, registry: registry, now: now, maxAttempts: 25}
 }
 
 // Result is what a command appended.
@@ -41,9 +41,9 @@ func (l *Loop) Execute(ctx context.Context, cmd domain.Command, actor domain.Act
 		if !errors.Is(err, ErrConflict) || attempt == l.maxAttempts {
 			return res, err
 		}
-		// Someone appended between our read and our write: back off a little, re-read, and
-		// decide again on the new history.
-		wait := time.Duration(rand.IntN(1<<attempt)) * time.Millisecond
+		// Someone appended between our read and our write: back off a little (jittered, so
+		// that contenders spread out), re-read, and decide again on the new history.
+		wait := time.Duration(rand.IntN(1<<min(attempt, 6))) * time.Millisecond
 		select {
 		case <-ctx.Done():
 			return Result{}, ctx.Err()
