@@ -2,6 +2,7 @@ package tenants_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,4 +37,23 @@ func TestResolve(t *testing.T) {
 	if d.DashboardHost() != "dashboard.localhost:4000" {
 		t.Error(d.DashboardHost())
 	}
+}
+
+func FuzzResolve(f *testing.F) {
+	for _, s := range []string{"acme-test.localhost:4000", "ACME-TEST.localhost:4000.", "a.b.localhost:4000", ".localhost:4000", "localhost:4000", "\x00.localhost:4000"} {
+		f.Add(s)
+	}
+	d := tenants.NewDirectory(catalog.New(), "localhost:4000", "http")
+	f.Fuzz(func(t *testing.T, host string) {
+		label, ok := d.Label(host)
+		if !ok {
+			return
+		}
+		if label == "" || strings.Contains(label, ".") {
+			t.Fatalf("%q gave label %q", host, label)
+		}
+		if _, err := d.Resolve(host); !errors.Is(err, tenants.ErrUnknownHost) {
+			t.Fatalf("%q resolved in an empty catalog: %v", host, err)
+		}
+	})
 }
