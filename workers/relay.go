@@ -237,6 +237,9 @@ func (r *Relay) syncPoint(ctx context.Context, conn *pgx.Conn, stream jetstream.
 	return seq, pos, nil
 }
 
+// ackTimeout bounds the wait for one batch's acknowledgements.
+const ackTimeout = 10 * time.Second
+
 // maxForeignScan bounds how far back syncPoint looks past foreign messages.
 const maxForeignScan = 10_000
 
@@ -261,6 +264,9 @@ func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64
 		}
 		futures = append(futures, f)
 	}
+	// Acknowledgements lost in a reconnect never arrive: bound the wait, then resync.
+	wait, cancel := context.WithTimeout(ctx, ackTimeout)
+	defer cancel()
 	for i, f := range futures {
 		select {
 		case ack := <-f.Ok():
@@ -270,8 +276,8 @@ func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64
 			}
 		case err := <-f.Err():
 			return i, fmt.Errorf("publish event %d: %w", batch[i].Position, err)
-		case <-ctx.Done():
-			return i, ctx.Err()
+		case <-wait.Done():
+			return i, fmt.Errorf("publish event %d: no acknowledgement: %w", batch[i].Position, wait.Err())
 		}
 	}
 	if failed != nil {

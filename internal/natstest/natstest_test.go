@@ -37,10 +37,16 @@ func TestRestartKeepsJetStreamMessages(t *testing.T) {
 	}
 
 	// The old connection reconnects to the new server and finds the message.
-	stream, err := js.Stream(ctx, "TEST")
-	for err != nil && ctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond)
-		stream, err = js.Stream(ctx, "TEST")
+	// A request sent while the client reconnects may get no answer: each attempt has its
+	// own short timeout.
+	var stream jetstream.Stream
+	for err = context.DeadlineExceeded; err != nil && ctx.Err() == nil; {
+		attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
+		stream, err = js.Stream(attempt, "TEST")
+		cancelAttempt()
+		if err != nil {
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 	if err != nil {
 		t.Fatalf("stream after restart: %v", err)
