@@ -63,7 +63,7 @@ type op func(ctx context.Context, worker int, i int64) error
 type measurement struct {
 	ops       int64
 	elapsed   time.Duration
-	latencies []time.Duration // sorted
+	latencies []time.Duration
 }
 
 // runFor calls fn from workers goroutines until d has passed, and waits for the operations
@@ -95,7 +95,6 @@ func runFor(ctx context.Context, workers int, d time.Duration, fn op) (measureme
 	for _, l := range lat {
 		m.latencies = append(m.latencies, l...)
 	}
-	slices.Sort(m.latencies)
 	m.ops = int64(len(m.latencies))
 	return m, nil
 }
@@ -129,29 +128,67 @@ func (a *appendBench) insertOne(ctx context.Context, worker int, i int64) error 
 	return err
 }
 
-// measure warms fn up, then times it; for the store it also reports requests per commit.
-func (a *appendBench) measure(ctx context.Context, name string, workers int, fn op, store bool) (result, float64, error) {
-	if _, err := runFor(ctx, workers, warmup, fn); err != nil {
-		return result{}, 0, fmt.Errorf("%s (warm-up): %w", name, err)
-	}
+// rounds is how many alternating slices the store and its ceiling are timed in: the disk of
+// a virtual machine drifts, and alternating lets both see the same drift.
+const rounds = 5
+
+// series accumulates the rounds of one benchmark.
+type series struct {
+	name             string
+	fn               op
+	store            bool
+	m                measurement
+	commits, appends int64
+}
+
+func (a *appendBench) round(ctx context.Context, s *series, workers int, d time.Duration) error {
 	c0, _, q0 := a.store.Stats()
-	m, err := runFor(ctx, workers, a.duration, fn)
+	m, err := runFor(ctx, workers, d, s.fn)
 	if err != nil {
-		return result{}, 0, fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", s.name, err)
 	}
-	r := newResult(name, m.ops, m.elapsed)
-	r.Note = latencyNote(m.latencies)
-	var factor float64
-	if c1, _, q1 := a.store.Stats(); store && c1 > c0 {
-		factor = float64(q1-q0) / float64(c1-c0)
-		r.Note += fmt.Sprintf(", %.1f appends/commit", factor)
+	c1, _, q1 := a.store.Stats()
+	s.m.ops += m.ops
+	s.m.elapsed += m.elapsed
+	s.m.latencies = append(s.m.latencies, m.latencies...)
+	if s.store {
+		s.commits, s.appends = s.commits+c1-c0, s.appends+q1-q0
 	}
-	return r, factor, nil
+	return nil
+}
+
+func (s *series) result() result {
+	slices.Sort(s.m.latencies)
+	r := newResult(s.name, s.m.ops, s.m.elapsed)
+	r.Note = latencyNote(s.m.latencies)
+	if s.store && s.commits > 0 {
+		r.Note += fmt.Sprintf(", %.1f appends/commit", float64(s.appends)/float64(s.commits))
+	}
+	return r
+}
+
+// compare warms both up, then times them in alternating rounds (which goes first alternates
+// too) that add up to the configured duration each.
+func (a *appendBench) compare(ctx context.Context, workers int, pair ...*series) error {
+	for _, s := range pair {
+		if _, err := runFor(ctx, workers, warmup, s.fn); err != nil {
+			return fmt.Errorf("%s (warm-up): %w", s.name, err)
+		}
+	}
+	for i := range rounds {
+		for j := range pair {
+			if err := a.round(ctx, pair[(i+j)%len(pair)], workers, a.duration/rounds); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // benchAppends measures 1 and n concurrent appenders and their ceilings. It returns the
-// rows, in print order, and the group-commit factor of each store row.
-func benchAppends(ctx context.Context, b *bench, d time.Duration, n int, log *slog.Logger) ([]result, map[string]float64, error) {
+// rows, in print order, and the group-commit factor of each store row. progress reports
+// what is being measured; the store logs to storeLog.
+func benchAppends(ctx context.Context, b *bench, d time.Duration, n int, progress, storeLog *slog.Logger) ([]result, map[string]float64, error) {
 	pool, err := b.database(ctx, "bench_append", int32(n+4))
 	if err != nil {
 		return nil, nil, err
@@ -160,26 +197,23 @@ func benchAppends(ctx context.Context, b *bench, d time.Duration, n int, log *sl
 	if _, err := pool.Exec(ctx, `CREATE TABLE raw_events (LIKE events INCLUDING ALL)`); err != nil {
 		return nil, nil, fmt.Errorf("create raw_events: %w", err)
 	}
-	a := &appendBench{pool: pool, store: eventstore.NewPostgres(pool, eventstore.PostgresOptions{Logger: log}), duration: d}
+	a := &appendBench{pool: pool, store: eventstore.NewPostgres(pool, eventstore.PostgresOptions{Logger: storeLog}), duration: d}
 	defer a.store.Close()
 
 	factors := map[string]float64{}
 	var out []result
 	for _, workers := range []int{1, n} {
-		raw := fmt.Sprintf("raw insert+commit x%d", workers)
-		name := fmt.Sprintf("append x%d", workers)
-		log.Info("measuring", "benchmark", name, "for", d)
-		r, factor, err := a.measure(ctx, name, workers, a.appendOne, true)
-		if err != nil {
+		store := &series{name: fmt.Sprintf("append x%d", workers), fn: a.appendOne, store: true}
+		raw := &series{name: fmt.Sprintf("raw insert+commit x%d", workers), fn: a.insertOne}
+		progress.Info("measuring", "benchmark", store.name+" and "+raw.name, "for", 2*d)
+		if err := a.compare(ctx, workers, store, raw); err != nil {
 			return nil, nil, err
 		}
-		r.Ceiling, factors[name] = raw, factor
-		log.Info("measuring", "benchmark", raw, "for", d)
-		c, _, err := a.measure(ctx, raw, workers, a.insertOne, false)
-		if err != nil {
-			return nil, nil, err
+		r, c := store.result(), raw.result()
+		r.Ceiling, c.IsCeiling = raw.name, true
+		if store.commits > 0 {
+			factors[store.name] = float64(store.appends) / float64(store.commits)
 		}
-		c.IsCeiling = true
 		out = append(out, r, c)
 	}
 	return out, factors, nil

@@ -88,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	rp, err := core(ctx, cfg, log)
+	rp, err := core(ctx, cfg, log, stderr)
 	if err != nil {
 		return err
 	}
@@ -103,13 +103,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // core runs every benchmark of the suite in one private environment, which it removes
 // before returning (also when interrupted).
-func core(ctx context.Context, cfg config, log *slog.Logger) (*report, error) {
+func core(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) (*report, error) {
 	b, err := startBench(ctx, log)
 	if err != nil {
 		return nil, err
 	}
 	defer b.close()
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	rp := &report{Config: settings{Events: cfg.events, Duration: cfg.duration.Seconds(), Appenders: cfg.appenders}}
 	rp.Config.EventBytes = len(newTokenEvent(0, 0).event.Data)
@@ -119,7 +119,7 @@ func core(ctx context.Context, cfg config, log *slog.Logger) (*report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsync probe: %w", err)
 	}
-	appends, factors, err := benchAppends(ctx, b, cfg.duration, cfg.appenders, quiet)
+	appends, factors, err := benchAppends(ctx, b, cfg.duration, cfg.appenders, log, quiet)
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func writeTargets(w io.Writer, ts []target) {
 
 func formatValue(v float64, unit string) string {
 	if unit == "x" {
-		return fmt.Sprintf("%.1f×", v)
+		return fmt.Sprintf("%.2f×", v)
 	}
 	return thousands(v) + " " + unit
 }
