@@ -167,6 +167,9 @@ func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
 	if err != nil {
 		return err
 	}
+	// The stream is the checkpoint; the row in PostgreSQL is only the floor for an empty
+	// stream, so it is written at most once a second and when the relay goes idle.
+	saved, savedAt := pos, time.Now()
 	for ctx.Err() == nil {
 		batch, err := r.opts.Store.ReadAll(ctx, pos, r.opts.BatchSize)
 		if err != nil {
@@ -185,11 +188,19 @@ func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
 			}
 			seq, pos = seq+uint64(n), batch[n-1].Position
 			r.published.Store(pos)
-			if _, err := conn.Exec(ctx, `INSERT INTO relay_checkpoints (name, position) VALUES ('relay', $1)
-				ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()`, pos); err != nil {
-				return fmt.Errorf("save relay checkpoint: %w", err)
+			if time.Since(savedAt) >= time.Second {
+				if err := saveCheckpoint(ctx, conn, pos); err != nil {
+					return err
+				}
+				saved, savedAt = pos, time.Now()
 			}
 			continue
+		}
+		if saved != pos {
+			if err := saveCheckpoint(ctx, conn, pos); err != nil {
+				return err
+			}
+			saved, savedAt = pos, time.Now()
 		}
 		wait, cancel := context.WithTimeout(ctx, r.opts.PollInterval)
 		_, err = conn.WaitForNotification(wait)
@@ -197,6 +208,15 @@ func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
 		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("wait for events: %w", err)
 		}
+	}
+	return nil
+}
+
+func saveCheckpoint(ctx context.Context, conn *pgx.Conn, pos int64) error {
+	_, err := conn.Exec(ctx, `INSERT INTO relay_checkpoints (name, position) VALUES ('relay', $1)
+		ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()`, pos)
+	if err != nil {
+		return fmt.Errorf("save relay checkpoint: %w", err)
 	}
 	return nil
 }
