@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -23,6 +24,8 @@ type Options struct {
 	Directory *tenants.Directory
 	Checks    []Check
 	Logger    *slog.Logger
+	// OAuth serves the protocol endpoints; nil serves none (tests of the core).
+	OAuth *oauth.Handlers
 }
 
 // BodyLimit caps every request body.
@@ -54,6 +57,14 @@ func New(opts Options) *fiber.App {
 
 	app.Use(tenant(opts.Directory))
 	app.Get("/", environmentInfo)
+	if h := opts.OAuth; h != nil {
+		app.Post("/oauth/token", withTenant(h.Token))
+		app.Post("/oauth/introspect", withTenant(h.Introspect))
+		app.Post("/oauth/revoke", withTenant(h.Revoke))
+		app.Get("/.well-known/openid-configuration", withTenant(h.Discovery))
+		app.Get("/.well-known/oauth-authorization-server", withTenant(h.Discovery))
+		app.Get("/.well-known/jwks.json", withTenant(h.JWKS))
+	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
 }

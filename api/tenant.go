@@ -32,3 +32,8 @@ func environmentInfo(c *fiber.Ctx) error {
 	t := tenantOf(c)
 	return c.JSON(fiber.Map{"environment": t.Slug, "issuer": t.Issuer})
 }
+
+// withTenant adapts a handler that takes the tenant as an explicit argument.
+func withTenant(h func(*fiber.Ctx, tenants.Tenant) error) fiber.Handler {
+	return func(c *fiber.Ctx) error { return h(c, tenantOf(c)) }
+}

@@ -2,10 +2,15 @@ package domain
 
 import "time"
 
-// StreamRef names one event stream and the environment it belongs to.
+// StreamRef names one event stream and the environment it belongs to. Stream names are
+// "<aggregate>/<environment>/<id>" so that no two environments can share one.
 type StreamRef struct {
 	Environment string
 	Stream      string
+	// Fresh declares that the stream is new (its id was just generated at random, e.g. a
+	// token's): the loop skips reading it and appends with ExpectNoStream. That saves a
+	// round trip on the hot path; a collision would still fail as a conflict.
+	Fresh bool
 }
 
 // Command is a request to change state, decided purely from the history of the streams it

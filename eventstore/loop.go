@@ -56,6 +56,9 @@ func (l *Loop) attempt(ctx context.Context, cmd domain.Command, refs []domain.St
 	history := make([][]domain.Event, len(refs))
 	versions := make([]int64, len(refs))
 	for i, ref := range refs {
+		if ref.Fresh {
+			continue
+		}
 		envs, err := l.store.ReadStream(ctx, ref.Stream)
 		if err != nil {
 			return Result{}, fmt.Errorf("load %s: %w", ref.Stream, err)

@@ -15,6 +15,8 @@ import (
 	"github.com/paylent/paylent/migrations"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/keys"
+	"github.com/paylent/paylent/projections/tokens"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -177,6 +179,8 @@ func verifyCommand(ctx context.Context, env *cliEnv, args []string) error {
 // projectionFactories names every projection this build runs.
 var projectionFactories = map[string]func() projections.Projection{
 	catalog.Name: func() projections.Projection { return catalog.New() },
+	keys.Name:    func() projections.Projection { return keys.New(nil) }, // replay never decrypts
+	tokens.Name:  func() projections.Projection { return tokens.New() },
 }
 
 func rebuildCommand(ctx context.Context, env *cliEnv, args []string) error {
@@ -224,4 +228,12 @@ func rebuildCommand(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stderr, "paylent: could not ask running servers to rebuild: %v\n", err)
 	}
 	return nil
+}
+
+// notFoundAsEnv explains a not-found from a create: the environment does not exist.
+func notFoundAsEnv(err error, slug string) error {
+	if errors.Is(err, domain.ErrNotFound) {
+		return fmt.Errorf("environment %q does not exist", slug)
+	}
+	return err
 }

@@ -21,9 +21,14 @@ Usage:
   paylent serve                                  run the server (embedded PostgreSQL and NATS by default)
   paylent migrate                                apply database migrations
   paylent env create --account A --slug S        create an environment (and its account on first use)
+  paylent clients create --env E --name N --type confidential|public --grant G... [--redirect-uri U]...
+                         [--scope S]... [--token-format jwt|opaque] [--json]
+  paylent scopes create --env E --name N --description D
+  paylent users create --env E --email M (--password P | --password-stdin) --name N [--json]
   paylent events --env E [--after P] [--follow]  print an environment's events as NDJSON envelopes
   paylent verify --env E                         check an environment's hash chain (exit 1 on tampering)
   paylent projections rebuild [--name N]         replay the event log into the read models
+  paylent keys rotate|list --env E [--json]     replace the primary signing key / list the keys
 
 Every command takes --help. Configuration comes from PAYLENT_* variables (see README.md).
 `
@@ -65,8 +70,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"migrate":     migrateCommand,
 		"env":         subcommands(map[string]command{"create": envCreateCommand}),
 		"events":      eventsCommand,
+		"clients":     subcommands(map[string]command{"create": clientsCreateCommand}),
+		"scopes":      subcommands(map[string]command{"create": scopesCreateCommand}),
+		"users":       subcommands(map[string]command{"create": usersCreateCommand}),
 		"verify":      verifyCommand,
 		"projections": subcommands(map[string]command{"rebuild": rebuildCommand}),
+		"keys":        subcommands(map[string]command{"rotate": keysRotateCommand, "list": keysListCommand}),
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -81,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env := &cliEnv{cfg: cfg, stdout: stdout, stderr: stderr, log: newLogger(stderr, cfg.LogLevel, args[0] == "serve")}
 	err := cmd(ctx, env, args[1:])
 	name := args[0]
-	if len(args) > 1 && (name == "env" || name == "projections") {
+	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys") {
 		name += " " + args[1]
 	}
 	switch {

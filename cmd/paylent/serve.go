@@ -11,9 +11,13 @@ import (
 	"time"
 
 	"github.com/paylent/paylent/api"
+	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/keys"
+	"github.com/paylent/paylent/projections/tokens"
 	"github.com/paylent/paylent/tenants"
 	"github.com/paylent/paylent/workers"
 )
@@ -21,12 +25,57 @@ import (
 // controlChannel carries operator requests to every running instance ("rebuild:<name>").
 const controlChannel = "paylent_control"
 
+// readModels are this instance's projections and their runtimes.
+type readModels struct {
+	catalog  *catalog.Catalog
+	keys     *keys.Keyring
+	tokens   *tokens.Store
+	runtimes []*projections.Runtime
+	byName   map[string]*projections.Runtime
+	head     projections.Head
+}
+
+func newReadModels(env *cliEnv, db *database, msg *messaging, masterKey []byte) *readModels {
+	rm := &readModels{catalog: catalog.New(), keys: keys.New(masterKey), tokens: tokens.New(), byName: map[string]*projections.Runtime{}}
+	cps := projections.DirCheckpoints{Dir: filepath.Join(env.cfg.DataDir, "projections")}
+	for _, p := range []projections.Projection{rm.catalog, rm.keys, rm.tokens} {
+		rt := projections.New(projections.Options{Projection: p, Source: db.store, Registry: db.registry,
+			JetStream: msg.js, Logger: env.log, Checkpoints: cps})
+		rm.runtimes = append(rm.runtimes, rt)
+		rm.byName[p.Name()] = rt
+	}
+	return rm
+}
+
+// caughtUp is the readiness probe of the projections: each has applied the store's head.
+func (rm *readModels) caughtUp(db *database) func(context.Context) error {
+	return func(ctx context.Context) error {
+		head, err := db.store.Head(ctx)
+		if err != nil {
+			return err
+		}
+		for _, rt := range rm.runtimes {
+			if !rt.Status().Ready {
+				return fmt.Errorf("projection %s is not ready", rt.Name())
+			}
+			if err := rt.WaitFor(ctx, head); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	fs := flags(env, "serve", "serve")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	log, cfg := env.log, env.cfg
+	mk, err := masterKey(cfg)
+	if err != nil {
+		return err
+	}
 	db, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -53,63 +102,79 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		stopWork()
 		wg.Wait() // projections checkpoint on their way out
 	}()
+	rm := newReadModels(env, db, msg, mk)
+	startWorkers(env, db, msg, rm, mk, goWork)
 
-	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.js, Logger: log})
-	goWork("relay", relay.Run)
-
-	cat := catalog.New()
-	runtimes := []*projections.Runtime{projections.New(projections.Options{
-		Projection: cat, Source: db.store, Registry: db.registry, JetStream: msg.js, Logger: log,
-		Checkpoints: projections.DirCheckpoints{Dir: filepath.Join(cfg.DataDir, "projections")},
-	})}
-	for _, rt := range runtimes {
-		goWork("projection "+rt.Name(), rt.Run)
-	}
-	goWork("control", func(ctx context.Context) error {
-		return db.store.Listen(ctx, controlChannel, func(p string) { control(ctx, env, runtimes, p) })
-	})
-
-	dir := tenants.NewDirectory(cat, cfg.PublicDomain, cfg.PublicScheme)
+	dir := tenants.NewDirectory(rm.catalog, cfg.PublicDomain, cfg.PublicScheme)
 	if cfg.Embedded() {
 		if err := seed(ctx, env, db, dir); err != nil {
 			return err
 		}
 	}
-	app := api.New(api.Options{Directory: dir, Logger: log, Checks: []api.Check{
-		{Name: "database", Probe: db.store.Ping},
-		{Name: "nats", Probe: msg.ready},
-		{Name: "projections", Probe: func(ctx context.Context) error {
-			head, err := db.store.Head(ctx)
-			if err != nil {
-				return err
+	return serveHTTP(ctx, env, api.New(api.Options{Directory: dir, Logger: log,
+		OAuth: oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: &rm.head,
+			Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], Keys: rm.keys, Logger: log}),
+		Checks: []api.Check{
+			{Name: "database", Probe: db.store.Ping},
+			{Name: "nats", Probe: msg.ready},
+			{Name: "projections", Probe: rm.caughtUp(db)},
+		}}), dir)
+}
+
+// startWorkers runs the relay, the projections, the key manager and the listeners.
+func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, goWork func(string, func(context.Context) error)) {
+	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.js, Logger: env.log})
+	goWork("relay", relay.Run)
+	for _, rt := range rm.runtimes {
+		goWork("projection "+rt.Name(), rt.Run)
+	}
+	keyManager := workers.NewKeyManager(workers.KeyManagerOptions{Loop: db.loop, Keys: rm.keys, MasterKey: mk, Logger: env.log,
+		Environments: func() []string {
+			envs := rm.catalog.Environments("")
+			slugs := make([]string, len(envs))
+			for i, e := range envs {
+				slugs[i] = e.Slug
 			}
-			for _, rt := range runtimes {
-				if !rt.Status().Ready {
-					return fmt.Errorf("projection %s is not ready", rt.Name())
+			return slugs
+		}})
+	goWork("key-manager", keyManager.Run)
+	goWork("control", func(ctx context.Context) error {
+		return db.store.Listen(ctx, controlChannel, func(p string) { control(ctx, env, rm.runtimes, p) })
+	})
+	goWork("head", func(ctx context.Context) error {
+		return db.store.Listen(ctx, eventstore.NotifyChannel, func(p string) {
+			if p == "" { // (re)connected: notifications may have been missed
+				if head, err := db.store.Head(ctx); err == nil {
+					rm.head.Observe(head)
 				}
-				if err := rt.WaitFor(ctx, head); err != nil {
-					return err
-				}
+				return
 			}
-			return nil
-		}},
-	}})
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+			rm.head.ObservePayload(p)
+		})
+	})
+}
+
+// serveHTTP serves until ctx ends, then drains.
+func serveHTTP(ctx context.Context, env *cliEnv, app interface {
+	Listener(net.Listener) error
+	ShutdownWithTimeout(time.Duration) error
+}, dir *tenants.Directory) error {
+	ln, err := net.Listen("tcp", env.cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+		return fmt.Errorf("listen on %s: %w", env.cfg.HTTPAddr, err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
-	log.Info("paylent is serving", "http", ln.Addr().String(), "public_domain", cfg.PublicDomain,
-		"dashboard", cfg.PublicScheme+"://"+dir.DashboardHost())
+	env.log.Info("paylent is serving", "http", ln.Addr().String(), "public_domain", env.cfg.PublicDomain,
+		"dashboard", env.cfg.PublicScheme+"://"+dir.DashboardHost())
 	select {
 	case err := <-served:
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining HTTP")
+	env.log.Info("shutting down: draining HTTP")
 	if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
-		log.Warn("HTTP drain incomplete", "err", err)
+		env.log.Warn("HTTP drain incomplete", "err", err)
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 // Stream is the event stream of the account with the given slug. Accounts live in the
 // system pseudo-environment.
 func Stream(slug string) domain.StreamRef {
-	return domain.StreamRef{Environment: domain.SystemEnvironment, Stream: "account-" + slug}
+	return domain.StreamRef{Environment: domain.SystemEnvironment, Stream: "account/" + slug}
 }
 
 // Created is the first event of an account.

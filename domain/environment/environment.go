@@ -12,7 +12,7 @@ import (
 // Stream is the event stream of the environment with the given slug. Its uniqueness is
 // what makes slugs globally unique: a second create finds the stream taken.
 func Stream(slug string) domain.StreamRef {
-	return domain.StreamRef{Environment: slug, Stream: "environment-" + slug}
+	return domain.StreamRef{Environment: slug, Stream: "environment/" + slug}
 }
 
 // Created is the first event of an environment.

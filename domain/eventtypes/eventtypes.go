@@ -5,7 +5,12 @@ package eventtypes
 import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/account"
+	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/scope"
+	"github.com/paylent/paylent/domain/signingkey"
+	"github.com/paylent/paylent/domain/token"
+	"github.com/paylent/paylent/domain/user"
 )
 
 // Registry returns a registry of every event type of this build.
@@ -14,5 +19,18 @@ func Registry() *domain.Registry {
 	domain.Register[account.Created](r, 1)
 	domain.Register[environment.Created](r, 1)
 	domain.Register[environment.SettingsChanged](r, 1)
+	domain.Register[scope.Created](r, 1)
+	domain.Register[scope.Deleted](r, 1)
+	domain.Register[client.Registered](r, 1)
+	domain.Register[client.Updated](r, 1)
+	domain.Register[client.SecretRotated](r, 1)
+	domain.Register[client.Deleted](r, 1)
+	domain.Register[user.Created](r, 1)
+	domain.Register[user.EmailClaimed](r, 1)
+	domain.Register[token.Issued](r, 1)
+	domain.Register[token.Revoked](r, 1)
+	domain.Register[signingkey.Created](r, 1)
+	domain.Register[signingkey.Promoted](r, 1)
+	domain.Register[signingkey.Retired](r, 1)
 	return r
 }

@@ -36,10 +36,17 @@ type Environment struct {
 type state struct {
 	Accounts     map[string]Account     `json:"accounts"`
 	Environments map[string]Environment `json:"environments"`
+	// Per environment, by id or name.
+	Clients    map[string]map[string]Client `json:"clients"`
+	Scopes     map[string]map[string]Scope  `json:"scopes"`
+	Users      map[string]map[string]User   `json:"users"`
+	UserEmails map[string]map[string]string `json:"user_emails"`
 }
 
 func emptyState() state {
-	return state{Accounts: map[string]Account{}, Environments: map[string]Environment{}}
+	return state{Accounts: map[string]Account{}, Environments: map[string]Environment{},
+		Clients: map[string]map[string]Client{}, Scopes: map[string]map[string]Scope{},
+		Users: map[string]map[string]User{}, UserEmails: map[string]map[string]string{}}
 }
 
 // Catalog is the projection. Its zero value is not ready; use New.
@@ -79,6 +86,8 @@ func (c *Catalog) Apply(rec domain.Record) error {
 		}
 		env.Settings, env.UpdatedAt, env.Position = e.Settings, rec.OccurredAt, rec.Position
 		c.st.Environments[rec.Environment] = env
+	default:
+		return c.applyEnvironmentScoped(rec)
 	}
 	return nil
 }
@@ -97,12 +106,7 @@ func (c *Catalog) Restore(b []byte) error {
 		if err := json.Unmarshal(b, &st); err != nil {
 			return fmt.Errorf("restore catalog: %w", err)
 		}
-		if st.Accounts == nil {
-			st.Accounts = map[string]Account{}
-		}
-		if st.Environments == nil {
-			st.Environments = map[string]Environment{}
-		}
+		st.fillNil()
 	}
 	c.mu.Lock()
 	c.st = st

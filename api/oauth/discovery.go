@@ -1,0 +1,63 @@
+package oauth
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/tenants"
+)
+
+// discoveryMaxAge is how long clients may cache discovery and JWKS (seconds). Rotation
+// publishes the next key ahead of time, so a cached JWKS always knows the signing key.
+const discoveryMaxAge = "public, max-age=300"
+
+// metadata is the authorization server's metadata (RFC 8414, OpenID Connect Discovery 1.0).
+// It lists what this build supports and nothing more.
+type metadata struct {
+	Issuer                          string   `json:"issuer"`
+	TokenEndpoint                   string   `json:"token_endpoint"`
+	JWKSURI                         string   `json:"jwks_uri"`
+	IntrospectionEndpoint           string   `json:"introspection_endpoint"`
+	RevocationEndpoint              string   `json:"revocation_endpoint"`
+	ScopesSupported                 []string `json:"scopes_supported"`
+	ResponseTypesSupported          []string `json:"response_types_supported"`
+	GrantTypesSupported             []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethods        []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethod []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethods   []string `json:"revocation_endpoint_auth_methods_supported"`
+	AccessTokenSigningAlgs          []string `json:"access_token_signing_alg_values_supported"`
+}
+
+// Discovery serves /.well-known/openid-configuration and /.well-known/oauth-authorization-server.
+func (h *Handlers) Discovery(c *fiber.Ctx, t tenants.Tenant) error {
+	scopes := []string{}
+	for _, s := range h.Catalog.Scopes(t.Slug) {
+		scopes = append(scopes, s.Name)
+	}
+	c.Set(fiber.HeaderCacheControl, discoveryMaxAge)
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	return c.JSON(metadata{
+		Issuer:                          t.Issuer,
+		TokenEndpoint:                   t.Issuer + "/oauth/token",
+		JWKSURI:                         t.Issuer + "/.well-known/jwks.json",
+		IntrospectionEndpoint:           t.Issuer + "/oauth/introspect",
+		RevocationEndpoint:              t.Issuer + "/oauth/revoke",
+		ScopesSupported:                 scopes,
+		ResponseTypesSupported:          []string{},
+		GrantTypesSupported:             []string{"client_credentials"},
+		TokenEndpointAuthMethods:        []string{AuthBasic, AuthPost},
+		IntrospectionEndpointAuthMethod: []string{AuthBasic, AuthPost},
+		RevocationEndpointAuthMethods:   []string{AuthBasic, AuthPost, AuthNone},
+		AccessTokenSigningAlgs:          []string{"RS256"},
+	})
+}
+
+// JWKS serves /.well-known/jwks.json: the primary, the next and the still-valid retired keys.
+func (h *Handlers) JWKS(c *fiber.Ctx, t tenants.Tenant) error {
+	doc, err := h.Keys.JWKS(t.Slug, h.Now())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, discoveryMaxAge)
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(doc)
+}

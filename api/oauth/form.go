@@ -1,0 +1,65 @@
+package oauth
+
+import (
+	"mime"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/domain/oauth"
+)
+
+// maxFormBody caps the body of the token, introspection and revocation endpoints.
+const maxFormBody = 16 << 10
+
+// form is a parsed application/x-www-form-urlencoded body in which every parameter appears
+// at most once (RFC 6749 §3.2: "parameters MUST NOT be included more than once").
+type form map[string]string
+
+// parseForm reads the request body as a form. Values are copied out of fasthttp's buffers.
+func parseForm(c *fiber.Ctx) (form, error) {
+	if c.Method() != fiber.MethodPost {
+		return nil, oauth.ErrInvalidRequest.WithDescription("use POST")
+	}
+	ct := string(c.Request().Header.ContentType())
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, oauth.ErrInvalidRequest.WithDescription("the body must be application/x-www-form-urlencoded")
+	}
+	body := c.Body()
+	if len(body) > maxFormBody {
+		return nil, oauth.ErrInvalidRequest.WithDescription("the body is larger than %d bytes", maxFormBody)
+	}
+	values, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, oauth.ErrInvalidRequest.WithDescription("the body is not a valid form")
+	}
+	if len(c.Request().URI().QueryString()) > 0 {
+		return nil, oauth.ErrInvalidRequest.WithDescription("parameters belong in the body, not the URL")
+	}
+	f := make(form, len(values))
+	for k, vs := range values {
+		if len(vs) > 1 {
+			return nil, oauth.ErrInvalidRequest.WithDescription("parameter %q is repeated", truncate(k, 40))
+		}
+		f[k] = vs[0]
+	}
+	return f, nil
+}
+
+// require returns a parameter that must be present and non-empty.
+func (f form) require(name string) (string, error) {
+	v := f[name]
+	if v == "" {
+		return "", oauth.ErrInvalidRequest.WithDescription("missing parameter %q", name)
+	}
+	return v, nil
+}
+
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

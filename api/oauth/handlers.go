@@ -1,0 +1,86 @@
+package oauth
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/keys"
+	"github.com/paylent/paylent/projections/tokens"
+)
+
+// Keys is what the endpoints need of an environment's signing keys.
+type Keys interface {
+	// Signer is the primary private key, parsed and precomputed once.
+	Signer(env string) (*keys.Signer, error)
+	// VerificationKeys are the public keys tokens may be signed with at now.
+	VerificationKeys(env string, now time.Time) jwk.Set
+	// JWKS is the published key set document.
+	JWKS(env string, now time.Time) ([]byte, error)
+}
+
+// Waiter waits until a projection has applied a position (read-your-own-writes).
+type Waiter interface {
+	WaitFor(ctx context.Context, pos int64) error
+}
+
+// Deps wire the handlers.
+type Deps struct {
+	Loop     *eventstore.Loop
+	Store    eventstore.Store
+	Registry *domain.Registry
+	// Head is the newest position known to exist anywhere (from the store's commit
+	// notifications): answers that must not be stale wait until the projection has it.
+	Head    interface{ Known() int64 }
+	Catalog *catalog.Catalog
+	Tokens  *tokens.Store
+	// TokensReady waits for the tokens projection.
+	TokensReady Waiter
+	Keys        Keys
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// Handlers serve the OAuth endpoints.
+type Handlers struct {
+	Deps
+	log *slog.Logger
+}
+
+// New returns the handlers.
+func New(d Deps) *Handlers {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Handlers{Deps: d, log: d.Logger}
+}
+
+// readYourWrite waits, bounded, until the local tokens projection has applied pos.
+func (h *Handlers) readYourWrite(ctx context.Context, pos int64) error {
+	if pos == 0 || h.TokensReady == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return h.TokensReady.WaitFor(ctx, pos)
+}
+
+// fresh waits, bounded, until the tokens projection has applied every position known to be
+// committed, so that a revocation made on another instance is seen here.
+func (h *Handlers) fresh(ctx context.Context) {
+	if h.Head == nil || h.TokensReady == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := h.TokensReady.WaitFor(ctx, h.Head.Known()); err != nil {
+		h.log.Warn("tokens projection behind the log; answering from what it has", "err", err)
+	}
+}

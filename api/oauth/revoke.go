@@ -1,0 +1,58 @@
+package oauth
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/token"
+	"github.com/paylent/paylent/tenants"
+)
+
+// Revoke serves POST /oauth/revoke (RFC 7009). Unknown, expired and foreign-environment
+// tokens answer 200 (§2.2: the client cannot do anything about them); a token issued to
+// another client is refused. After the 200 the revocation is projected locally, so
+// introspection here answers inactive at once; other instances catch up from the log's
+// commit notifications, and resource servers learn it from token.revoked on NATS.
+func (h *Handlers) Revoke(c *fiber.Ctx, t tenants.Tenant) error {
+	f, err := parseForm(c)
+	if err != nil {
+		return h.fail(c, err, false)
+	}
+	cr, err := readCredentials(c, f)
+	basic := cr.method == AuthBasic
+	if err != nil {
+		return h.fail(c, err, basic)
+	}
+	cl, err := authenticate(h.Catalog, t, cr, h.Now())
+	if err != nil {
+		return h.fail(c, err, basic)
+	}
+	value, err := f.require("token")
+	if err != nil {
+		return h.fail(c, err, basic)
+	}
+	tok, err := h.lookup(c.UserContext(), t, value)
+	switch {
+	case errors.Is(err, errUnknownToken):
+		noStore(c)
+		return c.SendStatus(fiber.StatusOK)
+	case err != nil:
+		return h.fail(c, err, basic)
+	case tok.ClientID != cl.ID:
+		return h.fail(c, oauth.ErrUnauthorizedClient.WithDescription("the token was not issued to this client"), basic)
+	}
+	if tok.Active(h.Now()) {
+		res, err := h.Loop.Execute(c.UserContext(), token.Revoke{Environment: t.Slug, JTI: tok.JTI, Reason: "revoked_by_client"},
+			actorOf(c, cl.ID))
+		if err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return h.fail(c, err, basic)
+		}
+		if err := h.readYourWrite(c.UserContext(), res.Position); err != nil {
+			h.log.Warn("revocation recorded but not yet projected", "err", err)
+		}
+	}
+	noStore(c)
+	return c.SendStatus(fiber.StatusOK)
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/paylent/paylent/domain/client"
+	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/scope"
+	"github.com/paylent/paylent/domain/user"
+	"github.com/paylent/paylent/internal/secret"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func clientsCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "clients create", "clients create --env ENV --name NAME --type confidential|public --grant GRANT... [--redirect-uri URI]... [--scope SCOPE]... [--token-format jwt|opaque] [--json]")
+	slug := fs.String("env", "", "environment")
+	name := fs.String("name", "", "the application's name, shown on the consent page")
+	typ := fs.String("type", "", "confidential (server-side, has a secret) or public (SPA, mobile, CLI: PKCE)")
+	format := fs.String("token-format", "", "access token format: jwt or opaque (default: the environment's)")
+	retry := fs.Int64("refresh-retry-window", 0, "seconds within which a just-rotated refresh token may be presented again")
+	asJSON := fs.Bool("json", false, `print {"client_id": ..., "client_secret": ...}`)
+	var grants, uris, scopes stringList
+	fs.Var(&grants, "grant", "allowed grant type: authorization_code, client_credentials, refresh_token (repeatable)")
+	fs.Var(&uris, "redirect-uri", "allowed redirect URI, matched exactly (repeatable)")
+	fs.Var(&scopes, "scope", "allowed scope (repeatable)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *slug == "" || *name == "" || *typ == "" || len(grants) == 0 {
+		return fmt.Errorf("%w: --env, --name, --type and at least one --grant are required", errUsage)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	id, sec := secret.ID(), ""
+	cmd := client.Register{Environment: *slug, ID: id, Type: client.Type(*typ), Settings: client.Settings{
+		Name: *name, GrantTypes: grants, RedirectURIs: uris, Scopes: scopes,
+		TokenFormat: environment.TokenFormat(*format), RefreshRetryWindow: *retry}}
+	if cmd.Type == client.Confidential {
+		sec = secret.Token()
+		cmd.SecretHash = secret.Hash(sec)
+	}
+	if _, err := db.loop.Execute(ctx, cmd, operatorActor("clients-create")); err != nil {
+		return notFoundAsEnv(err, *slug)
+	}
+	if *asJSON {
+		out := map[string]string{"client_id": id}
+		if sec != "" {
+			out["client_secret"] = sec
+		}
+		return json.NewEncoder(env.stdout).Encode(out)
+	}
+	fmt.Fprintf(env.stdout, "registered client %q in %s\n  client_id:     %s\n", *name, *slug, id)
+	if sec != "" {
+		fmt.Fprintf(env.stdout, "  client_secret: %s\n  (shown once: Paylent keeps only its hash)\n", sec)
+	}
+	return nil
+}
+
+func scopesCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "scopes create", "scopes create --env ENV --name NAME --description TEXT")
+	slug := fs.String("env", "", "environment")
+	name := fs.String("name", "", "scope name, e.g. read:documents")
+	desc := fs.String("description", "", "what the scope allows, as the consent page shows it")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *slug == "" || *name == "" || *desc == "" {
+		return fmt.Errorf("%w: --env, --name and --description are required", errUsage)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	if _, err := db.loop.Execute(ctx, scope.Create{Environment: *slug, Name: *name, Description: *desc}, operatorActor("scopes-create")); err != nil {
+		return notFoundAsEnv(err, *slug)
+	}
+	fmt.Fprintf(env.stdout, "created scope %s in %s\n", *name, *slug)
+	return nil
+}
+
+func usersCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "users create", "users create --env ENV --email EMAIL (--password PASSWORD | --password-stdin) --name NAME [--json]")
+	slug := fs.String("env", "", "environment")
+	email := fs.String("email", "", "email address (unique in the environment, case-insensitive)")
+	password := fs.String("password", "", "password (visible to other local users in the process list; prefer --password-stdin)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	name := fs.String("name", "", "the user's name")
+	asJSON := fs.Bool("json", false, `print {"user_id": ...}`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *fromStdin {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("read password from stdin: %w", err)
+		}
+		*password = strings.TrimRight(line, "\r\n")
+	}
+	if *slug == "" || *email == "" || *name == "" || *password == "" {
+		return fmt.Errorf("%w: --env, --email, --name and a password are required", errUsage)
+	}
+	if utf8.RuneCountInString(*password) < 8 || len(*password) > 1024 {
+		return fmt.Errorf("%w: the password must be 8 to 1024 characters", errUsage)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	id := secret.ID()
+	cmd := user.Create{Environment: *slug, ID: id, Email: *email, Name: *name,
+		PasswordHash: secret.HashPassword(*password, secret.DefaultPasswordParams)}
+	if _, err := db.loop.Execute(ctx, cmd, operatorActor("users-create")); err != nil {
+		return notFoundAsEnv(err, *slug)
+	}
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(map[string]string{"user_id": id})
+	}
+	fmt.Fprintf(env.stdout, "created user %s (%s) in %s\n", id, user.NormalizeEmail(*email), *slug)
+	return nil
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/signingkey"
+	"github.com/paylent/paylent/workers"
+)
+
+// keyView is a signing key as the CLI prints it: never any key material.
+type keyView struct {
+	KID         string          `json:"kid"`
+	Role        signingkey.Role `json:"role"`
+	VerifyUntil *time.Time      `json:"verify_until,omitempty"`
+}
+
+func keysRotateCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "keys rotate", "keys rotate --env ENV [--json]")
+	slug := fs.String("env", "", "environment whose primary signing key to replace")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *slug == "" {
+		return fmt.Errorf("%w: --env is required", errUsage)
+	}
+	key, err := masterKey(env.cfg)
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	settings, err := environmentSettings(ctx, db, *slug)
+	if err != nil {
+		return err
+	}
+	// ID tokens live as long as access tokens: that is the longest a signed token lives.
+	res, err := workers.RotateKeys(ctx, db.loop, operatorActor("keys-rotate"), *slug, key, settings.AccessTokenTTL())
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"environment": *slug, "position": res.Position}
+	for _, e := range res.Events {
+		rec, err := db.registry.DecodeEnvelope(e)
+		if err != nil {
+			return err
+		}
+		switch ev := rec.Event.(type) {
+		case signingkey.Promoted:
+			out["primary"] = ev.KID
+		case signingkey.Created:
+			out["next"] = ev.KID
+		case signingkey.Retired:
+			out["retired"], out["verify_until"] = ev.KID, ev.VerifyUntil
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(out)
+	}
+	fmt.Fprintf(env.stdout, "rotated the signing keys of %s\n  primary: %s\n  next:    %s\n", *slug, out["primary"], out["next"])
+	if until, ok := out["verify_until"].(time.Time); ok {
+		fmt.Fprintf(env.stdout, "  retired: %s (in JWKS until %s)\n", out["retired"], until.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func keysListCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "keys list", "keys list --env ENV [--json]")
+	slug := fs.String("env", "", "environment whose signing keys to list")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *slug == "" {
+		return fmt.Errorf("%w: --env is required", errUsage)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	if _, err := environmentSettings(ctx, db, *slug); err != nil {
+		return err
+	}
+	history, err := readHistory(ctx, db, signingkey.Stream(*slug))
+	if err != nil {
+		return err
+	}
+	list := keyViews(signingkey.Fold(history))
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(map[string]any{"environment": *slug, "keys": list})
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(env.stdout, "environment %s has no signing keys yet (a running server creates them)\n", *slug)
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tROLE\tVERIFY UNTIL")
+	for _, k := range list {
+		until := "-"
+		if k.VerifyUntil != nil {
+			until = k.VerifyUntil.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", k.KID, k.Role, until)
+	}
+	return tw.Flush()
+}
+
+// keyViews lists the keys primary first, then next, then retired (latest first).
+func keyViews(st signingkey.State) []keyView {
+	rank := map[signingkey.Role]int{signingkey.RolePrimary: 0, signingkey.RoleNext: 1, signingkey.RoleRetired: 2}
+	list := make([]keyView, 0, len(st.Keys))
+	for _, k := range st.Keys {
+		v := keyView{KID: k.KID, Role: k.Role}
+		if k.Role == signingkey.RoleRetired {
+			until := k.VerifyUntil
+			v.VerifyUntil = &until
+		}
+		list = append(list, v)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if rank[a.Role] != rank[b.Role] {
+			return rank[a.Role] < rank[b.Role]
+		}
+		if a.VerifyUntil != nil && b.VerifyUntil != nil && !a.VerifyUntil.Equal(*b.VerifyUntil) {
+			return a.VerifyUntil.After(*b.VerifyUntil)
+		}
+		return a.KID < b.KID
+	})
+	return list
+}
+
+// environmentSettings reads an environment's settings from its stream.
+func environmentSettings(ctx context.Context, db *database, slug string) (environment.Settings, error) {
+	history, err := readHistory(ctx, db, environment.Stream(slug))
+	if err != nil {
+		return environment.Settings{}, err
+	}
+	st := environment.Fold(history)
+	if !st.Exists {
+		return environment.Settings{}, fmt.Errorf("environment %q does not exist", slug)
+	}
+	return st.Settings, nil
+}
+
+// readHistory reads and decodes one stream.
+func readHistory(ctx context.Context, db *database, ref domain.StreamRef) ([]domain.Event, error) {
+	envs, err := db.store.ReadStream(ctx, ref.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", ref.Stream, err)
+	}
+	history := make([]domain.Event, 0, len(envs))
+	for _, e := range envs {
+		rec, err := db.registry.DecodeEnvelope(e)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", ref.Stream, err)
+		}
+		history = append(history, rec.Event)
+	}
+	return history, nil
+}

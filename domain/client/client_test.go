@@ -1,0 +1,112 @@
+package client_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/client"
+	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/scope"
+)
+
+var (
+	now  = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	hash = strings.Repeat("ab", 32)
+	docs = scope.Created{Name: "read:documents", Description: "Read documents"}
+	env  = environment.Created{Environment: "acme-test", Account: "acme", Settings: environment.DefaultSettings("acme-test")}
+)
+
+func register(settings client.Settings, typ client.Type, secret string) client.Register {
+	return client.Register{Environment: "acme-test", ID: "client-0001", Type: typ, Settings: settings, SecretHash: secret}
+}
+
+func TestRegister(t *testing.T) {
+	web := client.Settings{Name: "Docs", GrantTypes: []string{"refresh_token", "authorization_code"},
+		RedirectURIs: []string{"http://localhost:3000/callback"}, Scopes: []string{"read:documents", "openid", "openid"}}
+	cmd := register(web, client.Confidential, hash)
+	refs := cmd.Streams()
+	if len(refs) != 3 || !refs[0].Fresh || refs[2].Stream != "scope/acme-test/read:documents" {
+		t.Fatalf("streams %+v", refs)
+	}
+	got, err := cmd.Decide([][]domain.Event{nil, {env}, {docs}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := got[0][0].(client.Registered)
+	if strings.Join(reg.Settings.GrantTypes, ",") != "authorization_code,refresh_token" || strings.Join(reg.Settings.Scopes, ",") != "openid,read:documents" {
+		t.Errorf("not normalized: %+v", reg.Settings)
+	}
+	if _, err := cmd.Decide([][]domain.Event{nil, {env}, nil}, now); !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("unknown scope: %v", err)
+	}
+	if _, err := cmd.Decide([][]domain.Event{nil, nil, {docs}}, now); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("unknown environment: %v", err)
+	}
+}
+
+func TestRegisterRefuses(t *testing.T) {
+	ok := client.Settings{Name: "App", GrantTypes: []string{"client_credentials"}}
+	with := func(f func(*client.Settings)) client.Settings { s := ok; f(&s); return s }
+	cases := map[string]client.Register{
+		"public with cc": register(ok, client.Public, ""),
+		"public with secret": register(with(func(s *client.Settings) {
+			s.GrantTypes = []string{"authorization_code"}
+			s.RedirectURIs = []string{"https://a.example/cb"}
+		}), client.Public, hash),
+		"confidential, no hash": register(ok, client.Confidential, ""),
+		"bad type":              register(ok, "robot", hash),
+		"no grants":             register(with(func(s *client.Settings) { s.GrantTypes = nil }), client.Confidential, hash),
+		"unknown grant":         register(with(func(s *client.Settings) { s.GrantTypes = []string{"password"} }), client.Confidential, hash),
+		"code without uri":      register(with(func(s *client.Settings) { s.GrantTypes = []string{"authorization_code"} }), client.Confidential, hash),
+		"fragment":              register(with(func(s *client.Settings) { s.RedirectURIs = []string{"https://a.example/cb#x"} }), client.Confidential, hash),
+		"http non-loopback":     register(with(func(s *client.Settings) { s.RedirectURIs = []string{"http://evil.example/cb"} }), client.Confidential, hash),
+		"javascript":            register(with(func(s *client.Settings) { s.RedirectURIs = []string{"javascript:alert(1)"} }), client.Confidential, hash),
+		"relative":              register(with(func(s *client.Settings) { s.RedirectURIs = []string{"/cb"} }), client.Confidential, hash),
+		"empty name":            register(with(func(s *client.Settings) { s.Name = "" }), client.Confidential, hash),
+		"bad format":            register(with(func(s *client.Settings) { s.TokenFormat = "saml" }), client.Confidential, hash),
+		"bad scope":             register(with(func(s *client.Settings) { s.Scopes = []string{"a b"} }), client.Confidential, hash),
+		"short id":              {Environment: "acme-test", ID: "x", Type: client.Confidential, Settings: ok, SecretHash: hash},
+	}
+	for name, cmd := range cases {
+		h := make([][]domain.Event, len(cmd.Streams()))
+		h[1] = []domain.Event{env}
+		if _, err := cmd.Decide(h, now); !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("%s: %v, want a validation error", name, err)
+		}
+	}
+	native := with(func(s *client.Settings) {
+		s.GrantTypes = []string{"authorization_code"}
+		s.RedirectURIs = []string{"com.example.app:/callback", "http://127.0.0.1:8765/cb", "http://[::1]/cb"}
+	})
+	if _, err := register(native, client.Public, "").Decide([][]domain.Event{nil, {env}}, now); err != nil {
+		t.Errorf("native app redirect URIs: %v", err)
+	}
+}
+
+func TestRotateSecretAndDelete(t *testing.T) {
+	reg := client.Registered{ClientID: "client-0001", Type: client.Confidential, SecretHash: hash,
+		Settings: client.Settings{Name: "App", GrantTypes: []string{"client_credentials"}}}
+	newHash := strings.Repeat("cd", 32)
+	got, err := client.RotateSecret{Environment: "acme-test", ID: "client-0001", SecretHash: newHash, Grace: time.Hour}.
+		Decide([][]domain.Event{{reg}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot := got[0][0].(client.SecretRotated)
+	if rot.PreviousSecretHash != hash || !rot.PreviousValidUntil.Equal(now.Add(time.Hour)) {
+		t.Errorf("rotation %+v", rot)
+	}
+	s := client.Fold([]domain.Event{reg, rot})
+	if s.SecretHash != newHash || s.PreviousSecretHash != hash {
+		t.Errorf("fold %+v", s)
+	}
+	if _, err := (client.Delete{Environment: "acme-test", ID: "nope"}).Decide([][]domain.Event{nil}, now); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("delete unknown: %v", err)
+	}
+	if s := client.Fold([]domain.Event{reg, client.Deleted{}}); s.Exists {
+		t.Error("deleted client exists")
+	}
+}

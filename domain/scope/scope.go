@@ -1,0 +1,121 @@
+// Package scope is the custom scope aggregate: a permission an environment defines
+// ("read:documents") with the description its consent page shows. The standard OpenID
+// Connect scopes exist in every environment without events (domain/oauth).
+package scope
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/oauth"
+)
+
+// Stream is the scope's stream: its name is its identity within the environment.
+func Stream(env, name string) domain.StreamRef {
+	return domain.StreamRef{Environment: env, Stream: "scope/" + env + "/" + name}
+}
+
+// Created is the first event of a custom scope.
+type Created struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// EventType implements domain.Event.
+func (Created) EventType() string { return "scope.created" }
+
+// Deleted removes a custom scope.
+type Deleted struct {
+	Name string `json:"name"`
+}
+
+// EventType implements domain.Event.
+func (Deleted) EventType() string { return "scope.deleted" }
+
+// State is a scope folded from its events.
+type State struct {
+	Exists      bool
+	Description string
+}
+
+// Fold builds the state from a stream's history.
+func Fold(history []domain.Event) State {
+	var s State
+	for _, e := range history {
+		switch e := e.(type) {
+		case Created:
+			s = State{Exists: true, Description: e.Description}
+		case Deleted:
+			s = State{}
+		}
+	}
+	return s
+}
+
+// ErrExists: the environment already has a scope with the name.
+var ErrExists = domain.Exists("a scope with this name already exists")
+
+// Create creates a custom scope.
+type Create struct {
+	Environment string
+	Name        string
+	Description string
+}
+
+// Streams implements domain.Command: the scope, then its environment (read to check that
+// it exists).
+func (c Create) Streams() []domain.StreamRef {
+	return []domain.StreamRef{Stream(c.Environment, c.Name), environment.Stream(c.Environment)}
+}
+
+// Decide implements domain.Command.
+func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
+	if err := ValidateName(c.Name); err != nil {
+		return nil, err
+	}
+	if !environment.Fold(h[1]).Exists {
+		return nil, domain.ErrNotFound
+	}
+	if n := utf8.RuneCountInString(c.Description); n < 1 || n > 200 || !utf8.ValidString(c.Description) {
+		return nil, domain.Invalid("description", "must be 1 to 200 characters")
+	}
+	if Fold(h[0]).Exists {
+		return nil, ErrExists
+	}
+	return [][]domain.Event{{Created{Name: c.Name, Description: c.Description}}, nil}, nil
+}
+
+// ValidateName checks a custom scope's name.
+func ValidateName(name string) error {
+	switch {
+	case !oauth.ValidScopeName(name):
+		return domain.Invalid("name", "must be 1 to %d characters of letters, digits and \":._-/\"", oauth.MaxScopeName)
+	case oauth.IsStandard(name):
+		return domain.Invalid("name", "%q is a standard scope and exists in every environment", name)
+	}
+	return nil
+}
+
+// Delete deletes a custom scope. Standard scopes cannot be deleted.
+type Delete struct {
+	Environment string
+	Name        string
+}
+
+// Streams implements domain.Command.
+func (c Delete) Streams() []domain.StreamRef {
+	return []domain.StreamRef{Stream(c.Environment, c.Name)}
+}
+
+// Decide implements domain.Command.
+func (c Delete) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
+	if oauth.IsStandard(c.Name) {
+		return nil, domain.Invalid("name", "standard scopes cannot be deleted")
+	}
+	if !Fold(h[0]).Exists {
+		return nil, domain.ErrNotFound
+	}
+	return [][]domain.Event{{Deleted{Name: c.Name}}}, nil
+}

@@ -1,0 +1,178 @@
+package signingkey
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
+)
+
+// Material is a new key, generated outside the domain: its key id, its public key as a JWK
+// JSON object, and its PKCS#8 private key sealed with the master key (Seal).
+type Material struct {
+	KID           string
+	PublicJWK     json.RawMessage
+	SealedPrivate []byte
+}
+
+// privateMembers are the JWK members that carry private key material (RFC 7518 6.3.2).
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// validate checks m on its own: a usable kid, a public RSA JWK naming it, a sealed key.
+func (m Material) validate() error {
+	if len(m.KID) == 0 || len(m.KID) > 100 {
+		return domain.Invalid("kid", "must be 1 to 100 characters")
+	}
+	for _, c := range []byte(m.KID) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return domain.Invalid("kid", "must be letters, digits, '-', '_' or '.'")
+		}
+	}
+	var jwk map[string]json.RawMessage
+	if err := json.Unmarshal(m.PublicJWK, &jwk); err != nil || jwk == nil {
+		return domain.Invalid("public_jwk", "must be a JSON object")
+	}
+	for _, p := range privateMembers {
+		if _, ok := jwk[p]; ok {
+			return domain.Invalid("public_jwk", "must not carry private key material (member %q)", p)
+		}
+	}
+	for member, want := range map[string]string{"kty": "RSA", "kid": m.KID, "alg": Alg} {
+		var got string
+		if err := json.Unmarshal(jwk[member], &got); err != nil || got != want {
+			return domain.Invalid("public_jwk", "member %q must be %q", member, want)
+		}
+	}
+	if len(jwk["n"]) == 0 || len(jwk["e"]) == 0 {
+		return domain.Invalid("public_jwk", "must carry the RSA modulus and exponent")
+	}
+	if len(m.SealedPrivate) < NonceSize+tagSize+1 {
+		return domain.Invalid("private_key", "must be a sealed private key")
+	}
+	return nil
+}
+
+// planner builds a decision on a folded state, taking candidates in order.
+type planner struct {
+	st     State
+	cands  []Material
+	used   int
+	events []domain.Event
+}
+
+func (p *planner) emit(e domain.Event) {
+	p.events = append(p.events, e)
+	p.st = p.st.Apply(e)
+}
+
+// create adds the next candidate as the next key.
+func (p *planner) create() error {
+	if p.used >= len(p.cands) {
+		return domain.Invalid("candidates", "not enough new keys for this decision (got %d)", len(p.cands))
+	}
+	m := p.cands[p.used]
+	p.used++
+	if err := m.validate(); err != nil {
+		return err
+	}
+	if _, taken := p.st.Keys[m.KID]; taken {
+		return domain.Invalid("kid", "key %s already exists in this environment", m.KID)
+	}
+	p.emit(Created{KID: m.KID, Alg: Alg, PublicJWK: bytes.Clone(m.PublicJWK),
+		PrivateKey: bytes.Clone(m.SealedPrivate), Role: RoleNext})
+	return nil
+}
+
+// fill gives the state a primary (promoting the next key, or a new one) and a next key.
+func (p *planner) fill() error {
+	if p.st.Primary == "" {
+		if p.st.Next == "" {
+			if err := p.create(); err != nil {
+				return err
+			}
+		}
+		p.emit(Promoted{KID: p.st.Next})
+	}
+	if p.st.Next == "" {
+		return p.create()
+	}
+	return nil
+}
+
+// load folds the environment's and the keys' streams; the environment must exist.
+func load(env string, h [][]domain.Event) (*planner, error) {
+	if !environment.Fold(h[0]).Exists {
+		return nil, fmt.Errorf("environment %s: %w", env, domain.ErrNotFound)
+	}
+	return &planner{st: Fold(h[1])}, nil
+}
+
+// Ensure gives an environment a primary and a next key when it lacks them; otherwise it
+// decides nothing, so instances may run it concurrently and repeatedly. Candidates are used
+// in order, as many as needed (two for an environment without keys); the rest are dropped.
+type Ensure struct {
+	Environment string
+	Candidates  []Material
+}
+
+// Streams implements domain.Command: the environment's stream (read only), then its keys'.
+func (c Ensure) Streams() []domain.StreamRef {
+	return []domain.StreamRef{environment.Stream(c.Environment), Stream(c.Environment)}
+}
+
+// Decide implements domain.Command.
+func (c Ensure) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
+	p, err := load(c.Environment, h)
+	if err != nil {
+		return nil, err
+	}
+	p.cands = c.Candidates
+	if err := p.fill(); err != nil {
+		return nil, err
+	}
+	return [][]domain.Event{nil, p.events}, nil
+}
+
+// Rotate makes a new primary: the next key is promoted, the old primary retired (verifiable
+// until now + MaxTokenLifetime), and a candidate becomes the new next key. It needs one
+// candidate, or two when there is no next key (one is promoted at once, one becomes next);
+// an environment without keys just gets its first primary and next.
+type Rotate struct {
+	Environment string
+	Candidates  []Material
+	// MaxTokenLifetime is the longest lifetime of any token the old primary may have signed.
+	MaxTokenLifetime time.Duration
+}
+
+// Streams implements domain.Command: the environment's stream (read only), then its keys'.
+func (c Rotate) Streams() []domain.StreamRef {
+	return []domain.StreamRef{environment.Stream(c.Environment), Stream(c.Environment)}
+}
+
+// Decide implements domain.Command.
+func (c Rotate) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, error) {
+	if c.MaxTokenLifetime <= 0 {
+		return nil, domain.Invalid("max_token_lifetime", "must be positive")
+	}
+	p, err := load(c.Environment, h)
+	if err != nil {
+		return nil, err
+	}
+	p.cands = c.Candidates
+	if old := p.st.Primary; old != "" {
+		if p.st.Next == "" {
+			if err := p.create(); err != nil {
+				return nil, err
+			}
+		}
+		p.emit(Promoted{KID: p.st.Next})
+		p.emit(Retired{KID: old, VerifyUntil: now.Add(c.MaxTokenLifetime)})
+	}
+	if err := p.fill(); err != nil {
+		return nil, err
+	}
+	return [][]domain.Event{nil, p.events}, nil
+}

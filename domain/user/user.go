@@ -1,0 +1,134 @@
+// Package user is the end-user aggregate of an environment: email (unique per environment,
+// case-insensitive), name and password hash (Argon2id, in PHC string form with its
+// parameters, computed outside the domain).
+package user
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
+)
+
+// Stream is the user's stream.
+func Stream(env, id string) domain.StreamRef {
+	return domain.StreamRef{Environment: env, Stream: "user/" + env + "/" + id}
+}
+
+// EmailStream is the stream that makes an email address unique in an environment; it is
+// named by a hash so that the address never appears in a stream name.
+func EmailStream(env, email string) domain.StreamRef {
+	sum := sha256.Sum256([]byte(NormalizeEmail(email)))
+	return domain.StreamRef{Environment: env, Stream: "user-email/" + env + "/" + hex.EncodeToString(sum[:])}
+}
+
+// Created is the first event of a user.
+type Created struct {
+	UserID        string `json:"user_id"`
+	Email         string `json:"email"`
+	Name          string `json:"name"`
+	PasswordHash  string `json:"password_hash"`
+	EmailVerified bool   `json:"email_verified"`
+}
+
+// EventType implements domain.Event.
+func (Created) EventType() string { return "user.created" }
+
+// EmailClaimed records on the email's stream which user holds the address.
+type EmailClaimed struct {
+	UserID string `json:"user_id"`
+}
+
+// EventType implements domain.Event.
+func (EmailClaimed) EventType() string { return "user.email_claimed" }
+
+// State is a user folded from its events.
+type State struct {
+	Exists        bool
+	ID            string
+	Email         string
+	Name          string
+	PasswordHash  string
+	EmailVerified bool
+}
+
+// Fold builds the state from a stream's history.
+func Fold(history []domain.Event) State {
+	var s State
+	for _, e := range history {
+		if c, ok := e.(Created); ok {
+			s = State{Exists: true, ID: c.UserID, Email: c.Email, Name: c.Name, PasswordHash: c.PasswordHash, EmailVerified: c.EmailVerified}
+		}
+	}
+	return s
+}
+
+// ErrEmailTaken: another user of the environment has the address.
+var ErrEmailTaken = domain.Exists("a user with this email already exists")
+
+// Create creates a user. ID and PasswordHash come from the caller.
+type Create struct {
+	Environment   string
+	ID            string
+	Email         string
+	Name          string
+	PasswordHash  string
+	EmailVerified bool
+}
+
+// Streams implements domain.Command: the new user, then the email's claim.
+func (c Create) Streams() []domain.StreamRef {
+	return []domain.StreamRef{
+		{Environment: c.Environment, Stream: Stream(c.Environment, c.ID).Stream, Fresh: true},
+		EmailStream(c.Environment, c.Email),
+		environment.Stream(c.Environment),
+	}
+}
+
+// Decide implements domain.Command.
+func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
+	email := NormalizeEmail(c.Email)
+	if err := ValidateEmail(email); err != nil {
+		return nil, err
+	}
+	if n := utf8.RuneCountInString(c.Name); n < 1 || n > 200 || !utf8.ValidString(c.Name) {
+		return nil, domain.Invalid("name", "must be 1 to 200 characters")
+	}
+	if !strings.HasPrefix(c.PasswordHash, "$argon2id$") {
+		return nil, domain.Invalid("password_hash", "must be an Argon2id hash")
+	}
+	if len(c.ID) < 8 || len(c.ID) > 64 {
+		return nil, domain.Invalid("user_id", "must be 8 to 64 characters")
+	}
+	if !environment.Fold(h[2]).Exists {
+		return nil, domain.ErrNotFound
+	}
+	if len(h[1]) > 0 {
+		return nil, ErrEmailTaken
+	}
+	return [][]domain.Event{
+		{Created{UserID: c.ID, Email: email, Name: c.Name, PasswordHash: c.PasswordHash, EmailVerified: c.EmailVerified}},
+		{EmailClaimed{UserID: c.ID}},
+		nil,
+	}, nil
+}
+
+// NormalizeEmail is the form in which addresses are stored and compared: trimmed, lower case.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// ValidateEmail checks a normalized address: one plain addr-spec, at most 254 bytes.
+func ValidateEmail(email string) error {
+	if len(email) < 3 || len(email) > 254 {
+		return domain.Invalid("email", "must be 3 to 254 characters")
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") && !strings.HasSuffix(email, "@localhost") {
+		return domain.Invalid("email", "is not a valid email address")
+	}
+	return nil
+}

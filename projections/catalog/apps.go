@@ -1,0 +1,195 @@
+package catalog
+
+import (
+	"sort"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/client"
+	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/scope"
+	"github.com/paylent/paylent/domain/user"
+)
+
+// Client as the catalog shows it. It holds secret hashes, never secrets.
+type Client struct {
+	ID                 string          `json:"id"`
+	Type               client.Type     `json:"type"`
+	Settings           client.Settings `json:"settings"`
+	SecretHash         string          `json:"secret_hash,omitempty"`
+	PreviousSecretHash string          `json:"previous_secret_hash,omitempty"`
+	PreviousValidUntil time.Time       `json:"previous_valid_until,omitzero"`
+	CreatedAt          time.Time       `json:"created_at"`
+	UpdatedAt          time.Time       `json:"updated_at"`
+}
+
+// Scope as the catalog shows it.
+type Scope struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Standard    bool      `json:"standard"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+}
+
+// User as the catalog shows it (with the password hash login verifies against).
+type User struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	Name          string    `json:"name"`
+	PasswordHash  string    `json:"password_hash"`
+	EmailVerified bool      `json:"email_verified"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+func (st *state) fillNil() {
+	if st.Accounts == nil {
+		st.Accounts = map[string]Account{}
+	}
+	if st.Environments == nil {
+		st.Environments = map[string]Environment{}
+	}
+	if st.Clients == nil {
+		st.Clients = map[string]map[string]Client{}
+	}
+	if st.Scopes == nil {
+		st.Scopes = map[string]map[string]Scope{}
+	}
+	if st.Users == nil {
+		st.Users = map[string]map[string]User{}
+	}
+	if st.UserEmails == nil {
+		st.UserEmails = map[string]map[string]string{}
+	}
+}
+
+func inner[V any](m map[string]map[string]V, env string) map[string]V {
+	in, ok := m[env]
+	if !ok {
+		in = map[string]V{}
+		m[env] = in
+	}
+	return in
+}
+
+// applyEnvironmentScoped folds the events of aggregates that live inside an environment.
+// Called with c.mu held.
+func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
+	env, at := rec.Environment, rec.OccurredAt
+	switch e := rec.Event.(type) {
+	case scope.Created:
+		inner(c.st.Scopes, env)[e.Name] = Scope{Name: e.Name, Description: e.Description, CreatedAt: at}
+	case scope.Deleted:
+		delete(inner(c.st.Scopes, env), e.Name)
+	case client.Registered:
+		inner(c.st.Clients, env)[e.ClientID] = Client{ID: e.ClientID, Type: e.Type, Settings: e.Settings,
+			SecretHash: e.SecretHash, CreatedAt: at, UpdatedAt: at}
+	case client.Updated, client.SecretRotated, client.Deleted:
+		c.applyClientChange(rec)
+	case user.Created:
+		inner(c.st.Users, env)[e.UserID] = User{ID: e.UserID, Email: e.Email, Name: e.Name,
+			PasswordHash: e.PasswordHash, EmailVerified: e.EmailVerified, CreatedAt: at}
+		inner(c.st.UserEmails, env)[e.Email] = e.UserID
+	}
+	return nil
+}
+
+func (c *Catalog) applyClientChange(rec domain.Record) {
+	clients := inner(c.st.Clients, rec.Environment)
+	id := clientID(rec.Stream)
+	cl, ok := clients[id]
+	if !ok {
+		return
+	}
+	switch e := rec.Event.(type) {
+	case client.Updated:
+		cl.Settings = e.Settings
+	case client.SecretRotated:
+		cl.SecretHash, cl.PreviousSecretHash, cl.PreviousValidUntil = e.SecretHash, e.PreviousSecretHash, e.PreviousValidUntil
+	case client.Deleted:
+		delete(clients, id)
+		return
+	}
+	cl.UpdatedAt = rec.OccurredAt
+	clients[id] = cl
+}
+
+// clientID is the last segment of a client stream name (client/<env>/<id>).
+func clientID(stream string) string {
+	for i := len(stream) - 1; i >= 0; i-- {
+		if stream[i] == '/' {
+			return stream[i+1:]
+		}
+	}
+	return stream
+}
+
+// Client returns a client of an environment.
+func (c *Catalog) Client(env, id string) (Client, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	cl, ok := c.st.Clients[env][id]
+	return cl, ok
+}
+
+// Clients lists an environment's clients by id.
+func (c *Catalog) Clients(env string) []Client {
+	c.mu.RLock()
+	out := make([]Client, 0, len(c.st.Clients[env]))
+	for _, cl := range c.st.Clients[env] {
+		out = append(out, cl)
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Scope returns a scope of an environment, standard or custom.
+func (c *Catalog) Scope(env, name string) (Scope, bool) {
+	if d, ok := oauth.StandardScopes[name]; ok {
+		return Scope{Name: name, Description: d, Standard: true}, true
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s, ok := c.st.Scopes[env][name]
+	return s, ok
+}
+
+// Scopes lists an environment's scopes, standard ones first, then by name.
+func (c *Catalog) Scopes(env string) []Scope {
+	out := make([]Scope, 0, len(oauth.StandardScopes))
+	for name, d := range oauth.StandardScopes {
+		out = append(out, Scope{Name: name, Description: d, Standard: true})
+	}
+	c.mu.RLock()
+	for _, s := range c.st.Scopes[env] {
+		out = append(out, s)
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Standard != out[j].Standard {
+			return out[i].Standard
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// User returns a user of an environment.
+func (c *Catalog) User(env, id string) (User, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	u, ok := c.st.Users[env][id]
+	return u, ok
+}
+
+// UserByEmail finds a user by email, case-insensitively.
+func (c *Catalog) UserByEmail(env, email string) (User, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	id, ok := c.st.UserEmails[env][user.NormalizeEmail(email)]
+	if !ok {
+		return User{}, false
+	}
+	u, ok := c.st.Users[env][id]
+	return u, ok
+}

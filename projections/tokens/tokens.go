@@ -1,0 +1,182 @@
+// Package tokens is the introspection read model: opaque and refresh tokens by hash,
+// user-bound tokens by jti, and the revoked jtis (the deny-list of JWTs), each until it
+// expires. JWT access tokens of client credentials are not kept (they verify by signature);
+// their revocations are.
+package tokens
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/token"
+	"github.com/paylent/paylent/projections"
+)
+
+// Name is the projection's name.
+const Name = "tokens"
+
+// pruneEvery is how often (in positions) expired entries are dropped. Pruning happens at
+// fixed positions and by event time, never the wall clock, so a rebuild equals the live model.
+const pruneEvery = 1024
+
+// Token is what introspection needs to know of a token.
+type Token struct {
+	JTI         string    `json:"jti"`
+	Kind        string    `json:"kind"`
+	Format      string    `json:"format"`
+	ClientID    string    `json:"client_id"`
+	Subject     string    `json:"subject"`
+	SubjectKind string    `json:"subject_kind"`
+	Scope       string    `json:"scope"`
+	Audience    []string  `json:"audience,omitempty"`
+	IssuedAt    time.Time `json:"issued_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	GrantID     string    `json:"grant_id,omitempty"`
+	Revoked     bool      `json:"revoked,omitempty"`
+}
+
+// Active reports whether the token is usable at now.
+func (t Token) Active(now time.Time) bool { return !t.Revoked && now.Before(t.ExpiresAt) }
+
+type state struct {
+	Tokens  map[string]map[string]Token     `json:"tokens"`  // env → jti → token
+	ByHash  map[string]map[string]string    `json:"by_hash"` // env → hash → jti
+	Revoked map[string]map[string]time.Time `json:"revoked"` // env → jti → expiry (deny-list)
+}
+
+func emptyState() state {
+	return state{Tokens: map[string]map[string]Token{}, ByHash: map[string]map[string]string{},
+		Revoked: map[string]map[string]time.Time{}}
+}
+
+// Store is the projection.
+type Store struct {
+	mu sync.RWMutex
+	st state
+}
+
+var _ projections.Projection = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store { return &Store{st: emptyState()} }
+
+// Name implements projections.Projection.
+func (s *Store) Name() string { return Name }
+
+// New implements projections.Projection.
+func (s *Store) New() projections.Projection { return New() }
+
+func inner[V any](m map[string]map[string]V, env string) map[string]V {
+	in, ok := m[env]
+	if !ok {
+		in = map[string]V{}
+		m[env] = in
+	}
+	return in
+}
+
+// Apply implements projections.Projection.
+func (s *Store) Apply(rec domain.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	env := rec.Environment
+	switch e := rec.Event.(type) {
+	case token.Issued:
+		if e.Format == token.FormatOpaque || e.Kind == token.KindRefresh || e.GrantID != "" {
+			inner(s.st.Tokens, env)[e.JTI] = Token{JTI: e.JTI, Kind: e.Kind, Format: e.Format, ClientID: e.ClientID,
+				Subject: e.Subject, SubjectKind: e.SubjectKind, Scope: e.Scope, Audience: e.Audience,
+				IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt, GrantID: e.GrantID}
+			if e.TokenHash != "" {
+				inner(s.st.ByHash, env)[e.TokenHash] = e.JTI
+			}
+		}
+	case token.Revoked:
+		inner(s.st.Revoked, env)[e.JTI] = e.ExpiresAt
+		if t, ok := s.st.Tokens[env][e.JTI]; ok {
+			t.Revoked = true
+			s.st.Tokens[env][e.JTI] = t
+		}
+	}
+	if rec.Position%pruneEvery == 0 {
+		s.prune(rec.OccurredAt)
+	}
+	return nil
+}
+
+// prune drops what expired before t. Called with s.mu held.
+func (s *Store) prune(t time.Time) {
+	for env, toks := range s.st.Tokens {
+		for jti, tok := range toks {
+			if tok.ExpiresAt.Before(t) {
+				delete(toks, jti)
+			}
+		}
+		for h, jti := range s.st.ByHash[env] {
+			if _, ok := toks[jti]; !ok {
+				delete(s.st.ByHash[env], h)
+			}
+		}
+	}
+	for _, revoked := range s.st.Revoked {
+		for jti, exp := range revoked {
+			if exp.Before(t) {
+				delete(revoked, jti)
+			}
+		}
+	}
+}
+
+// Snapshot implements projections.Projection.
+func (s *Store) Snapshot() ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return json.Marshal(s.st)
+}
+
+// Restore implements projections.Projection.
+func (s *Store) Restore(b []byte) error {
+	st := emptyState()
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &st); err != nil {
+			return fmt.Errorf("restore tokens: %w", err)
+		}
+		if st.Tokens == nil || st.ByHash == nil || st.Revoked == nil {
+			return fmt.Errorf("restore tokens: incomplete snapshot")
+		}
+	}
+	s.mu.Lock()
+	s.st = st
+	s.mu.Unlock()
+	return nil
+}
+
+// ByHash finds an opaque or refresh token by the SHA-256 hash of its value.
+func (s *Store) ByHash(env, hash string) (Token, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	jti, ok := s.st.ByHash[env][hash]
+	if !ok {
+		return Token{}, false
+	}
+	t, ok := s.st.Tokens[env][jti]
+	return t, ok
+}
+
+// ByJTI finds a kept token by jti.
+func (s *Store) ByJTI(env, jti string) (Token, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.st.Tokens[env][jti]
+	return t, ok
+}
+
+// IsRevoked reports whether the jti was revoked (and would not yet have expired).
+func (s *Store) IsRevoked(env, jti string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.st.Revoked[env][jti]
+	return ok
+}

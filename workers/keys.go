@@ -1,0 +1,205 @@
+package workers
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/signingkey"
+	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/projections/keys"
+)
+
+// RSAKeyBits is the size of generated signing keys.
+const RSAKeyBits = 2048
+
+// RetireGrace is added to the token lifetime when a rotation retires a key: other instances
+// sign with the old primary until they have applied the rotation, and clocks drift.
+const RetireGrace = 5 * time.Minute
+
+// keyManagerActor is the actor of the events the key manager appends.
+var keyManagerActor = domain.Actor{Kind: domain.ActorSystem, ID: "key-manager"}
+
+// GenerateMaterial generates an RSA signing key and seals its PKCS#8 form with masterKey.
+// The kid is the key's RFC 7638 thumbprint (SHA-256, unpadded base64url). random supplies
+// the nonce (crypto/rand when nil; the RSA key itself always comes from crypto/rand).
+func GenerateMaterial(masterKey []byte, random io.Reader) (signingkey.Material, error) {
+	if random == nil {
+		random = rand.Reader
+	}
+	priv, err := rsa.GenerateKey(random, RSAKeyBits)
+	if err != nil {
+		return signingkey.Material{}, fmt.Errorf("generate signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return signingkey.Material{}, fmt.Errorf("encode signing key: %w", err)
+	}
+	defer clear(der)
+	nonce := make([]byte, signingkey.NonceSize)
+	if _, err := io.ReadFull(random, nonce); err != nil {
+		return signingkey.Material{}, fmt.Errorf("read nonce: %w", err)
+	}
+	sealed, err := signingkey.Seal(masterKey, nonce, der)
+	if err != nil {
+		return signingkey.Material{}, fmt.Errorf("seal signing key: %w", err)
+	}
+	pub, err := jwk.FromRaw(&priv.PublicKey)
+	if err != nil {
+		return signingkey.Material{}, fmt.Errorf("public key as JWK: %w", err)
+	}
+	thumb, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return signingkey.Material{}, fmt.Errorf("thumbprint public key: %w", err)
+	}
+	kid := base64.RawURLEncoding.EncodeToString(thumb)
+	if err := errors.Join(pub.Set(jwk.KeyIDKey, kid), pub.Set(jwk.AlgorithmKey, jwa.RS256),
+		pub.Set(jwk.KeyUsageKey, string(jwk.ForSignature))); err != nil {
+		return signingkey.Material{}, fmt.Errorf("public key as JWK: %w", err)
+	}
+	pubJSON, err := json.Marshal(pub)
+	if err != nil {
+		return signingkey.Material{}, fmt.Errorf("encode public key: %w", err)
+	}
+	return signingkey.Material{KID: kid, PublicJWK: pubJSON, SealedPrivate: sealed}, nil
+}
+
+func generate(masterKey []byte, random io.Reader, n int) ([]signingkey.Material, error) {
+	out := make([]signingkey.Material, n)
+	for i := range out {
+		m, err := GenerateMaterial(masterKey, random)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+// RotateKeys makes a new primary key for env: the next key is promoted, the old primary is
+// retired (verifiable for maxTokenLifetime + RetireGrace), and a new next key is created.
+// maxTokenLifetime is the longest lifetime of a token the old primary may have signed.
+func RotateKeys(ctx context.Context, loop *eventstore.Loop, actor domain.Actor, env string, masterKey []byte, maxTokenLifetime time.Duration) (eventstore.Result, error) {
+	// Two candidates: a rotation needs a second one only when there is no next key.
+	cands, err := generate(masterKey, nil, 2)
+	if err != nil {
+		return eventstore.Result{}, err
+	}
+	res, err := loop.Execute(ctx, signingkey.Rotate{Environment: env, Candidates: cands,
+		MaxTokenLifetime: maxTokenLifetime + RetireGrace}, actor)
+	if err != nil {
+		return res, fmt.Errorf("rotate signing keys of %s: %w", env, err)
+	}
+	return res, nil
+}
+
+// KeyManagerOptions configure a KeyManager.
+type KeyManagerOptions struct {
+	Loop *eventstore.Loop
+	// Keys is this instance's keys projection: what keys exist, as far as it has seen.
+	Keys *keys.Keyring
+	// Environments lists every environment's slug (e.g. from the catalog projection).
+	Environments func() []string
+	MasterKey    []byte
+	// Rand supplies the nonces (default crypto/rand).
+	Rand   io.Reader
+	Logger *slog.Logger
+	// Interval is how often environments are checked (default 1s).
+	Interval time.Duration
+}
+
+// KeyManager makes sure every environment has a primary and a next signing key. Several
+// instances may run one each: signingkey.Ensure decides nothing when the keys exist, and
+// the command loop re-decides when another instance appended first.
+type KeyManager struct {
+	opts KeyManagerOptions
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	ensured map[string]bool // environments known complete (a complete stream stays complete)
+}
+
+// NewKeyManager returns a key manager; start it with Run.
+func NewKeyManager(opts KeyManagerOptions) *KeyManager {
+	if opts.Interval <= 0 {
+		opts.Interval = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &KeyManager{opts: opts, log: opts.Logger.With("worker", "key-manager"), ensured: map[string]bool{}}
+}
+
+// Run checks the environments every Interval until ctx ends. Failures are logged and
+// retried on the next round.
+func (m *KeyManager) Run(ctx context.Context) error {
+	tick := time.NewTicker(m.opts.Interval)
+	defer tick.Stop()
+	for {
+		if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("cannot ensure signing keys; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Sync gives every listed environment that lacks keys its primary and next key.
+func (m *KeyManager) Sync(ctx context.Context) error {
+	var errs []error
+	for _, env := range m.opts.Environments() {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		m.mu.Lock()
+		done := m.ensured[env]
+		m.mu.Unlock()
+		if done {
+			continue
+		}
+		if !m.opts.Keys.Complete(env) {
+			if err := m.Ensure(ctx, env); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		m.mu.Lock()
+		m.ensured[env] = true
+		m.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// Ensure gives env a primary and a next key if it lacks them, whatever the projection says.
+func (m *KeyManager) Ensure(ctx context.Context, env string) error {
+	cands, err := generate(m.opts.MasterKey, m.opts.Rand, 2)
+	if err != nil {
+		return err
+	}
+	res, err := m.opts.Loop.Execute(ctx, signingkey.Ensure{Environment: env, Candidates: cands}, keyManagerActor)
+	if err != nil {
+		return fmt.Errorf("ensure signing keys of %s: %w", env, err)
+	}
+	if len(res.Events) == 0 {
+		m.log.Debug("signing keys were already there", "environment", env)
+		return nil
+	}
+	m.log.Info("created signing keys", "environment", env, "position", res.Position)
+	return nil
+}
