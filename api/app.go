@@ -58,9 +58,9 @@ func New(opts Options) *fiber.App {
 	app.Use(tenant(opts.Directory))
 	app.Get("/", environmentInfo)
 	if h := opts.OAuth; h != nil {
-		app.Post("/oauth/token", withTenant(h.Token))
-		app.Post("/oauth/introspect", withTenant(h.Introspect))
-		app.Post("/oauth/revoke", withTenant(h.Revoke))
+		app.All("/oauth/token", withTenant(h.Token))
+		app.All("/oauth/introspect", withTenant(h.Introspect))
+		app.All("/oauth/revoke", withTenant(h.Revoke))
 		app.Get("/.well-known/openid-configuration", withTenant(h.Discovery))
 		app.Get("/.well-known/oauth-authorization-server", withTenant(h.Discovery))
 		app.Get("/.well-known/jwks.json", withTenant(h.JWKS))

@@ -19,7 +19,8 @@ type form map[string]string
 // parseForm reads the request body as a form. Values are copied out of fasthttp's buffers.
 func parseForm(c *fiber.Ctx) (form, error) {
 	if c.Method() != fiber.MethodPost {
-		return nil, oauth.ErrInvalidRequest.WithDescription("use POST")
+		c.Set(fiber.HeaderAllow, fiber.MethodPost)
+		return nil, oauth.ErrInvalidRequest.WithDescription("use POST").WithStatus(fiber.StatusMethodNotAllowed)
 	}
 	ct := string(c.Request().Header.ContentType())
 	mt, _, err := mime.ParseMediaType(ct)

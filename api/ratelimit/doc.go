@@ -30,7 +30,7 @@
 // Retry-After. A log holds at most min(limit, 256) slots: above a limit of 256 requests
 // are grouped into window/256 slots, stamped with the slot's end, which keeps the bound
 // and costs a refused caller at most one slot of extra waiting. Values are a few bytes
-// per slot (a 10/60 s limit stores at most ~40 bytes).
+// per slot (a 10/60 s log is at most ~45 bytes).
 //
 // The bound is exact up to two things outside one process: the instances' clocks (a
 // skew of s lets an interval of window−s hold limit requests; run NTP), and the bucket

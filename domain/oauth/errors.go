@@ -35,6 +35,13 @@ func (e *Error) WithDescription(format string, args ...any) *Error {
 	return &c
 }
 
+// WithStatus returns a copy answered with another HTTP status.
+func (e *Error) WithStatus(status int) *Error {
+	c := *e
+	c.Status = status
+	return &c
+}
+
 // WithCause returns a copy carrying a cause for the logs (never sent).
 func (e *Error) WithCause(err error) *Error {
 	c := *e

@@ -1,0 +1,158 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paylent/paylent/internal/natstest"
+	"github.com/paylent/paylent/internal/pgtest"
+)
+
+// stack is two Paylent instances on one database and one NATS server, with the CLI beside
+// them, and environments acme-test (with read:documents) and other-env.
+type stack struct {
+	a, b    *instance
+	cliEnv  []string
+	natsURL string
+}
+
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	ns := natstest.Start(t)
+	shared := []string{"DATABASE_URL=" + pgtest.URL(t), "NATS_URL=" + ns.ClientURL(),
+		"PAYLENT_MASTER_KEY=" + strings.Repeat("5a", 32)}
+	a := serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t)))
+	b := serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain))
+	b.domain = a.domain
+	s := &stack{a: a, b: b, natsURL: ns.ClientURL(),
+		cliEnv: append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain)}
+	s.run(t, "env", "create", "--account", "acme", "--slug", "acme-test")
+	s.run(t, "env", "create", "--account", "other", "--slug", "other-env")
+	s.run(t, "scopes", "create", "--env", "acme-test", "--name", "read:documents", "--description", "Read documents")
+	s.run(t, "scopes", "create", "--env", "acme-test", "--name", "write:documents", "--description", "Write documents")
+	for _, inst := range []*instance{a, b} {
+		for _, env := range []string{"acme-test", "other-env"} {
+			eventually(t, 30*time.Second, env+" has signing keys", func() bool {
+				code, body := inst.get(inst.host(env), "/.well-known/jwks.json")
+				keys, _ := body["keys"].([]any)
+				return code == http.StatusOK && len(keys) >= 2
+			})
+		}
+	}
+	return s
+}
+
+func (s *stack) run(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := cli(t, s.cliEnv, args...)
+	if code != 0 {
+		t.Fatalf("paylent %v: exit %d\n%s%s", args, code, out, errOut)
+	}
+	return out
+}
+
+type registered struct {
+	ID     string `json:"client_id"`
+	Secret string `json:"client_secret"`
+}
+
+func (s *stack) client(t *testing.T, env string, args ...string) registered {
+	t.Helper()
+	out := s.run(t, append([]string{"clients", "create", "--env", env, "--json"}, args...)...)
+	var r registered
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.ID == "" {
+		t.Fatalf("clients create: %q %v", out, err)
+	}
+	// Visible to both instances before use.
+	for _, inst := range []*instance{s.a, s.b} {
+		eventually(t, 5*time.Second, "client known", func() bool {
+			form, id := url.Values{"grant_type": {"x"}}, r.ID
+			if r.Secret == "" { // a public client names itself in the body
+				form.Set("client_id", r.ID)
+				id = ""
+			}
+			code, _ := inst.post(env, "/oauth/token", form, id, r.Secret)
+			return code != http.StatusUnauthorized
+		})
+	}
+	return r
+}
+
+// loopback dials every *.localhost address on 127.0.0.1, as browsers do and Go does not.
+var loopback = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+	},
+}}
+
+// post sends a form to an environment's endpoint, with Basic credentials when id is set.
+func (i *instance) post(env, path string, form url.Values, id, secret string) (int, map[string]any) {
+	code, _, body := i.postRaw(env, path, "application/x-www-form-urlencoded", form.Encode(), id, secret)
+	var m map[string]any
+	json.Unmarshal(body, &m) //nolint:errcheck // some answers are empty
+	return code, m
+}
+
+func (i *instance) postRaw(env, path, contentType, body, id, secret string) (int, http.Header, []byte) {
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d%s", i.port, path), strings.NewReader(body))
+	req.Host = i.host(env)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if id != "" {
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		i.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+// issuer is the issuer URL of env on this stack.
+func (i *instance) issuer(env string) string { return "http://" + i.host(env) }
+
+// postRawAuth posts with a raw Authorization header.
+func (i *instance) postRawAuth(env, path, contentType, body, auth string) (int, http.Header, []byte) {
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d%s", i.port, path), strings.NewReader(body))
+	req.Host = i.host(env)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		i.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+func (i *instance) getRaw(env, path string) (int, http.Header, []byte) {
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", i.port, path), nil)
+	req.Host = i.host(env)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		i.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
