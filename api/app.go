@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -10,6 +11,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/paylent/paylent/api/oauth"
+	"github.com/paylent/paylent/api/ratelimit"
+	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -26,6 +29,10 @@ type Options struct {
 	Logger    *slog.Logger
 	// OAuth serves the protocol endpoints; nil serves none (tests of the core).
 	OAuth *oauth.Handlers
+	// RateLimiter enforces the environments' limits across instances; nil or
+	// RateLimitsOff (PAYLENT_RATE_LIMITS=off) disables them.
+	RateLimiter   *ratelimit.Limiter
+	RateLimitsOff bool
 }
 
 // BodyLimit caps every request body.
@@ -58,7 +65,9 @@ func New(opts Options) *fiber.App {
 	app.Use(tenant(opts.Directory))
 	app.Get("/", environmentInfo)
 	if h := opts.OAuth; h != nil {
-		app.All("/oauth/token", withTenant(h.Token))
+		app.All("/oauth/token", limit(opts, "token", func(t tenants.Tenant) environment.RateLimit {
+			return t.Settings.RateLimits.Token
+		}), withTenant(h.Token))
 		app.All("/oauth/introspect", withTenant(h.Introspect))
 		app.All("/oauth/revoke", withTenant(h.Revoke))
 		app.Get("/.well-known/openid-configuration", withTenant(h.Discovery))
@@ -67,6 +76,27 @@ func New(opts Options) *fiber.App {
 	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
+}
+
+// limit is the shared rate limit of an environment's endpoint, per client IP. When the
+// shared store is unavailable it fails open (each instance enforces the limit alone):
+// NATS being down must not stop token issuance.
+func limit(opts Options, name string, of func(tenants.Tenant) environment.RateLimit) fiber.Handler {
+	return ratelimit.Middleware(opts.RateLimiter, ratelimit.MiddlewareConfig{
+		Name:     name,
+		Disabled: opts.RateLimitsOff || opts.RateLimiter == nil,
+		FailOpen: true,
+		Key: func(c *fiber.Ctx) (string, bool) {
+			return tenantOf(c).Slug + ":" + c.IP(), true
+		},
+		Limit: func(c *fiber.Ctx) (int, time.Duration) {
+			l := of(tenantOf(c))
+			return l.Requests, l.Window()
+		},
+		OnLimited: func(c *fiber.Ctx, d ratelimit.Decision) error {
+			return oauth.RateLimited(c, int(math.Ceil(d.RetryAfter.Seconds())))
+		},
+	})
 }
 
 func requestID(c *fiber.Ctx) string {

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
@@ -56,4 +57,12 @@ func invalidFrom(err error) error {
 		return oauth.ErrInvalidRequest.WithDescription("%s: %s", ve.Field, ve.Message)
 	}
 	return err
+}
+
+// RateLimited renders a refused token request (429; the limiter has set Retry-After). RFC
+// 6749 defines no such error; slow_down (RFC 8628) says what the client must do.
+func RateLimited(c *fiber.Ctx, retryAfterSeconds int) error {
+	noStore(c)
+	return c.Status(fiber.StatusTooManyRequests).JSON(errorBody{Error: oauth.ErrSlowDown.Code,
+		ErrorDescription: fmt.Sprintf("too many requests; retry after %d seconds", retryAfterSeconds)})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -96,7 +97,8 @@ type Decision struct {
 // Limiter decides requests against ledgers shared by every instance through NATS KV.
 // It is safe for concurrent use.
 type Limiter struct {
-	kv        jetstream.KeyValue
+	kv        atomic.Pointer[jetstream.KeyValue] // nil until bound
+	bindMu    sync.Mutex
 	js        jetstream.JetStream
 	nc        *nats.Conn
 	opts      Options
@@ -112,19 +114,41 @@ type Limiter struct {
 // would expire while still counted, and New fails.
 func New(ctx context.Context, js jetstream.JetStream, opts Options) (*Limiter, error) {
 	opts.defaults()
-	kv, err := bind(ctx, js, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &Limiter{
-		kv:       kv,
+	l := &Limiter{
 		js:       js,
 		nc:       js.Conn(),
 		opts:     opts,
 		log:      opts.Logger,
 		denied:   denials{max: opts.LocalKeys},
 		fallback: fallback{max: opts.LocalKeys},
-	}, nil
+	}
+	if _, err := l.bucket(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
+		return nil, err
+	}
+	return l, nil
+}
+
+// bucket returns the KV bucket, binding it on first use. While NATS cannot be reached the
+// error is ErrUnavailable (the limiter then decides without the store, as configured, and
+// binds once NATS answers); a bucket that cannot serve as ours is a plain error.
+func (l *Limiter) bucket(ctx context.Context) (jetstream.KeyValue, error) {
+	if kv := l.kv.Load(); kv != nil {
+		return *kv, nil
+	}
+	l.bindMu.Lock()
+	defer l.bindMu.Unlock()
+	if kv := l.kv.Load(); kv != nil {
+		return *kv, nil
+	}
+	kv, err := bind(ctx, l.js, l.opts)
+	if err != nil {
+		if errors.Is(err, errTTL) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	l.kv.Store(&kv)
+	return kv, nil
 }
 
 func bind(ctx context.Context, js jetstream.JetStream, opts Options) (jetstream.KeyValue, error) {
@@ -150,8 +174,8 @@ func bind(ctx context.Context, js jetstream.JetStream, opts Options) (jetstream.
 		return nil, fmt.Errorf("rate limit bucket %s: %w", opts.Bucket, err)
 	}
 	if ttl := st.TTL(); ttl > 0 && ttl < opts.MaxWindow {
-		return nil, fmt.Errorf("rate limit bucket %s: TTL %s is shorter than the longest window %s",
-			opts.Bucket, ttl, opts.MaxWindow)
+		return nil, fmt.Errorf("rate limit bucket %s: TTL %s is shorter than the longest window %s: %w",
+			opts.Bucket, ttl, opts.MaxWindow, errTTL)
 	}
 	return kv, nil
 }
@@ -206,11 +230,15 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.
 // write the new ledger only if nobody wrote since (Create when there was none, Update
 // with the revision read otherwise). A refusal writes nothing.
 func (l *Limiter) admit(ctx context.Context, k string, limit int, window time.Duration) (Decision, error) {
+	kv, err := l.bucket(ctx)
+	if err != nil {
+		return Decision{}, err
+	}
 	rebound := false
 	for attempt := range maxAttempts {
 		var led ledger
 		var rev uint64
-		e, err := l.kv.Get(ctx, k)
+		e, err := kv.Get(ctx, k)
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
 		case missingBucket(err) && !rebound:
@@ -234,9 +262,9 @@ func (l *Limiter) admit(ctx context.Context, k string, limit int, window time.Du
 			return d, nil
 		}
 		if rev == 0 {
-			_, err = l.kv.Create(ctx, k, next.encode())
+			_, err = kv.Create(ctx, k, next.encode())
 		} else {
-			_, err = l.kv.Update(ctx, k, next.encode(), rev)
+			_, err = kv.Update(ctx, k, next.encode(), rev)
 		}
 		if err == nil {
 			return d, nil
@@ -257,6 +285,9 @@ func (l *Limiter) admit(ctx context.Context, k string, limit int, window time.Du
 	l.log.Warn("rate limit ledger contended; refusing", "key", k, "attempts", maxAttempts)
 	return Decision{RetryAfter: contendedRetry, Reset: time.Now().Add(contendedRetry)}, nil
 }
+
+// errTTL marks a bucket whose TTL is too short to hold the longest window.
+var errTTL = errors.New("bucket TTL too short")
 
 // missingBucket tells whether err means that nothing serves the bucket's stream: it was
 // deleted, or it lived in memory and NATS restarted.

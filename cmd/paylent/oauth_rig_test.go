@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,11 +25,12 @@ type stack struct {
 	natsURL string
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
 	ns := natstest.Start(t)
-	shared := []string{"DATABASE_URL=" + pgtest.URL(t), "NATS_URL=" + ns.ClientURL(),
-		"PAYLENT_MASTER_KEY=" + strings.Repeat("5a", 32)}
+	// Tests send many requests from one address: limits are off unless a test turns them on.
+	shared := append([]string{"DATABASE_URL=" + pgtest.URL(t), "NATS_URL=" + ns.ClientURL(),
+		"PAYLENT_MASTER_KEY=" + strings.Repeat("5a", 32), "PAYLENT_RATE_LIMITS=off"}, extraEnv...)
 	a := serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t)))
 	b := serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain))
 	b.domain = a.domain
@@ -71,16 +73,17 @@ func (s *stack) client(t *testing.T, env string, args ...string) registered {
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.ID == "" {
 		t.Fatalf("clients create: %q %v", out, err)
 	}
-	// Visible to both instances before use.
+	// Visible to both instances before use: revocation (not rate limited) of an unknown
+	// token answers 200 once the client authenticates.
 	for _, inst := range []*instance{s.a, s.b} {
 		eventually(t, 5*time.Second, "client known", func() bool {
-			form, id := url.Values{"grant_type": {"x"}}, r.ID
+			form, id := url.Values{"token": {"unknown"}}, r.ID
 			if r.Secret == "" { // a public client names itself in the body
 				form.Set("client_id", r.ID)
 				id = ""
 			}
-			code, _ := inst.post(env, "/oauth/token", form, id, r.Secret)
-			return code != http.StatusUnauthorized
+			code, _ := inst.post(env, "/oauth/revoke", form, id, r.Secret)
+			return code == http.StatusOK
 		})
 	}
 	return r
@@ -155,4 +158,14 @@ func (i *instance) getRaw(env, path string) (int, http.Header, []byte) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, b
+}
+
+func basicAuth(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+}
+
+// jsonHas reports whether a JSON object body has key = value.
+func jsonHas(body []byte, key, value string) bool {
+	var m map[string]any
+	return json.Unmarshal(body, &m) == nil && m[key] == value
 }

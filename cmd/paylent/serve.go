@@ -12,6 +12,7 @@ import (
 
 	"github.com/paylent/paylent/api"
 	"github.com/paylent/paylent/api/oauth"
+	"github.com/paylent/paylent/api/ratelimit"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/projections"
@@ -111,7 +112,12 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
+	limiter, err := ratelimit.New(ctx, msg.js, ratelimit.Options{Logger: log})
+	if err != nil {
+		return err
+	}
 	return serveHTTP(ctx, env, api.New(api.Options{Directory: dir, Logger: log,
+		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
 		OAuth: oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: &rm.head,
 			Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], Keys: rm.keys, Logger: log}),
 		Checks: []api.Check{
