@@ -70,6 +70,8 @@ func New(opts Options) *fiber.App {
 		}), withTenant(h.Token))
 		app.All("/oauth/introspect", withTenant(h.Introspect))
 		app.All("/oauth/revoke", withTenant(h.Revoke))
+		app.Get("/oauth/userinfo", withTenant(h.UserInfo))
+		app.Post("/oauth/userinfo", withTenant(h.UserInfo))
 		app.Get("/.well-known/openid-configuration", withTenant(h.Discovery))
 		app.Get("/.well-known/oauth-authorization-server", withTenant(h.Discovery))
 		app.Get("/.well-known/jwks.json", withTenant(h.JWKS))

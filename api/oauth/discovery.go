@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -17,6 +18,7 @@ type metadata struct {
 	JWKSURI                         string   `json:"jwks_uri"`
 	IntrospectionEndpoint           string   `json:"introspection_endpoint"`
 	RevocationEndpoint              string   `json:"revocation_endpoint"`
+	UserInfoEndpoint                string   `json:"userinfo_endpoint"`
 	ScopesSupported                 []string `json:"scopes_supported"`
 	ResponseTypesSupported          []string `json:"response_types_supported"`
 	GrantTypesSupported             []string `json:"grant_types_supported"`
@@ -24,6 +26,10 @@ type metadata struct {
 	IntrospectionEndpointAuthMethod []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethods   []string `json:"revocation_endpoint_auth_methods_supported"`
 	AccessTokenSigningAlgs          []string `json:"access_token_signing_alg_values_supported"`
+	IDTokenSigningAlgs              []string `json:"id_token_signing_alg_values_supported"`
+	SubjectTypes                    []string `json:"subject_types_supported"`
+	ClaimsSupported                 []string `json:"claims_supported"`
+	CodeChallengeMethods            []string `json:"code_challenge_methods_supported"`
 }
 
 // Discovery serves /.well-known/openid-configuration and /.well-known/oauth-authorization-server.
@@ -40,13 +46,19 @@ func (h *Handlers) Discovery(c *fiber.Ctx, t tenants.Tenant) error {
 		JWKSURI:                         t.Issuer + "/.well-known/jwks.json",
 		IntrospectionEndpoint:           t.Issuer + "/oauth/introspect",
 		RevocationEndpoint:              t.Issuer + "/oauth/revoke",
+		UserInfoEndpoint:                t.Issuer + "/oauth/userinfo",
 		ScopesSupported:                 scopes,
 		ResponseTypesSupported:          []string{},
-		GrantTypesSupported:             []string{"client_credentials"},
-		TokenEndpointAuthMethods:        []string{AuthBasic, AuthPost},
+		GrantTypesSupported:             []string{"authorization_code", "client_credentials", "refresh_token"},
+		TokenEndpointAuthMethods:        []string{AuthBasic, AuthPost, AuthNone},
 		IntrospectionEndpointAuthMethod: []string{AuthBasic, AuthPost},
 		RevocationEndpointAuthMethods:   []string{AuthBasic, AuthPost, AuthNone},
 		AccessTokenSigningAlgs:          []string{"RS256"},
+		IDTokenSigningAlgs:              []string{"RS256"},
+		SubjectTypes:                    []string{"public"},
+		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
+			"name", "email", "email_verified"},
+		CodeChallengeMethods: []string{oauth.PKCEMethodS256},
 	})
 }
 

@@ -38,9 +38,12 @@ type Deps struct {
 	Head    interface{ Known() int64 }
 	Catalog *catalog.Catalog
 	Tokens  *tokens.Store
-	// TokensReady waits for the tokens projection.
-	TokensReady Waiter
-	Keys        Keys
+	// TokensReady and CatalogReady wait for the tokens and catalog projections.
+	TokensReady  Waiter
+	CatalogReady Waiter
+	Keys         Keys
+	// RotationKey (the master key) keys the derivation of rotated refresh tokens.
+	RotationKey []byte
 	Now         func() time.Time
 	Logger      *slog.Logger
 }
@@ -83,4 +86,18 @@ func (h *Handlers) fresh(ctx context.Context) {
 	if err := h.TokensReady.WaitFor(ctx, h.Head.Known()); err != nil {
 		h.log.Warn("tokens projection behind the log; answering from what it has", "err", err)
 	}
+}
+
+// user finds a user in the catalog; one just created on another instance may not be
+// projected here yet, so a miss waits (bounded) for the newest known position once.
+func (h *Handlers) user(ctx context.Context, env, id string) (catalog.User, bool) {
+	if u, ok := h.Catalog.User(env, id); ok || h.Head == nil || h.CatalogReady == nil {
+		return u, ok
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := h.CatalogReady.WaitFor(ctx, h.Head.Known()); err != nil {
+		return catalog.User{}, false
+	}
+	return h.Catalog.User(env, id)
 }

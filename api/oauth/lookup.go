@@ -8,7 +8,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
-	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/token"
 	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/tokens"
@@ -78,17 +77,9 @@ func (h *Handlers) lookupJWT(ctx context.Context, t tenants.Tenant, value string
 
 // readThrough folds a token's stream from the event store; hash must match when given.
 func (h *Handlers) readThrough(ctx context.Context, env, jti, hash string) (tokens.Token, error) {
-	envs, err := h.Store.ReadStream(ctx, token.Stream(env, jti).Stream)
+	history, err := h.history(ctx, token.Stream(env, jti))
 	if err != nil {
 		return tokens.Token{}, err
-	}
-	history := make([]domain.Event, 0, len(envs))
-	for _, e := range envs {
-		rec, err := h.Registry.DecodeEnvelope(e)
-		if err != nil {
-			return tokens.Token{}, err
-		}
-		history = append(history, rec.Event)
 	}
 	st := token.Fold(history)
 	if st.Issued == nil || (hash != "" && st.Issued.TokenHash != hash) {

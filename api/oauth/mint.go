@@ -30,8 +30,8 @@ type accessClaims struct {
 	ClientID  string   `json:"client_id"`
 }
 
-// grant is what an access token is issued for.
-type grant struct {
+// issuance is what an access token is issued for.
+type issuance struct {
 	client      catalog.Client
 	subject     string
 	subjectKind string
@@ -57,32 +57,35 @@ func tokenFormat(t tenants.Tenant, cl catalog.Client) environment.TokenFormat {
 }
 
 // mintAccess creates an access token and records it as an event (token.issued).
-func (h *Handlers) mintAccess(ctx context.Context, t tenants.Tenant, g grant, actor domain.Actor) (issued, error) {
-	now := eventNow(h.Now())
-	ttl := t.Settings.AccessTokenTTL()
-	ev := token.Issued{Kind: token.KindAccess, ClientID: g.client.ID, Subject: g.subject, SubjectKind: g.subjectKind,
-		Scope: g.scope.String(), Audience: g.audience, IssuedAt: now, ExpiresAt: now.Add(ttl), GrantID: g.grantID}
-	var value string
-	switch tokenFormat(t, g.client) {
-	case environment.TokenOpaque:
-		value = "pat_" + secret.Token()
-		ev.Format, ev.TokenHash = token.FormatOpaque, secret.Hash(value)
-		ev.JTI = token.HashJTI(ev.TokenHash)
-	default:
-		ev.Format, ev.JTI = token.FormatJWT, secret.ID()
-		signed, err := h.signJWT(t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: g.subject, Audience: g.audience,
-			ExpiresAt: ev.ExpiresAt.Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), JTI: ev.JTI,
-			Scope: ev.Scope, ClientID: g.client.ID})
-		if err != nil {
-			return issued{}, err
-		}
-		value = signed
+func (h *Handlers) mintAccess(ctx context.Context, t tenants.Tenant, g issuance, actor domain.Actor) (issued, error) {
+	value, ev, err := h.buildAccess(t, g)
+	if err != nil {
+		return issued{}, err
 	}
 	res, err := h.Loop.Execute(ctx, token.Issue{Environment: t.Slug, Token: ev}, actor)
 	if err != nil {
 		return issued{}, fmt.Errorf("record token: %w", err)
 	}
-	return issued{value: value, expiresIn: int64(ttl / time.Second), position: res.Position, format: ev.Format}, nil
+	return issued{value: value, expiresIn: int64(t.Settings.AccessTokenTTL() / time.Second), position: res.Position, format: ev.Format}, nil
+}
+
+// buildAccess mints an access token (signed JWT or random opaque value) and the event that
+// records it, without recording it.
+func (h *Handlers) buildAccess(t tenants.Tenant, g issuance) (string, token.Issued, error) {
+	now := eventNow(h.Now())
+	ev := token.Issued{Kind: token.KindAccess, ClientID: g.client.ID, Subject: g.subject, SubjectKind: g.subjectKind,
+		Scope: g.scope.String(), Audience: g.audience, IssuedAt: now, ExpiresAt: now.Add(t.Settings.AccessTokenTTL()), GrantID: g.grantID}
+	if tokenFormat(t, g.client) == environment.TokenOpaque {
+		value := "pat_" + secret.Token()
+		ev.Format, ev.TokenHash = token.FormatOpaque, secret.Hash(value)
+		ev.JTI = token.HashJTI(ev.TokenHash)
+		return value, ev, nil
+	}
+	ev.Format, ev.JTI = token.FormatJWT, secret.ID()
+	signed, err := h.signJWT(t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: g.subject, Audience: g.audience,
+		ExpiresAt: ev.ExpiresAt.Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), JTI: ev.JTI,
+		Scope: ev.Scope, ClientID: g.client.ID})
+	return signed, ev, err
 }
 
 // signJWT signs claims with the environment's primary key.

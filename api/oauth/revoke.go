@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/token"
 	"github.com/paylent/paylent/tenants"
@@ -44,8 +45,12 @@ func (h *Handlers) Revoke(c *fiber.Ctx, t tenants.Tenant) error {
 		return h.fail(c, oauth.ErrUnauthorizedClient.WithDescription("the token was not issued to this client"), basic)
 	}
 	if tok.Active(h.Now()) {
-		res, err := h.Loop.Execute(c.UserContext(), token.Revoke{Environment: t.Slug, JTI: tok.JTI, Reason: "revoked_by_client"},
-			actorOf(c, cl.ID))
+		var cmd domain.Command = token.Revoke{Environment: t.Slug, JTI: tok.JTI, Reason: "revoked_by_client"}
+		if tok.Kind == token.KindRefresh && tok.GrantID != "" {
+			// Revoking a refresh token ends its grant and every token issued under it.
+			cmd = grant.Revoke{Environment: t.Slug, GrantID: tok.GrantID, Reason: grant.ReasonClient}
+		}
+		res, err := h.Loop.Execute(c.UserContext(), cmd, actorOf(c, cl.ID))
 		if err != nil && !errors.Is(err, domain.ErrNotFound) {
 			return h.fail(c, err, basic)
 		}

@@ -42,6 +42,10 @@ func (h *Handlers) Token(c *fiber.Ctx, t tenants.Tenant) error {
 	switch grantType {
 	case client.GrantClientCredentials:
 		err = h.clientCredentials(c, t, cl, f)
+	case client.GrantAuthorizationCode:
+		err = h.authorizationCode(c, t, cl, f)
+	case client.GrantRefreshToken:
+		err = h.refreshToken(c, t, cl, f)
 	default:
 		err = oauth.ErrUnsupportedGrantType.WithDescription("grant type %q is not supported", truncate(grantType, 40))
 	}
@@ -70,7 +74,7 @@ func (h *Handlers) clientCredentials(c *fiber.Ctx, t tenants.Tenant, cl catalog.
 	if requested.Has(oauth.ScopeOpenID) || requested.Has(oauth.ScopeOfflineAccess) {
 		return oauth.ErrInvalidScope.WithDescription("openid and offline_access need a user; client credentials have none")
 	}
-	tok, err := h.mintAccess(c.UserContext(), t, grant{client: cl, subject: cl.ID, subjectKind: token.SubjectClient,
+	tok, err := h.mintAccess(c.UserContext(), t, issuance{client: cl, subject: cl.ID, subjectKind: token.SubjectClient,
 		scope: requested, audience: []string{t.Issuer}}, actorOf(c, cl.ID))
 	if err != nil {
 		return err

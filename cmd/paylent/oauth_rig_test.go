@@ -23,18 +23,20 @@ type stack struct {
 	a, b    *instance
 	cliEnv  []string
 	natsURL string
+	dbURL   string
 }
 
 func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
 	ns := natstest.Start(t)
+	dbURL := pgtest.URL(t)
 	// Tests send many requests from one address: limits are off unless a test turns them on.
-	shared := append([]string{"DATABASE_URL=" + pgtest.URL(t), "NATS_URL=" + ns.ClientURL(),
+	shared := append([]string{"DATABASE_URL=" + dbURL, "NATS_URL=" + ns.ClientURL(),
 		"PAYLENT_MASTER_KEY=" + strings.Repeat("5a", 32), "PAYLENT_RATE_LIMITS=off"}, extraEnv...)
 	a := serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t)))
 	b := serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain))
 	b.domain = a.domain
-	s := &stack{a: a, b: b, natsURL: ns.ClientURL(),
+	s := &stack{a: a, b: b, natsURL: ns.ClientURL(), dbURL: dbURL,
 		cliEnv: append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain)}
 	s.run(t, "env", "create", "--account", "acme", "--slug", "acme-test")
 	s.run(t, "env", "create", "--account", "other", "--slug", "other-env")

@@ -119,7 +119,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	return serveHTTP(ctx, env, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
 		OAuth: oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: &rm.head,
-			Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], Keys: rm.keys, Logger: log}),
+			Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log}),
 		Checks: []api.Check{
 			{Name: "database", Probe: db.store.Ping},
 			{Name: "nats", Probe: msg.ready},

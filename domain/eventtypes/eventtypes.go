@@ -5,8 +5,10 @@ package eventtypes
 import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/account"
+	"github.com/paylent/paylent/domain/authcode"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/scope"
 	"github.com/paylent/paylent/domain/signingkey"
 	"github.com/paylent/paylent/domain/token"
@@ -29,6 +31,14 @@ func Registry() *domain.Registry {
 	domain.Register[user.EmailClaimed](r, 1)
 	domain.Register[token.Issued](r, 1)
 	domain.Register[token.Revoked](r, 1)
+	domain.Register[authcode.Issued](r, 1)
+	domain.Register[authcode.Redeemed](r, 1)
+	domain.Register[authcode.ReplayDetected](r, 1)
+	domain.Register[grant.Created](r, 1)
+	domain.Register[grant.Rotated](r, 1)
+	domain.Register[grant.RotationRetried](r, 1)
+	domain.Register[grant.ReuseDetected](r, 1)
+	domain.Register[grant.Revoked](r, 1)
 	domain.Register[signingkey.Created](r, 1)
 	domain.Register[signingkey.Promoted](r, 1)
 	domain.Register[signingkey.Retired](r, 1)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/token"
 	"github.com/paylent/paylent/projections"
 )
@@ -36,10 +37,12 @@ type Token struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 	GrantID     string    `json:"grant_id,omitempty"`
 	Revoked     bool      `json:"revoked,omitempty"`
+	// Superseded: a refresh token that was rotated (presenting it again is reuse).
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // Active reports whether the token is usable at now.
-func (t Token) Active(now time.Time) bool { return !t.Revoked && now.Before(t.ExpiresAt) }
+func (t Token) Active(now time.Time) bool { return !t.Revoked && !t.Superseded && now.Before(t.ExpiresAt) }
 
 type state struct {
 	Tokens  map[string]map[string]Token     `json:"tokens"`  // env → jti → token
@@ -94,16 +97,30 @@ func (s *Store) Apply(rec domain.Record) error {
 			}
 		}
 	case token.Revoked:
-		inner(s.st.Revoked, env)[e.JTI] = e.ExpiresAt
-		if t, ok := s.st.Tokens[env][e.JTI]; ok {
-			t.Revoked = true
-			s.st.Tokens[env][e.JTI] = t
+		s.revoke(env, e.JTI, e.ExpiresAt)
+	case grant.Revoked:
+		for _, t := range e.Tokens {
+			s.revoke(env, t.JTI, t.ExpiresAt)
+		}
+	case grant.Rotated:
+		if t, ok := s.st.Tokens[env][e.From]; ok {
+			t.Superseded = true
+			s.st.Tokens[env][e.From] = t
 		}
 	}
 	if rec.Position%pruneEvery == 0 {
 		s.prune(rec.OccurredAt)
 	}
 	return nil
+}
+
+// revoke marks a token revoked and puts its jti on the deny-list. Called with s.mu held.
+func (s *Store) revoke(env, jti string, exp time.Time) {
+	inner(s.st.Revoked, env)[jti] = exp
+	if t, ok := s.st.Tokens[env][jti]; ok {
+		t.Revoked = true
+		s.st.Tokens[env][jti] = t
+	}
 }
 
 // prune drops what expired before t. Called with s.mu held.
