@@ -33,9 +33,11 @@ type Deps struct {
 	Loop     *eventstore.Loop
 	Store    eventstore.Store
 	Registry *domain.Registry
-	// Head is the newest position known to exist anywhere (from the store's commit
-	// notifications): answers that must not be stale wait until the projection has it.
-	Head    interface{ Known() int64 }
+	// Head reads the store's head after a request arrived (projections.HeadReader):
+	// answers that must not be stale wait until the projection has applied it.
+	Head interface {
+		Latest(ctx context.Context) (int64, error)
+	}
 	Catalog *catalog.Catalog
 	Tokens  *tokens.Store
 	// TokensReady and CatalogReady wait for the tokens and catalog projections.
@@ -75,16 +77,21 @@ func (h *Handlers) readYourWrite(ctx context.Context, pos int64) error {
 	return h.TokensReady.WaitFor(ctx, pos)
 }
 
-// fresh waits, bounded, until the tokens projection has applied every position known to be
-// committed, so that a revocation made on another instance is seen here.
+// fresh waits, bounded, until the tokens projection has applied everything committed before
+// the request arrived, so that a revocation made on any instance is seen here. Without the
+// database it answers from what the projection has.
 func (h *Handlers) fresh(ctx context.Context) {
 	if h.Head == nil || h.TokensReady == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := h.TokensReady.WaitFor(ctx, h.Head.Known()); err != nil {
-		h.log.Warn("tokens projection behind the log; answering from what it has", "err", err)
+	head, err := h.Head.Latest(ctx)
+	if err == nil {
+		err = h.TokensReady.WaitFor(ctx, head)
+	}
+	if err != nil {
+		h.log.Warn("cannot confirm the tokens projection is current; answering from what it has", "err", err)
 	}
 }
 
@@ -96,7 +103,11 @@ func (h *Handlers) user(ctx context.Context, env, id string) (catalog.User, bool
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := h.CatalogReady.WaitFor(ctx, h.Head.Known()); err != nil {
+	head, err := h.Head.Latest(ctx)
+	if err == nil {
+		err = h.CatalogReady.WaitFor(ctx, head)
+	}
+	if err != nil {
 		return catalog.User{}, false
 	}
 	return h.Catalog.User(env, id)

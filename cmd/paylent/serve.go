@@ -14,7 +14,6 @@ import (
 	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/api/ratelimit"
 	"github.com/paylent/paylent/domain/environment"
-	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
@@ -33,11 +32,12 @@ type readModels struct {
 	tokens   *tokens.Store
 	runtimes []*projections.Runtime
 	byName   map[string]*projections.Runtime
-	head     projections.Head
+	head     *projections.HeadReader
 }
 
 func newReadModels(env *cliEnv, db *database, msg *messaging, masterKey []byte) *readModels {
-	rm := &readModels{catalog: catalog.New(), keys: keys.New(masterKey), tokens: tokens.New(), byName: map[string]*projections.Runtime{}}
+	rm := &readModels{catalog: catalog.New(), keys: keys.New(masterKey), tokens: tokens.New(),
+		byName: map[string]*projections.Runtime{}, head: projections.NewHeadReader(db.store.Head)}
 	cps := projections.DirCheckpoints{Dir: filepath.Join(env.cfg.DataDir, "projections")}
 	for _, p := range []projections.Projection{rm.catalog, rm.keys, rm.tokens} {
 		rt := projections.New(projections.Options{Projection: p, Source: db.store, Registry: db.registry,
@@ -118,7 +118,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	return serveHTTP(ctx, env, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
-		OAuth: oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: &rm.head,
+		OAuth: oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
 			Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log}),
 		Checks: []api.Check{
 			{Name: "database", Probe: db.store.Ping},
@@ -146,17 +146,6 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 	goWork("key-manager", keyManager.Run)
 	goWork("control", func(ctx context.Context) error {
 		return db.store.Listen(ctx, controlChannel, func(p string) { control(ctx, env, rm.runtimes, p) })
-	})
-	goWork("head", func(ctx context.Context) error {
-		return db.store.Listen(ctx, eventstore.NotifyChannel, func(p string) {
-			if p == "" { // (re)connected: notifications may have been missed
-				if head, err := db.store.Head(ctx); err == nil {
-					rm.head.Observe(head)
-				}
-				return
-			}
-			rm.head.ObservePayload(p)
-		})
 	})
 }
 
