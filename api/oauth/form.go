@@ -22,20 +22,24 @@ func parseForm(c *fiber.Ctx) (form, error) {
 		c.Set(fiber.HeaderAllow, fiber.MethodPost)
 		return nil, oauth.ErrInvalidRequest.WithDescription("use POST").WithStatus(fiber.StatusMethodNotAllowed)
 	}
-	ct := string(c.Request().Header.ContentType())
-	mt, _, err := mime.ParseMediaType(ct)
+	return parseFormBody(string(c.Request().Header.ContentType()), string(c.Body()), len(c.Request().URI().QueryString()) > 0)
+}
+
+// parseFormBody is parseForm's pure part: content type, size, syntax, no repeats, and no
+// parameters in the URL.
+func parseFormBody(contentType, body string, hasQuery bool) (form, error) {
+	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, oauth.ErrInvalidRequest.WithDescription("the body must be application/x-www-form-urlencoded")
 	}
-	body := c.Body()
 	if len(body) > maxFormBody {
 		return nil, oauth.ErrInvalidRequest.WithDescription("the body is larger than %d bytes", maxFormBody)
 	}
-	values, err := url.ParseQuery(string(body))
+	values, err := url.ParseQuery(body)
 	if err != nil {
 		return nil, oauth.ErrInvalidRequest.WithDescription("the body is not a valid form")
 	}
-	if len(c.Request().URI().QueryString()) > 0 {
+	if hasQuery {
 		return nil, oauth.ErrInvalidRequest.WithDescription("parameters belong in the body, not the URL")
 	}
 	f := make(form, len(values))

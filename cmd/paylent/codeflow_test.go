@@ -136,6 +136,40 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	if code2 != 400 || body["error"] != "invalid_scope" {
 		t.Errorf("widened refresh: %d %v", code2, body)
 	}
+	checkIsolation(t, s, ci, userID, fresh.AccessToken)
+}
+
+// checkIsolation presents acme-test's codes, tokens and keys to other-env: nothing works.
+func checkIsolation(t *testing.T, s *stack, ci *codeIssuer, userID, accessToken string) {
+	t.Helper()
+	other := s.client(t, "other-env", "--name", "Other web", "--type", "confidential", "--grant", "authorization_code",
+		"--grant", "refresh_token", "--redirect-uri", "https://other.example.com/cb")
+	code := ci.issue(t, "acme-test", authcode.Issued{ClientID: other.ID, RedirectURI: "https://other.example.com/cb", Scope: "openid", UserID: userID})
+	if st, body := s.a.post("other-env", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {"https://other.example.com/cb"}}, other.ID, other.Secret); st != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("acme-test's code at other-env: %d %v", st, body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+strings.Split(s.a.domain, ":")[1]+"/oauth/userinfo", nil)
+	req.Host = s.a.host("other-env")
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
+		t.Errorf("acme-test's token at other-env userinfo: %v %v", resp, err)
+	}
+	_, a := s.a.get(s.a.host("acme-test"), "/.well-known/jwks.json")
+	_, o := s.a.get(s.a.host("other-env"), "/.well-known/jwks.json")
+	kids := map[any]bool{}
+	for _, k := range a["keys"].([]any) {
+		kids[k.(map[string]any)["kid"]] = true
+	}
+	for _, k := range o["keys"].([]any) {
+		if kids[k.(map[string]any)["kid"]] {
+			t.Error("two environments share a signing key")
+		}
+	}
+	_, disc := s.a.get(s.a.host("other-env"), "/.well-known/openid-configuration")
+	if disc["issuer"] != s.a.issuer("other-env") {
+		t.Errorf("other-env discovery: %v", disc["issuer"])
+	}
 }
 
 func (s *stack) userJSON(t *testing.T, env, email, name string) string {
