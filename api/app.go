@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/api/ratelimit"
+	"github.com/paylent/paylent/api/web"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/tenants"
 )
@@ -29,6 +30,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// OAuth serves the protocol endpoints; nil serves none (tests of the core).
 	OAuth *oauth.Handlers
+	// Web serves the authorization endpoint, login, consent and logout pages.
+	Web *web.Handlers
 	// RateLimiter enforces the environments' limits across instances; nil or
 	// RateLimitsOff (PAYLENT_RATE_LIMITS=off) disables them.
 	RateLimiter   *ratelimit.Limiter
@@ -67,7 +70,7 @@ func New(opts Options) *fiber.App {
 	if h := opts.OAuth; h != nil {
 		app.All("/oauth/token", limit(opts, "token", func(t tenants.Tenant) environment.RateLimit {
 			return t.Settings.RateLimits.Token
-		}), withTenant(h.Token))
+		}, oauthLimited), withTenant(h.Token))
 		app.All("/oauth/introspect", withTenant(h.Introspect))
 		app.All("/oauth/revoke", withTenant(h.Revoke))
 		app.Get("/oauth/userinfo", withTenant(h.UserInfo))
@@ -76,6 +79,18 @@ func New(opts Options) *fiber.App {
 		app.Get("/.well-known/oauth-authorization-server", withTenant(h.Discovery))
 		app.Get("/.well-known/jwks.json", withTenant(h.JWKS))
 	}
+	if w := opts.Web; w != nil {
+		app.Get("/assets/paylent.css", web.Stylesheet)
+		app.Get("/oauth/authorize", withTenant(w.Authorize))
+		app.Post("/oauth/authorize", withTenant(w.Authorize))
+		app.Get("/login", withTenant(w.LoginForm))
+		app.Post("/login", limit(opts, "login", func(t tenants.Tenant) environment.RateLimit {
+			return t.Settings.RateLimits.Login
+		}, pageLimited), withTenant(w.Login))
+		app.Post("/consent", withTenant(w.Consent))
+		app.Get("/oauth/logout", withTenant(w.Logout))
+		app.Post("/oauth/logout", withTenant(w.Logout))
+	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app
 }
@@ -83,7 +98,8 @@ func New(opts Options) *fiber.App {
 // limit is the shared rate limit of an environment's endpoint, per client IP. When the
 // shared store is unavailable it fails open (each instance enforces the limit alone):
 // NATS being down must not stop token issuance.
-func limit(opts Options, name string, of func(tenants.Tenant) environment.RateLimit) fiber.Handler {
+func limit(opts Options, name string, of func(tenants.Tenant) environment.RateLimit,
+	onLimited func(*fiber.Ctx, ratelimit.Decision) error) fiber.Handler {
 	return ratelimit.Middleware(opts.RateLimiter, ratelimit.MiddlewareConfig{
 		Name:     name,
 		Disabled: opts.RateLimitsOff || opts.RateLimiter == nil,
@@ -95,10 +111,16 @@ func limit(opts Options, name string, of func(tenants.Tenant) environment.RateLi
 			l := of(tenantOf(c))
 			return l.Requests, l.Window()
 		},
-		OnLimited: func(c *fiber.Ctx, d ratelimit.Decision) error {
-			return oauth.RateLimited(c, int(math.Ceil(d.RetryAfter.Seconds())))
-		},
+		OnLimited: onLimited,
 	})
+}
+
+func oauthLimited(c *fiber.Ctx, d ratelimit.Decision) error {
+	return oauth.RateLimited(c, int(math.Ceil(d.RetryAfter.Seconds())))
+}
+
+func pageLimited(c *fiber.Ctx, d ratelimit.Decision) error {
+	return web.TooManyAttempts(c, tenantOf(c), int(math.Ceil(d.RetryAfter.Seconds())))
 }
 
 func requestID(c *fiber.Ctx) string {

@@ -26,6 +26,13 @@ ensure_postgres() {
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 }
 
+ensure_chromium() {
+	command -v chromium >/dev/null 2>&1 && return 0
+	log "installing Chromium for the browser tests (apt)"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+}
+
 ensure_go() {
 	command -v go >/dev/null || { log "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
 }

@@ -14,6 +14,10 @@ const discoveryMaxAge = "public, max-age=300"
 // It lists what this build supports and nothing more.
 type metadata struct {
 	Issuer                          string   `json:"issuer"`
+	AuthorizationEndpoint           string   `json:"authorization_endpoint"`
+	EndSessionEndpoint              string   `json:"end_session_endpoint"`
+	ResponseModesSupported          []string `json:"response_modes_supported"`
+	IssParameterSupported           bool     `json:"authorization_response_iss_parameter_supported"`
 	TokenEndpoint                   string   `json:"token_endpoint"`
 	JWKSURI                         string   `json:"jwks_uri"`
 	IntrospectionEndpoint           string   `json:"introspection_endpoint"`
@@ -42,13 +46,17 @@ func (h *Handlers) Discovery(c *fiber.Ctx, t tenants.Tenant) error {
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	return c.JSON(metadata{
 		Issuer:                          t.Issuer,
+		AuthorizationEndpoint:           t.Issuer + "/oauth/authorize",
+		EndSessionEndpoint:              t.Issuer + "/oauth/logout",
+		ResponseModesSupported:          []string{"query"},
+		IssParameterSupported:           true,
 		TokenEndpoint:                   t.Issuer + "/oauth/token",
 		JWKSURI:                         t.Issuer + "/.well-known/jwks.json",
 		IntrospectionEndpoint:           t.Issuer + "/oauth/introspect",
 		RevocationEndpoint:              t.Issuer + "/oauth/revoke",
 		UserInfoEndpoint:                t.Issuer + "/oauth/userinfo",
 		ScopesSupported:                 scopes,
-		ResponseTypesSupported:          []string{},
+		ResponseTypesSupported:          []string{"code"},
 		GrantTypesSupported:             []string{"authorization_code", "client_credentials", "refresh_token"},
 		TokenEndpointAuthMethods:        []string{AuthBasic, AuthPost, AuthNone},
 		IntrospectionEndpointAuthMethod: []string{AuthBasic, AuthPost},

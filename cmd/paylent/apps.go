@@ -30,7 +30,8 @@ func clientsCreateCommand(ctx context.Context, env *cliEnv, args []string) error
 	format := fs.String("token-format", "", "access token format: jwt or opaque (default: the environment's)")
 	retry := fs.Int64("refresh-retry-window", 0, "seconds within which a just-rotated refresh token may be presented again")
 	asJSON := fs.Bool("json", false, `print {"client_id": ..., "client_secret": ...}`)
-	var grants, uris, scopes stringList
+	var grants, uris, scopes, logoutURIs stringList
+	fs.Var(&logoutURIs, "post-logout-redirect-uri", "where RP-initiated logout may return (repeatable)")
 	fs.Var(&grants, "grant", "allowed grant type: authorization_code, client_credentials, refresh_token (repeatable)")
 	fs.Var(&uris, "redirect-uri", "allowed redirect URI, matched exactly (repeatable)")
 	fs.Var(&scopes, "scope", "allowed scope (repeatable)")
@@ -47,7 +48,7 @@ func clientsCreateCommand(ctx context.Context, env *cliEnv, args []string) error
 	defer db.close()
 	id, sec := secret.ID(), ""
 	cmd := client.Register{Environment: *slug, ID: id, Type: client.Type(*typ), Settings: client.Settings{
-		Name: *name, GrantTypes: grants, RedirectURIs: uris, Scopes: scopes,
+		Name: *name, GrantTypes: grants, RedirectURIs: uris, Scopes: scopes, PostLogoutRedirectURIs: logoutURIs,
 		TokenFormat: environment.TokenFormat(*format), RefreshRetryWindow: *retry}}
 	if cmd.Type == client.Confidential {
 		sec = secret.Token()

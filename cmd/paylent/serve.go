@@ -13,10 +13,12 @@ import (
 	"github.com/paylent/paylent/api"
 	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/api/ratelimit"
+	"github.com/paylent/paylent/api/web"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
+	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/projections/tokens"
 	"github.com/paylent/paylent/tenants"
 	"github.com/paylent/paylent/workers"
@@ -30,16 +32,17 @@ type readModels struct {
 	catalog  *catalog.Catalog
 	keys     *keys.Keyring
 	tokens   *tokens.Store
+	sessions *sessions.Store
 	runtimes []*projections.Runtime
 	byName   map[string]*projections.Runtime
 	head     *projections.HeadReader
 }
 
 func newReadModels(env *cliEnv, db *database, msg *messaging, masterKey []byte) *readModels {
-	rm := &readModels{catalog: catalog.New(), keys: keys.New(masterKey), tokens: tokens.New(),
+	rm := &readModels{catalog: catalog.New(), keys: keys.New(masterKey), tokens: tokens.New(), sessions: sessions.New(),
 		byName: map[string]*projections.Runtime{}, head: projections.NewHeadReader(db.store.Head)}
 	cps := projections.DirCheckpoints{Dir: filepath.Join(env.cfg.DataDir, "projections")}
-	for _, p := range []projections.Projection{rm.catalog, rm.keys, rm.tokens} {
+	for _, p := range []projections.Projection{rm.catalog, rm.keys, rm.tokens, rm.sessions} {
 		rt := projections.New(projections.Options{Projection: p, Source: db.store, Registry: db.registry,
 			JetStream: msg.js, Logger: env.log, Checkpoints: cps})
 		rm.runtimes = append(rm.runtimes, rt)
@@ -120,6 +123,8 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
 		OAuth: oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
 			Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log}),
+		Web: web.New(web.Deps{Loop: db.loop, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name],
+			Keys: rm.keys, MasterKey: mk, Scheme: cfg.PublicScheme, Logger: log}),
 		Checks: []api.Check{
 			{Name: "database", Probe: db.store.Ping},
 			{Name: "nats", Probe: msg.ready},

@@ -36,7 +36,9 @@ type Settings struct {
 	Name         string   `json:"name"`
 	GrantTypes   []string `json:"grant_types"`
 	RedirectURIs []string `json:"redirect_uris"`
-	Scopes       []string `json:"scopes"`
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the browser back.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	Scopes                 []string `json:"scopes"`
 	// TokenFormat is "jwt" or "opaque"; "" uses the environment's setting.
 	TokenFormat environment.TokenFormat `json:"token_format,omitempty"`
 	// RefreshRetryWindow (seconds): presenting a just-rotated refresh token again within it

@@ -192,6 +192,14 @@ func (s Settings) normalize(t Type) (Settings, error) {
 		}
 		seen[u] = true
 	}
+	if len(s.PostLogoutRedirectURIs) > 20 {
+		return s, domain.Invalid("post_logout_redirect_uris", "at most 20")
+	}
+	for _, u := range s.PostLogoutRedirectURIs {
+		if msg := oauth.ValidateRedirectURI(u); msg != "" {
+			return s, domain.Invalid("post_logout_redirect_uris", "%q %s", truncate(u, 80), msg)
+		}
+	}
 	if s.Allows(GrantAuthorizationCode) && len(s.RedirectURIs) == 0 {
 		return s, domain.Invalid("redirect_uris", "the authorization_code grant needs at least one redirect URI")
 	}

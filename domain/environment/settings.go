@@ -1,6 +1,7 @@
 package environment
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/paylent/paylent/domain"
@@ -37,6 +38,7 @@ type RateLimits struct {
 // Settings are an environment's tunables. Lifetimes are whole seconds.
 type Settings struct {
 	DisplayName          string      `json:"display_name"`
+	LogoURL              string      `json:"logo_url,omitempty"`
 	AccessTokenLifetime  int64       `json:"access_token_lifetime"`
 	RefreshTokenLifetime int64       `json:"refresh_token_lifetime"`
 	SessionLifetime      int64       `json:"session_lifetime"`
@@ -84,6 +86,8 @@ func (s Settings) Validate() error {
 	switch {
 	case s.DisplayName == "" || len(s.DisplayName) > 100:
 		return domain.Invalid("display_name", "must be 1 to 100 characters")
+	case !validLogo(s.LogoURL):
+		return domain.Invalid("logo_url", "must be an https URL of at most 500 characters")
 	case s.AccessTokenLifetime < 60 || s.AccessTokenLifetime > day:
 		return domain.Invalid("access_token_lifetime", "must be between 60 and 86400 seconds")
 	case s.RefreshTokenLifetime < 60 || s.RefreshTokenLifetime > 365*day:
@@ -107,6 +111,7 @@ func (s Settings) Validate() error {
 // SettingsPatch changes some settings; nil fields stay as they are.
 type SettingsPatch struct {
 	DisplayName          *string      `json:"display_name,omitempty"`
+	LogoURL              *string      `json:"logo_url,omitempty"`
 	AccessTokenLifetime  *int64       `json:"access_token_lifetime,omitempty"`
 	RefreshTokenLifetime *int64       `json:"refresh_token_lifetime,omitempty"`
 	SessionLifetime      *int64       `json:"session_lifetime,omitempty"`
@@ -119,6 +124,9 @@ type SettingsPatch struct {
 func (p SettingsPatch) Apply(s Settings) Settings {
 	if p.DisplayName != nil {
 		s.DisplayName = *p.DisplayName
+	}
+	if p.LogoURL != nil {
+		s.LogoURL = *p.LogoURL
 	}
 	if p.AccessTokenLifetime != nil {
 		s.AccessTokenLifetime = *p.AccessTokenLifetime
@@ -139,4 +147,12 @@ func (p SettingsPatch) Apply(s Settings) Settings {
 		s.RateLimits = *p.RateLimits
 	}
 	return s
+}
+
+func validLogo(u string) bool {
+	if u == "" {
+		return true
+	}
+	p, err := url.Parse(u)
+	return err == nil && len(u) <= 500 && p.Scheme == "https" && p.Host != "" && p.User == nil
 }

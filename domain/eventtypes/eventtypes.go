@@ -7,9 +7,11 @@ import (
 	"github.com/paylent/paylent/domain/account"
 	"github.com/paylent/paylent/domain/authcode"
 	"github.com/paylent/paylent/domain/client"
+	"github.com/paylent/paylent/domain/consent"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/scope"
+	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/signingkey"
 	"github.com/paylent/paylent/domain/token"
 	"github.com/paylent/paylent/domain/user"
@@ -29,6 +31,12 @@ func Registry() *domain.Registry {
 	domain.Register[client.Deleted](r, 1)
 	domain.Register[user.Created](r, 1)
 	domain.Register[user.EmailClaimed](r, 1)
+	domain.Register[user.LoginFailed](r, 1)
+	domain.Register[session.Started](r, 1)
+	domain.Register[session.Touched](r, 1)
+	domain.Register[session.Revoked](r, 1)
+	domain.Register[consent.Granted](r, 1)
+	domain.Register[consent.Revoked](r, 1)
 	domain.Register[token.Issued](r, 1)
 	domain.Register[token.Revoked](r, 1)
 	domain.Register[authcode.Issued](r, 1)

@@ -132,3 +132,49 @@ func ValidateEmail(email string) error {
 	}
 	return nil
 }
+
+// LoginFailed records a wrong password for the user (lockout counts these).
+type LoginFailed struct {
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+}
+
+// EventType implements domain.Event.
+func (LoginFailed) EventType() string { return "user.login_failed" }
+
+// RecordLoginFailure appends a failed login to the user's stream.
+type RecordLoginFailure struct {
+	Environment string
+	UserID      string
+	IP          string
+	UserAgent   string
+}
+
+// Streams implements domain.Command. The stream is only appended to (a failure is a fact
+// whatever happened before), so it is not read.
+func (c RecordLoginFailure) Streams() []domain.StreamRef {
+	ref := Stream(c.Environment, c.UserID)
+	return []domain.StreamRef{ref}
+}
+
+// Decide implements domain.Command.
+func (c RecordLoginFailure) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
+	if !Fold(h[0]).Exists {
+		return nil, domain.ErrNotFound
+	}
+	return [][]domain.Event{{LoginFailed{IP: c.IP, UserAgent: c.UserAgent}}}, nil
+}
+
+// LockoutAfter is how many consecutive failures lock an account.
+const LockoutAfter = 5
+
+// Lockout is how long an account stays locked after failures consecutive failed logins, the
+// last one at last: from the fifth failure on, one minute, doubling with each further one,
+// at most fifteen minutes. It returns the time the account unlocks (zero: not locked).
+func Lockout(failures int, last time.Time) time.Time {
+	if failures < LockoutAfter {
+		return time.Time{}
+	}
+	d := time.Minute << min(failures-LockoutAfter, 4)
+	return last.Add(min(d, 15*time.Minute))
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/scope"
+	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/user"
 )
 
@@ -39,6 +40,10 @@ type User struct {
 	PasswordHash  string    `json:"password_hash"`
 	EmailVerified bool      `json:"email_verified"`
 	CreatedAt     time.Time `json:"created_at"`
+	// FailedLogins counts consecutive wrong passwords (reset by a login); LastFailure is
+	// the latest. Lockout is decided from them (domain/user.Lockout).
+	FailedLogins int       `json:"failed_logins,omitempty"`
+	LastFailure  time.Time `json:"last_failure,omitzero"`
 }
 
 func (st *state) fillNil() {
@@ -89,13 +94,24 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 		inner(c.st.Users, env)[e.UserID] = User{ID: e.UserID, Email: e.Email, Name: e.Name,
 			PasswordHash: e.PasswordHash, EmailVerified: e.EmailVerified, CreatedAt: at}
 		inner(c.st.UserEmails, env)[e.Email] = e.UserID
+	case user.LoginFailed:
+		id := lastSegment(rec.Stream)
+		if u, ok := c.st.Users[env][id]; ok {
+			u.FailedLogins, u.LastFailure = u.FailedLogins+1, at
+			c.st.Users[env][id] = u
+		}
+	case session.Started:
+		if u, ok := c.st.Users[env][e.UserID]; ok && u.FailedLogins > 0 {
+			u.FailedLogins, u.LastFailure = 0, time.Time{}
+			c.st.Users[env][e.UserID] = u
+		}
 	}
 	return nil
 }
 
 func (c *Catalog) applyClientChange(rec domain.Record) {
 	clients := inner(c.st.Clients, rec.Environment)
-	id := clientID(rec.Stream)
+	id := lastSegment(rec.Stream)
 	cl, ok := clients[id]
 	if !ok {
 		return
@@ -113,8 +129,8 @@ func (c *Catalog) applyClientChange(rec domain.Record) {
 	clients[id] = cl
 }
 
-// clientID is the last segment of a client stream name (client/<env>/<id>).
-func clientID(stream string) string {
+// lastSegment is the id at the end of a stream name (client/<env>/<id>).
+func lastSegment(stream string) string {
 	for i := len(stream) - 1; i >= 0; i-- {
 		if stream[i] == '/' {
 			return stream[i+1:]

@@ -42,7 +42,9 @@ type Token struct {
 }
 
 // Active reports whether the token is usable at now.
-func (t Token) Active(now time.Time) bool { return !t.Revoked && !t.Superseded && now.Before(t.ExpiresAt) }
+func (t Token) Active(now time.Time) bool {
+	return !t.Revoked && !t.Superseded && now.Before(t.ExpiresAt)
+}
 
 type state struct {
 	Tokens  map[string]map[string]Token     `json:"tokens"`  // env → jti → token

@@ -1,0 +1,154 @@
+package web
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/domain/client"
+	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/tenants"
+)
+
+// Authorize serves GET and POST /oauth/authorize. Problems with the client or the redirect
+// URI are shown on a page and never redirected (no open redirect); every other problem is
+// redirected to the client with error, error_description, state and iss.
+func (h *Handlers) Authorize(c *fiber.Ctx, t tenants.Tenant) error {
+	params, repeated := authorizeParams(c)
+	cl, ok := h.Catalog.Client(t.Slug, params.Get("client_id"))
+	if !ok || repeated == "client_id" {
+		return errorPage(c, t, fiber.StatusBadRequest, "Unknown application", "The application that sent you here is not registered with "+t.Settings.DisplayName+".")
+	}
+	redirect, given, ok := redirectURI(cl, params.Get("redirect_uri"))
+	if !ok || repeated == "redirect_uri" {
+		return errorPage(c, t, fiber.StatusBadRequest, "Invalid redirect", "The application asked to send you back to an address it has not registered.")
+	}
+	req := authRequest{Env: t.Slug, ClientID: cl.ID, RedirectURI: redirect, RedirectGiven: given, State: params.Get("state")}
+	if err := h.validate(t, cl, params, repeated, &req); err != nil {
+		return h.redirectError(c, t, req, err)
+	}
+	return h.proceed(c, t, cl, req, nil)
+}
+
+// authorizeParams reads the request's parameters (query for GET, form for POST) and names
+// one that appears more than once.
+func authorizeParams(c *fiber.Ctx) (url.Values, string) {
+	raw := string(c.Request().URI().QueryString())
+	if c.Method() == fiber.MethodPost {
+		raw = string(c.Body())
+	}
+	values, _ := url.ParseQuery(raw)
+	for k, v := range values {
+		if len(v) > 1 {
+			return values, k
+		}
+	}
+	return values, ""
+}
+
+// redirectURI picks the redirect URI: exactly one of the registered ones, or the only one
+// when none is given.
+func redirectURI(cl catalog.Client, given string) (string, bool, bool) {
+	if given == "" {
+		if len(cl.Settings.RedirectURIs) == 1 {
+			return cl.Settings.RedirectURIs[0], false, true
+		}
+		return "", false, false
+	}
+	for _, u := range cl.Settings.RedirectURIs {
+		if u == given {
+			return given, true, true
+		}
+	}
+	return "", false, false
+}
+
+// validate checks everything but the client and the redirect URI, filling req.
+func (h *Handlers) validate(t tenants.Tenant, cl catalog.Client, p url.Values, repeated string, req *authRequest) error {
+	bad := oauth.ErrInvalidRequest.WithDescription
+	switch {
+	case repeated != "":
+		return bad("parameter %q is repeated", repeated)
+	case p.Get("response_type") != "code":
+		return oauth.ErrUnsupportedResponseType.WithDescription("only response_type=code is supported")
+	case !cl.Settings.Allows(client.GrantAuthorizationCode):
+		return oauth.ErrUnauthorizedClient.WithDescription("this client may not use the authorization code flow")
+	case p.Has("request"):
+		return &oauth.Error{Code: "request_not_supported", Description: "request objects are not supported", Status: 400}
+	case p.Has("request_uri"):
+		return &oauth.Error{Code: "request_uri_not_supported", Description: "request_uri is not supported", Status: 400}
+	}
+	scope, err := oauth.ParseScopes(p.Get("scope"))
+	if err != nil {
+		return err
+	}
+	if len(scope) == 0 {
+		return oauth.ErrInvalidScope.WithDescription("no scope requested")
+	}
+	if missing, ok := scope.SubsetOf(oauth.NewScopes(cl.Settings.Scopes...)); !ok {
+		return oauth.ErrInvalidScope.WithDescription("scope %q is not allowed for this client", missing)
+	}
+	for _, s := range scope {
+		if _, ok := h.Catalog.Scope(t.Slug, s); !ok {
+			return oauth.ErrInvalidScope.WithDescription("scope %q does not exist", s)
+		}
+	}
+	req.Scope, req.Nonce = scope.String(), p.Get("nonce")
+	challenge, method := p.Get("code_challenge"), p.Get("code_challenge_method")
+	switch {
+	case challenge == "" && cl.Type == client.Public:
+		return bad("public clients must use PKCE (code_challenge with code_challenge_method=S256)")
+	case challenge == "" && method != "":
+		return bad("code_challenge_method without code_challenge")
+	case challenge != "" && method != oauth.PKCEMethodS256:
+		return bad("code_challenge_method must be S256 (plain is not accepted)")
+	case challenge != "" && !oauth.ValidPKCEValue(challenge):
+		return bad("code_challenge is malformed")
+	case len(req.State) > 1024 || len(req.Nonce) > 1024:
+		return bad("state and nonce are limited to 1024 characters")
+	}
+	req.Challenge = challenge
+	return h.validatePrompt(p, req)
+}
+
+func (h *Handlers) validatePrompt(p url.Values, req *authRequest) error {
+	prompts := strings.Fields(p.Get("prompt"))
+	for _, v := range prompts {
+		switch v {
+		case "none", "login", "consent", "select_account":
+			if v == "none" && len(prompts) > 1 {
+				return oauth.ErrInvalidRequest.WithDescription("prompt=none cannot be combined with other values")
+			}
+		default:
+			return oauth.ErrInvalidRequest.WithDescription("unknown prompt value %q", truncate(v, 20))
+		}
+	}
+	req.Prompt = strings.Join(prompts, " ")
+	req.MaxAge = -1
+	if m := p.Get("max_age"); m != "" {
+		n, err := strconv.ParseInt(m, 10, 64)
+		if err != nil || n < 0 {
+			return oauth.ErrInvalidRequest.WithDescription("max_age must be a non-negative integer")
+		}
+		req.MaxAge = n
+	}
+	return nil
+}
+
+func (r authRequest) prompted(v string) bool {
+	for _, p := range strings.Fields(r.Prompt) {
+		if p == v {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

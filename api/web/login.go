@@ -1,0 +1,116 @@
+package web
+
+import (
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/domain/session"
+	"github.com/paylent/paylent/domain/user"
+	"github.com/paylent/paylent/internal/secret"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/sessions"
+	"github.com/paylent/paylent/tenants"
+)
+
+// errLogin is the one message a failed login shows, whatever went wrong: a wrong email and a
+// wrong password look the same.
+const errLogin = "Wrong email or password. After repeated failures, wait a few minutes before trying again."
+
+// loginPage renders the login page.
+// redirectTarget is where a successful login may redirect the browser (the form-action of
+// the page must allow it).
+func (h *Handlers) loginPage(c *fiber.Ctx, t tenants.Tenant, clientName, flow, email, msg string, status int, redirectTarget ...string) error {
+	return render(c, t, status, "login.html", page{Title: "Sign in", CSRF: h.csrfToken(c), Flow: flow, ClientName: clientName,
+		Email: email, Error: msg, RegistrationEnabled: t.Settings.RegistrationEnabled}, redirectTarget...)
+}
+
+// LoginForm serves GET /login (without an authorization request: sign in to the environment).
+func (h *Handlers) LoginForm(c *fiber.Ctx, t tenants.Tenant) error {
+	return h.loginPage(c, t, "", "", "", "", fiber.StatusOK)
+}
+
+// Login serves POST /login.
+func (h *Handlers) Login(c *fiber.Ctx, t tenants.Tenant) error {
+	if !h.checkCSRF(c) {
+		return errorPage(c, t, fiber.StatusForbidden, "Request refused", "This form was not sent from this site. Go back, reload the page and try again.")
+	}
+	flow := c.FormValue("flow")
+	var req *authRequest
+	var cl catalog.Client
+	if flow != "" {
+		r, err := h.open(flow, t.Slug, h.Now())
+		if err != nil {
+			return errorPage(c, t, fiber.StatusBadRequest, "Sign-in expired", "Go back to the application and start again.")
+		}
+		if cl, _ = h.Catalog.Client(t.Slug, r.ClientID); cl.ID == "" {
+			return errorPage(c, t, fiber.StatusBadRequest, "Unknown application", "The application is no longer registered.")
+		}
+		req = &r
+	}
+	email := c.FormValue("email")
+	u, err := h.authenticate(c, t, email, c.FormValue("password"))
+	if err != nil {
+		target := ""
+		if req != nil {
+			target = req.RedirectURI
+		}
+		return h.loginPage(c, t, cl.Settings.Name, flow, email, errLogin, fiber.StatusUnauthorized, target)
+	}
+	sess, err := h.startSession(c, t, u)
+	if err != nil {
+		return err
+	}
+	if req == nil {
+		return render(c, t, fiber.StatusOK, "signedin.html", page{Title: "Signed in", UserEmail: u.Email})
+	}
+	return h.proceed(c, t, cl, *req, &sess)
+}
+
+// authenticate checks a password. An unknown email, a locked account and a wrong password
+// all cost one Argon2id verification and give the same error; wrong passwords are recorded.
+func (h *Handlers) authenticate(c *fiber.Ctx, t tenants.Tenant, email, password string) (catalog.User, error) {
+	fail := errors.New("login failed")
+	u, known := h.Catalog.UserByEmail(t.Slug, email)
+	stored := h.dummyHash
+	locked := known && h.Now().Before(user.Lockout(u.FailedLogins, u.LastFailure))
+	if known && !locked {
+		stored = u.PasswordHash
+	}
+	ok, err := secret.VerifyPassword(stored, password)
+	if !known || locked {
+		return catalog.User{}, fail
+	}
+	if err != nil || !ok {
+		if _, err := h.Loop.Execute(c.UserContext(), user.RecordLoginFailure{Environment: t.Slug, UserID: u.ID, IP: c.IP(),
+			UserAgent: actor(c, u.ID).UserAgent}, actor(c, u.ID)); err != nil {
+			h.log.Warn("could not record a failed login", "err", err)
+		}
+		return catalog.User{}, fail
+	}
+	return u, nil
+}
+
+// startSession creates a new session (a new token at every login: no fixation) and sets its
+// cookie.
+func (h *Handlers) startSession(c *fiber.Ctx, t tenants.Tenant, u catalog.User) (sessions.Session, error) {
+	tok := secret.Token()
+	hash := secret.Hash(tok)
+	now := h.Now().UTC().Truncate(time.Second)
+	ev := session.Started{SessionID: session.ID(hash), UserID: u.ID, TokenHash: hash, IP: c.IP(),
+		UserAgent: actor(c, u.ID).UserAgent, AuthTime: now, ExpiresAt: now.Add(t.Settings.SessionTTL())}
+	res, err := h.Loop.Execute(c.UserContext(), session.Start{Environment: t.Slug, Session: ev}, actor(c, u.ID))
+	if err != nil {
+		return sessions.Session{}, err
+	}
+	// The previous session of this browser ends: one browser, one session.
+	if old, ok := h.currentSession(c, t); ok {
+		if _, err := h.Loop.Execute(c.UserContext(), session.Revoke{Environment: t.Slug, SessionID: old.ID, Reason: session.ReasonRelogin}, actor(c, u.ID)); err != nil {
+			h.log.Warn("could not end the previous session", "err", err)
+		}
+	}
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: tok, Path: "/", HTTPOnly: true, Secure: h.Secure,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: ev.ExpiresAt})
+	h.waitSessions(c.UserContext(), res.Position)
+	return sessions.Session{ID: ev.SessionID, UserID: u.ID, TokenHash: hash, AuthTime: now, LastActivity: now, ExpiresAt: ev.ExpiresAt}, nil
+}

@@ -1,0 +1,80 @@
+package web
+
+import (
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/paylent/paylent/domain/session"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/tenants"
+)
+
+// Logout serves GET and POST /oauth/logout (OpenID Connect RP-Initiated Logout 1.0). With a
+// valid id_token_hint (one of ours; it may have expired) the session ends at once; without
+// one the person confirms on a page, so that a link on another site cannot sign them out.
+// post_logout_redirect_uri is followed only when the client registered it.
+func (h *Handlers) Logout(c *fiber.Ctx, t tenants.Tenant) error {
+	get := func(k string) string {
+		if c.Method() == fiber.MethodPost {
+			return c.FormValue(k)
+		}
+		return c.Query(k)
+	}
+	if c.Method() == fiber.MethodPost && !h.checkCSRF(c) && get("id_token_hint") == "" {
+		return errorPage(c, t, fiber.StatusForbidden, "Request refused", "This form was not sent from this site.")
+	}
+	hintClient, hinted := h.hint(t, get("id_token_hint"))
+	clientID := get("client_id")
+	if hinted {
+		if clientID != "" && clientID != hintClient {
+			return errorPage(c, t, fiber.StatusBadRequest, "Invalid sign-out request", "client_id does not match the ID token.")
+		}
+		clientID = hintClient
+	}
+	target := get("post_logout_redirect_uri")
+	if target != "" {
+		cl, ok := h.Catalog.Client(t.Slug, clientID)
+		if !ok || !registered(cl, target) {
+			return errorPage(c, t, fiber.StatusBadRequest, "Invalid sign-out request", "The application asked to send you to an address it has not registered.")
+		}
+	}
+	confirmed := hinted || (c.Method() == fiber.MethodPost && get("confirm") == "yes")
+	if !confirmed {
+		return render(c, t, fiber.StatusOK, "logout.html", page{Title: "Sign out", CSRF: h.csrfToken(c), RedirectURI: target,
+			ClientID: clientID, State: get("state")}, target)
+	}
+	if s, ok := h.currentSession(c, t); ok {
+		if _, err := h.Loop.Execute(c.UserContext(), session.Revoke{Environment: t.Slug, SessionID: s.ID, Reason: session.ReasonLogout}, actor(c, s.UserID)); err != nil {
+			return err
+		}
+	}
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, Secure: h.Secure,
+		SameSite: fiber.CookieSameSiteLaxMode, MaxAge: -1})
+	if target != "" {
+		return h.redirect(c, target, url.Values{"state": nonEmpty(get("state"))})
+	}
+	return render(c, t, fiber.StatusOK, "logout.html", page{Title: "Signed out", Done: true})
+}
+
+// hint verifies an id_token_hint (signature and issuer; expiry is not required) and returns
+// its audience.
+func (h *Handlers) hint(t tenants.Tenant, raw string) (string, bool) {
+	if raw == "" || len(raw) > 8192 {
+		return "", false
+	}
+	tok, err := jwt.Parse([]byte(raw), jwt.WithKeySet(h.Keys.VerificationKeys(t.Slug, h.Now())), jwt.WithValidate(false))
+	if err != nil || tok.Issuer() != t.Issuer || len(tok.Audience()) != 1 {
+		return "", false
+	}
+	return tok.Audience()[0], true
+}
+
+func registered(cl catalog.Client, uri string) bool {
+	for _, u := range cl.Settings.PostLogoutRedirectURIs {
+		if u == uri {
+			return true
+		}
+	}
+	return false
+}

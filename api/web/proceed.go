@@ -1,0 +1,106 @@
+package web
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/domain/authcode"
+	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/internal/secret"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/sessions"
+	"github.com/paylent/paylent/tenants"
+)
+
+// proceed takes a valid authorization request as far as it can go: to the login page, to the
+// consent page, or to the client with a code. fresh is the session just created by the login
+// page (prompt=login and max_age are then satisfied).
+func (h *Handlers) proceed(c *fiber.Ctx, t tenants.Tenant, cl catalog.Client, req authRequest, fresh *sessions.Session) error {
+	now := h.Now()
+	sess, ok := h.currentSession(c, t)
+	if fresh != nil {
+		sess, ok = *fresh, true
+	}
+	needLogin := !ok
+	if ok && fresh == nil {
+		needLogin = req.prompted("login") || (req.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second)
+	}
+	if needLogin {
+		if req.prompted("none") {
+			return h.redirectError(c, t, req, &oauth.Error{Code: "login_required", Description: "the user must sign in", Status: 400})
+		}
+		return h.loginPage(c, t, cl.Settings.Name, h.seal(req, now), "", "", fiber.StatusOK, req.RedirectURI)
+	}
+	if fresh == nil {
+		h.touch(c, t, sess)
+	}
+	requested := oauth.NewScopes(strings.Fields(req.Scope)...)
+	remembered := h.Sessions.Consent(t.Slug, sess.UserID, cl.ID)
+	if _, covered := requested.SubsetOf(remembered); !covered || len(remembered) == 0 || req.prompted("consent") {
+		if req.prompted("none") {
+			return h.redirectError(c, t, req, &oauth.Error{Code: "consent_required", Description: "the user must approve this application", Status: 400})
+		}
+		return h.consentPage(c, t, cl, req, sess)
+	}
+	return h.issueCode(c, t, req, sess)
+}
+
+// issueCode records a code for the session's user and sends the browser back to the client.
+func (h *Handlers) issueCode(c *fiber.Ctx, t tenants.Tenant, req authRequest, sess sessions.Session) error {
+	code := secret.Token()
+	_, err := h.Loop.Execute(c.UserContext(), authcode.Issue{Environment: t.Slug, Code: authcode.Issued{
+		CodeHash: secret.Hash(code), ClientID: req.ClientID, RedirectURI: req.RedirectURI, RedirectGiven: req.RedirectGiven,
+		Scope: req.Scope, UserID: sess.UserID, SessionID: sess.ID, Nonce: req.Nonce, Challenge: req.Challenge,
+		AuthTime: sess.AuthTime}}, actor(c, sess.UserID))
+	if err != nil {
+		return h.redirectError(c, t, req, oauth.ErrTemporarilyUnavailable.WithCause(err))
+	}
+	return h.redirect(c, req.RedirectURI, url.Values{"code": {code}, "state": nonEmpty(req.State), "iss": {t.Issuer}})
+}
+
+// redirectError sends an authorization error back to the client (RFC 6749 §4.1.2.1, with
+// iss from RFC 9207).
+func (h *Handlers) redirectError(c *fiber.Ctx, t tenants.Tenant, req authRequest, err error) error {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		oe = oauth.ErrServerError.WithCause(err)
+	}
+	if oe.Unwrap() != nil {
+		h.log.Warn("authorization request failed", "error", oe.Code, "cause", oe.Unwrap())
+	}
+	return h.redirect(c, req.RedirectURI, url.Values{"error": {oe.Code}, "error_description": {oe.Description},
+		"state": nonEmpty(req.State), "iss": {t.Issuer}})
+}
+
+// redirect sends the browser to target with params added to its query (RFC 6749 §3.1.2:
+// the registered URI's own query is kept).
+func (h *Handlers) redirect(c *fiber.Ctx, target string, params url.Values) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return err
+	}
+	q := u.Query()
+	for k, vs := range params {
+		for _, v := range vs {
+			q.Add(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	status := fiber.StatusFound
+	if c.Method() == fiber.MethodPost {
+		status = fiber.StatusSeeOther
+	}
+	return c.Redirect(u.String(), status)
+}
+
+func nonEmpty(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}
+}

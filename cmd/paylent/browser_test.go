@@ -1,0 +1,193 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
+)
+
+// browser is a headless Chromium (Debian's package; scripts/test.sh installs it).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("Chromium is needed for the browser tests (apt-get install chromium; scripts/test.sh does it): %v", err)
+	}
+	dir := t.TempDir()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// callbackServer is the client application's redirect target: it records what arrives.
+type callbackServer struct {
+	url  string
+	mu   sync.Mutex
+	last url.Values
+}
+
+func newCallbackServer(t *testing.T) *callbackServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := &callbackServer{url: fmt.Sprintf("http://localhost:%d/callback", ln.Addr().(*net.TCPAddr).Port)}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" {
+			http.NotFound(w, r) // the browser asks for /favicon.ico too
+			return
+		}
+		cb.mu.Lock()
+		cb.last = r.URL.Query()
+		cb.mu.Unlock()
+		fmt.Fprint(w, "<!doctype html><title>callback</title><p id=done>back in the app</p>")
+	})}
+	go srv.Serve(ln) //nolint:errcheck // closed at cleanup
+	t.Cleanup(func() { srv.Close() })
+	return cb
+}
+
+func (cb *callbackServer) take() url.Values {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	v := cb.last
+	cb.last = nil
+	return v
+}
+
+// run runs browser steps with a deadline.
+func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, steps...); err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		body := text(ctx, "body")
+		t.Fatalf("browser: %v\nat %s\n%s", err, loc, body)
+	}
+}
+
+// text is the text of the first element matching a CSS selector.
+func text(ctx context.Context, sel string) string {
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+	return s
+}
+
+type pkce struct{ verifier, challenge string }
+
+func newPKCE() pkce {
+	v := oauth2.GenerateVerifier()
+	return pkce{verifier: v, challenge: oauth2.S256ChallengeFromVerifier(v)}
+}
+
+func authorizeURL(s *stack, clientID, redirect, scope, state string, p pkce, extra ...string) string {
+	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "scope": {scope},
+		"state": {state}, "code_challenge": {p.challenge}, "code_challenge_method": {"S256"}, "nonce": {"nonce-" + state}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	return s.a.issuer("acme-test") + "/oauth/authorize?" + q.Encode()
+}
+
+// The person's path: authorize → login → consent → back to the app with a code and the
+// state → tokens; a second app needs no second login; prompt=login asks again; deny; logout.
+func TestBrowserLoginConsentAndLogout(t *testing.T) {
+	s := startStack(t)
+	cb := newCallbackServer(t)
+	docs := s.client(t, "acme-test", "--name", "Third-Party Documents App", "--type", "public", "--grant", "authorization_code",
+		"--redirect-uri", cb.url, "--scope", "openid", "--scope", "profile", "--scope", "read:documents",
+		"--post-logout-redirect-uri", cb.url)
+	other := s.client(t, "acme-test", "--name", "Second App", "--type", "public", "--grant", "authorization_code",
+		"--redirect-uri", cb.url, "--scope", "openid")
+	s.userJSON(t, "acme-test", "ada@example.com", "Ada")
+	ctx := browser(t)
+
+	p := newPKCE()
+	run(t, ctx, chromedp.Navigate(authorizeURL(s, docs.ID, cb.url, "openid profile read:documents", "st-1", p)),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "wrong password"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#login-error")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("button[value=approve]")))
+	consentText := text(ctx, "main")
+	for _, want := range []string{"Third-Party Documents App", "Read documents", "See your name and profile", "ada@example.com"} {
+		if !strings.Contains(consentText, want) {
+			t.Errorf("consent page lacks %q:\n%s", want, consentText)
+		}
+	}
+	run(t, ctx, chromedp.Click(chromedp.CSS("button[value=approve]")), chromedp.WaitVisible(chromedp.CSS("#done")))
+	got := cb.take()
+	if got.Get("state") != "st-1" || got.Get("code") == "" || got.Get("iss") != s.a.issuer("acme-test") {
+		t.Fatalf("callback: %v", got)
+	}
+	exchange(t, s, docs.ID, cb.url, got.Get("code"), p.verifier)
+
+	// The same app again: consent remembered, no page at all.
+	p = newPKCE()
+	run(t, ctx, chromedp.Navigate(authorizeURL(s, docs.ID, cb.url, "openid read:documents", "st-2", p)), chromedp.WaitVisible(chromedp.CSS("#done")))
+	if got := cb.take(); got.Get("state") != "st-2" || got.Get("code") == "" {
+		t.Errorf("remembered consent: %v", got)
+	}
+	// A second app: no second login, but its own consent; denied.
+	p = newPKCE()
+	run(t, ctx, chromedp.Navigate(authorizeURL(s, other.ID, cb.url, "openid", "st-3", p)),
+		chromedp.WaitVisible(chromedp.CSS("button[value=deny]")), chromedp.Click(chromedp.CSS("button[value=deny]")),
+		chromedp.WaitVisible(chromedp.CSS("#done")))
+	if got := cb.take(); got.Get("error") != "access_denied" || got.Get("state") != "st-3" || got.Get("code") != "" {
+		t.Errorf("deny: %v", got)
+	}
+	// prompt=login asks for the password again even with a session.
+	p = newPKCE()
+	run(t, ctx, chromedp.Navigate(authorizeURL(s, docs.ID, cb.url, "openid", "st-4", p, "prompt", "login")),
+		chromedp.WaitVisible(chromedp.CSS("#password")))
+
+	// Logout ends the session: the next authorization asks for a login again.
+	logout := s.a.issuer("acme-test") + "/oauth/logout?" + url.Values{"client_id": {docs.ID}, "post_logout_redirect_uri": {cb.url}, "state": {"bye"}}.Encode()
+	run(t, ctx, chromedp.Navigate(logout), chromedp.WaitVisible(chromedp.CSS("button[type=submit]")),
+		chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#done")))
+	if got := cb.take(); got.Get("state") != "bye" {
+		t.Errorf("post-logout redirect: %v", got)
+	}
+	p = newPKCE()
+	run(t, ctx, chromedp.Navigate(authorizeURL(s, docs.ID, cb.url, "openid", "st-5", p, "prompt", "none")), chromedp.WaitVisible(chromedp.CSS("#done")))
+	if got := cb.take(); got.Get("error") != "login_required" {
+		t.Errorf("after logout, prompt=none: %v", got)
+	}
+}
+
+// exchange redeems a code as the app would.
+func exchange(t *testing.T, s *stack, clientID, redirect, code, verifier string) {
+	t.Helper()
+	st, body := s.b.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID},
+		"code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}}, "", "")
+	if st != 200 || body["access_token"] == nil || body["id_token"] == nil {
+		t.Fatalf("token exchange: %d %v", st, body)
+	}
+}
+

@@ -1,0 +1,175 @@
+// Package sessions is the read model of login sessions (by id, which derives from the
+// cookie token's hash; and per user) and of remembered consents.
+package sessions
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/consent"
+	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/session"
+	"github.com/paylent/paylent/projections"
+)
+
+// Name is the projection's name.
+const Name = "sessions"
+
+// pruneEvery: ended sessions are dropped at fixed positions, by event time (deterministic).
+const pruneEvery = 1024
+
+// Session as the read model shows it.
+type Session struct {
+	ID           string    `json:"id"`
+	UserID       string    `json:"user_id"`
+	TokenHash    string    `json:"token_hash"`
+	IP           string    `json:"ip,omitempty"`
+	UserAgent    string    `json:"user_agent,omitempty"`
+	AuthTime     time.Time `json:"auth_time"`
+	LastActivity time.Time `json:"last_activity"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Revoked      bool      `json:"revoked,omitempty"`
+}
+
+// Active reports whether the session may authorize anything at now.
+func (s Session) Active(now time.Time) bool { return !s.Revoked && now.Before(s.ExpiresAt) }
+
+type state struct {
+	Sessions map[string]map[string]Session `json:"sessions"` // env → id → session
+	Consents map[string]map[string]string  `json:"consents"` // env → user/client → scope
+}
+
+// Store is the projection.
+type Store struct {
+	mu sync.RWMutex
+	st state
+}
+
+var _ projections.Projection = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{st: state{Sessions: map[string]map[string]Session{}, Consents: map[string]map[string]string{}}}
+}
+
+// Name implements projections.Projection.
+func (s *Store) Name() string { return Name }
+
+// New implements projections.Projection.
+func (s *Store) New() projections.Projection { return New() }
+
+func inner[V any](m map[string]map[string]V, env string) map[string]V {
+	in, ok := m[env]
+	if !ok {
+		in = map[string]V{}
+		m[env] = in
+	}
+	return in
+}
+
+// Apply implements projections.Projection.
+func (s *Store) Apply(rec domain.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	env := rec.Environment
+	switch e := rec.Event.(type) {
+	case session.Started:
+		inner(s.st.Sessions, env)[e.SessionID] = Session{ID: e.SessionID, UserID: e.UserID, TokenHash: e.TokenHash, IP: e.IP,
+			UserAgent: e.UserAgent, AuthTime: e.AuthTime, LastActivity: e.AuthTime, ExpiresAt: e.ExpiresAt}
+	case session.Touched:
+		s.update(env, rec.Stream, func(x *Session) { x.LastActivity = e.At })
+	case session.Revoked:
+		s.update(env, rec.Stream, func(x *Session) { x.Revoked = true })
+	case consent.Granted:
+		inner(s.st.Consents, env)[e.UserID+"/"+e.ClientID] = e.Scope
+	case consent.Revoked:
+		delete(inner(s.st.Consents, env), e.UserID+"/"+e.ClientID)
+	}
+	if rec.Position%pruneEvery == 0 {
+		for _, sessions := range s.st.Sessions {
+			for id, x := range sessions {
+				if !x.Active(rec.OccurredAt) {
+					delete(sessions, id)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) update(env, stream string, f func(*Session)) {
+	id := stream[strings.LastIndexByte(stream, '/')+1:]
+	if x, ok := s.st.Sessions[env][id]; ok {
+		f(&x)
+		s.st.Sessions[env][id] = x
+	}
+}
+
+// Snapshot implements projections.Projection.
+func (s *Store) Snapshot() ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return json.Marshal(s.st)
+}
+
+// Restore implements projections.Projection.
+func (s *Store) Restore(b []byte) error {
+	st := state{Sessions: map[string]map[string]Session{}, Consents: map[string]map[string]string{}}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &st); err != nil {
+			return fmt.Errorf("restore sessions: %w", err)
+		}
+		if st.Sessions == nil || st.Consents == nil {
+			return fmt.Errorf("restore sessions: incomplete snapshot")
+		}
+	}
+	s.mu.Lock()
+	s.st = st
+	s.mu.Unlock()
+	return nil
+}
+
+// ByTokenHash finds a session by its cookie token's hash.
+func (s *Store) ByTokenHash(env, hash string) (Session, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	x, ok := s.st.Sessions[env][session.ID(hash)]
+	if !ok || x.TokenHash != hash {
+		return Session{}, false
+	}
+	return x, true
+}
+
+// ByID finds a session by id.
+func (s *Store) ByID(env, id string) (Session, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	x, ok := s.st.Sessions[env][id]
+	return x, ok
+}
+
+// OfUser lists a user's sessions, newest first.
+func (s *Store) OfUser(env, userID string) []Session {
+	s.mu.RLock()
+	var out []Session
+	for _, x := range s.st.Sessions[env] {
+		if x.UserID == userID {
+			out = append(out, x)
+		}
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].AuthTime.After(out[j].AuthTime) })
+	return out
+}
+
+// Consent returns the scopes a user approved for a client.
+func (s *Store) Consent(env, userID, clientID string) oauth.Scopes {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return oauth.NewScopes(strings.Fields(s.st.Consents[env][userID+"/"+clientID])...)
+}
