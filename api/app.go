@@ -88,6 +88,13 @@ func New(opts Options) *fiber.App {
 			return t.Settings.RateLimits.Login
 		}, pageLimited), withTenant(w.Login))
 		app.Post("/consent", withTenant(w.Consent))
+		register := limit(opts, "register", func(t tenants.Tenant) environment.RateLimit {
+			return t.Settings.RateLimits.Login
+		}, pageLimited)
+		app.Get("/register", withTenant(w.RegisterForm))
+		app.Post("/register", register, withTenant(w.Register))
+		app.Post("/register/verify", register, withTenant(w.RegisterVerify))
+		app.Post("/register/complete", register, withTenant(w.RegisterComplete))
 		app.Get("/oauth/logout", withTenant(w.Logout))
 		app.Post("/oauth/logout", withTenant(w.Logout))
 	}

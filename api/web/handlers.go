@@ -24,6 +24,8 @@ type Waiter interface {
 // Deps wire the pages.
 type Deps struct {
 	Loop          *eventstore.Loop
+	Store         eventstore.Store
+	Registry      *domain.Registry
 	Catalog       *catalog.Catalog
 	Sessions      *sessions.Store
 	SessionsReady Waiter

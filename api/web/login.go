@@ -25,8 +25,16 @@ func (h *Handlers) loginPage(c *fiber.Ctx, t tenants.Tenant, clientName, flow, e
 		Email: email, Error: msg, RegistrationEnabled: t.Settings.RegistrationEnabled}, redirectTarget...)
 }
 
-// LoginForm serves GET /login (without an authorization request: sign in to the environment).
+// LoginForm serves GET /login: with a sealed authorization request (back from the
+// registration pages) or without one (sign in to the environment).
 func (h *Handlers) LoginForm(c *fiber.Ctx, t tenants.Tenant) error {
+	flow := c.Query("flow")
+	if flow != "" {
+		if r, err := h.open(flow, t.Slug, h.Now()); err == nil {
+			cl, _ := h.Catalog.Client(t.Slug, r.ClientID)
+			return h.loginPage(c, t, cl.Settings.Name, flow, "", "", fiber.StatusOK, r.RedirectURI)
+		}
+	}
 	return h.loginPage(c, t, "", "", "", "", fiber.StatusOK)
 }
 

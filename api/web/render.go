@@ -43,6 +43,10 @@ type page struct {
 	Done                bool
 	RedirectURI         string
 	State               string
+	Step                string
+	RegistrationID      string
+	RegistrationToken   string
+	Notice              string
 }
 
 type scopeView struct{ Name, Description string }

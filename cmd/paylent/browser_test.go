@@ -190,4 +190,3 @@ func exchange(t *testing.T, s *stack, clientID, redirect, code, verifier string)
 		t.Fatalf("token exchange: %d %v", st, body)
 	}
 }
-

@@ -301,6 +301,8 @@ func TestCodeReplayAndRefreshReuse(t *testing.T) {
 	}
 }
 
+var operator = domain.Actor{Kind: domain.ActorOperator, ID: "test"}
+
 func oauth2S256(verifier string) string { return oauth2.S256ChallengeFromVerifier(verifier) }
 
 // Within a client's retry window, presenting the just-rotated refresh token again returns

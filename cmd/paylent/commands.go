@@ -16,6 +16,7 @@ import (
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
+	"github.com/paylent/paylent/projections/mailqueue"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/projections/tokens"
 	"github.com/paylent/paylent/tenants"
@@ -179,10 +180,11 @@ func verifyCommand(ctx context.Context, env *cliEnv, args []string) error {
 
 // projectionFactories names every projection this build runs.
 var projectionFactories = map[string]func() projections.Projection{
-	catalog.Name:  func() projections.Projection { return catalog.New() },
-	keys.Name:     func() projections.Projection { return keys.New(nil) }, // replay never decrypts
-	tokens.Name:   func() projections.Projection { return tokens.New() },
-	sessions.Name: func() projections.Projection { return sessions.New() },
+	catalog.Name:   func() projections.Projection { return catalog.New() },
+	keys.Name:      func() projections.Projection { return keys.New(nil) }, // replay never decrypts
+	tokens.Name:    func() projections.Projection { return tokens.New() },
+	sessions.Name:  func() projections.Projection { return sessions.New() },
+	mailqueue.Name: func() projections.Projection { return mailqueue.New() },
 }
 
 func rebuildCommand(ctx context.Context, env *cliEnv, args []string) error {

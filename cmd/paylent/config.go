@@ -81,6 +81,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("PAYLENT_NATS_LISTEN %q: want host:port", c.NATSListen))
 		}
 	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || u.Scheme != "smtp" || u.Hostname() == "" {
+			errs = append(errs, errors.New("PAYLENT_SMTP_URL: want smtp://[user:password@]host[:port]"))
+		}
+	}
 	if !c.Embedded() && c.MasterKey == "" {
 		errs = append(errs, errors.New("PAYLENT_MASTER_KEY: required with shared infrastructure (every instance needs the same key)"))
 	}

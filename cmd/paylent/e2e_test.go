@@ -65,14 +65,15 @@ func dataDir(t *testing.T) string {
 
 // instance is one `paylent serve` process.
 type instance struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	env    []string
-	port   int
-	domain string
-	mu     sync.Mutex
-	out    bytes.Buffer
-	exited chan error
+	t       *testing.T
+	cmd     *exec.Cmd
+	env     []string
+	port    int
+	domain  string
+	mu      sync.Mutex
+	out     bytes.Buffer
+	dataDir string
+	exited  chan error
 }
 
 func (i *instance) Write(p []byte) (int, error) {
@@ -95,6 +96,11 @@ func serve(t *testing.T, env []string) *instance {
 		fmt.Sprintf("PAYLENT_HTTP_ADDR=127.0.0.1:%d", port),
 		"PAYLENT_PUBLIC_DOMAIN=" + i.domain,
 	}, env...)...)
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PAYLENT_DATA_DIR="); ok {
+			i.dataDir = v
+		}
+	}
 	i.cmd = exec.Command(binary, "serve")
 	i.cmd.Env = i.env
 	i.cmd.Stdout, i.cmd.Stderr = i, i

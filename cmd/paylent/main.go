@@ -25,6 +25,7 @@ Usage:
                          [--scope S]... [--token-format jwt|opaque] [--json]
   paylent scopes create --env E --name N --description D
   paylent users create --env E --email M (--password P | --password-stdin) --name N [--json]
+  paylent mail tail [--follow]                   show the dev outbox (mail sent without PAYLENT_SMTP_URL)
   paylent events --env E [--after P] [--follow]  print an environment's events as NDJSON envelopes
   paylent verify --env E                         check an environment's hash chain (exit 1 on tampering)
   paylent projections rebuild [--name N]         replay the event log into the read models
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"clients":     subcommands(map[string]command{"create": clientsCreateCommand}),
 		"scopes":      subcommands(map[string]command{"create": scopesCreateCommand}),
 		"users":       subcommands(map[string]command{"create": usersCreateCommand}),
+		"mail":        subcommands(map[string]command{"tail": mailTailCommand}),
 		"verify":      verifyCommand,
 		"projections": subcommands(map[string]command{"rebuild": rebuildCommand}),
 		"keys":        subcommands(map[string]command{"rotate": keysRotateCommand, "list": keysListCommand}),
@@ -90,7 +92,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env := &cliEnv{cfg: cfg, stdout: stdout, stderr: stderr, log: newLogger(stderr, cfg.LogLevel, args[0] == "serve")}
 	err := cmd(ctx, env, args[1:])
 	name := args[0]
-	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys") {
+	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys" || name == "mail") {
 		name += " " + args[1]
 	}
 	switch {

@@ -15,9 +15,11 @@ import (
 	"github.com/paylent/paylent/api/ratelimit"
 	"github.com/paylent/paylent/api/web"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
+	"github.com/paylent/paylent/projections/mailqueue"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/projections/tokens"
 	"github.com/paylent/paylent/tenants"
@@ -33,16 +35,17 @@ type readModels struct {
 	keys     *keys.Keyring
 	tokens   *tokens.Store
 	sessions *sessions.Store
+	mail     *mailqueue.Queue
 	runtimes []*projections.Runtime
 	byName   map[string]*projections.Runtime
 	head     *projections.HeadReader
 }
 
 func newReadModels(env *cliEnv, db *database, msg *messaging, masterKey []byte) *readModels {
-	rm := &readModels{catalog: catalog.New(), keys: keys.New(masterKey), tokens: tokens.New(), sessions: sessions.New(),
+	rm := &readModels{catalog: catalog.New(), keys: keys.New(masterKey), tokens: tokens.New(), sessions: sessions.New(), mail: mailqueue.New(),
 		byName: map[string]*projections.Runtime{}, head: projections.NewHeadReader(db.store.Head)}
 	cps := projections.DirCheckpoints{Dir: filepath.Join(env.cfg.DataDir, "projections")}
-	for _, p := range []projections.Projection{rm.catalog, rm.keys, rm.tokens, rm.sessions} {
+	for _, p := range []projections.Projection{rm.catalog, rm.keys, rm.tokens, rm.sessions, rm.mail} {
 		rt := projections.New(projections.Options{Projection: p, Source: db.store, Registry: db.registry,
 			JetStream: msg.js, Logger: env.log, Checkpoints: cps})
 		rm.runtimes = append(rm.runtimes, rt)
@@ -123,7 +126,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
 		OAuth: oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
 			Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log}),
-		Web: web.New(web.Deps{Loop: db.loop, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name],
+		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name],
 			Keys: rm.keys, MasterKey: mk, Scheme: cfg.PublicScheme, Logger: log}),
 		Checks: []api.Check{
 			{Name: "database", Probe: db.store.Ping},
@@ -149,9 +152,31 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 			return slugs
 		}})
 	goWork("key-manager", keyManager.Run)
+	goWork("mailer", workers.NewMailer(workers.MailerOptions{Pool: db.pool, Loop: db.loop, Store: db.store, Queue: rm.mail,
+		Sender: mailSender(env.cfg), PasscodeKey: registration.Key(mk), Logger: env.log,
+		Describe: func(slug string) (string, string) {
+			e, _ := rm.catalog.Environment(slug)
+			return e.Settings.DisplayName, tenants.NewDirectory(nil, env.cfg.PublicDomain, env.cfg.PublicScheme).Issuer(slug)
+		}}).Run)
 	goWork("control", func(ctx context.Context) error {
 		return db.store.Listen(ctx, controlChannel, func(p string) { control(ctx, env, rm.runtimes, p) })
 	})
+}
+
+// mailSender is SMTP when PAYLENT_SMTP_URL is set (validated at start), else the dev outbox
+// under the data directory (`paylent mail tail` shows it).
+func mailSender(cfg Config) workers.Sender {
+	host := cfg.PublicDomain
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	from := "Paylent <no-reply@" + host + ">"
+	if cfg.SMTPURL != "" {
+		if s, err := workers.ParseSMTP(cfg.SMTPURL, from); err == nil {
+			return s
+		}
+	}
+	return workers.Outbox{Dir: filepath.Join(cfg.DataDir, "outbox"), From: from}
 }
 
 // serveHTTP serves until ctx ends, then drains.

@@ -10,6 +10,8 @@ import (
 	"github.com/paylent/paylent/domain/consent"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/grant"
+	"github.com/paylent/paylent/domain/mail"
+	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/domain/scope"
 	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/signingkey"
@@ -37,6 +39,11 @@ func Registry() *domain.Registry {
 	domain.Register[session.Revoked](r, 1)
 	domain.Register[consent.Granted](r, 1)
 	domain.Register[consent.Revoked](r, 1)
+	domain.Register[registration.Started](r, 1)
+	domain.Register[registration.PasscodeFailed](r, 1)
+	domain.Register[registration.Verified](r, 1)
+	domain.Register[registration.Completed](r, 1)
+	domain.Register[mail.Sent](r, 1)
 	domain.Register[token.Issued](r, 1)
 	domain.Register[token.Revoked](r, 1)
 	domain.Register[authcode.Issued](r, 1)
