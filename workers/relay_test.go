@@ -290,3 +290,5 @@ func TestRelaySkipsForeignMessages(t *testing.T) {
 		t.Errorf("stream holds %d messages (want 2 junk + 5 events), relay at %d", info.State.Msgs, relay2.Published())
 	}
 }
+
+func pgtestURL(t *testing.T) string { return pgtest.URL(t) }

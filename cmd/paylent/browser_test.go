@@ -146,7 +146,7 @@ func TestBrowserLoginConsentAndLogout(t *testing.T) {
 	if got.Get("state") != "st-1" || got.Get("code") == "" || got.Get("iss") != s.a.issuer("acme-test") {
 		t.Fatalf("callback: %v", got)
 	}
-	exchange(t, s, docs.ID, cb.url, got.Get("code"), p.verifier)
+	idToken := exchange(t, s, docs.ID, cb.url, got.Get("code"), p.verifier)
 
 	// The same app again: consent remembered, no page at all.
 	p = newPKCE()
@@ -167,10 +167,12 @@ func TestBrowserLoginConsentAndLogout(t *testing.T) {
 	run(t, ctx, chromedp.Navigate(authorizeURL(s, docs.ID, cb.url, "openid", "st-4", p, "prompt", "login")),
 		chromedp.WaitVisible(chromedp.CSS("#password")))
 
-	// Logout ends the session: the next authorization asks for a login again.
-	logout := s.a.issuer("acme-test") + "/oauth/logout?" + url.Values{"client_id": {docs.ID}, "post_logout_redirect_uri": {cb.url}, "state": {"bye"}}.Encode()
-	run(t, ctx, chromedp.Navigate(logout), chromedp.WaitVisible(chromedp.CSS("button[type=submit]")),
-		chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#done")))
+	// Without an id_token_hint, logout asks for confirmation (a link elsewhere cannot sign
+	// anyone out); with one, the session ends at once and the browser returns to the app.
+	confirm := s.a.issuer("acme-test") + "/oauth/logout?" + url.Values{"client_id": {docs.ID}}.Encode()
+	run(t, ctx, chromedp.Navigate(confirm), chromedp.WaitVisible(chromedp.CSS("form[action='/oauth/logout'] button")))
+	logout := s.a.issuer("acme-test") + "/oauth/logout?" + url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {cb.url}, "state": {"bye"}}.Encode()
+	run(t, ctx, chromedp.Navigate(logout), chromedp.WaitVisible(chromedp.CSS("#done")))
 	if got := cb.take(); got.Get("state") != "bye" {
 		t.Errorf("post-logout redirect: %v", got)
 	}
@@ -181,12 +183,13 @@ func TestBrowserLoginConsentAndLogout(t *testing.T) {
 	}
 }
 
-// exchange redeems a code as the app would.
-func exchange(t *testing.T, s *stack, clientID, redirect, code, verifier string) {
+// exchange redeems a code as the app would and returns the ID token.
+func exchange(t *testing.T, s *stack, clientID, redirect, code, verifier string) string {
 	t.Helper()
 	st, body := s.b.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID},
 		"code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}}, "", "")
 	if st != 200 || body["access_token"] == nil || body["id_token"] == nil {
 		t.Fatalf("token exchange: %d %v", st, body)
 	}
+	return body["id_token"].(string)
 }
