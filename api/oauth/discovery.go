@@ -34,6 +34,7 @@ type metadata struct {
 	SubjectTypes                    []string `json:"subject_types_supported"`
 	ClaimsSupported                 []string `json:"claims_supported"`
 	CodeChallengeMethods            []string `json:"code_challenge_methods_supported"`
+	ResourceIndicatorsSupported     bool     `json:"resource_indicators_supported"`
 }
 
 // Discovery serves /.well-known/openid-configuration and /.well-known/oauth-authorization-server.
@@ -66,7 +67,8 @@ func (h *Handlers) Discovery(c *fiber.Ctx, t tenants.Tenant) error {
 		SubjectTypes:                    []string{"public"},
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
 			"name", "email", "email_verified"},
-		CodeChallengeMethods: []string{oauth.PKCEMethodS256},
+		CodeChallengeMethods:        []string{oauth.PKCEMethodS256},
+		ResourceIndicatorsSupported: true,
 	})
 }
 

@@ -49,7 +49,17 @@ func (h *Handlers) authorizationCode(c *fiber.Ctx, t tenants.Tenant, cl catalog.
 		return invalid
 	}
 	scope := oauth.NewScopes(strings.Fields(st.Issued.Scope)...)
-	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: scope, audience: []string{t.Issuer}}
+	resources := f.resources()
+	if len(resources) == 0 {
+		resources = st.Issued.Resources
+	} else if missing, ok := oauth.NewScopes(resources...).SubsetOf(oauth.NewScopes(st.Issued.Resources...)); len(st.Issued.Resources) > 0 && !ok {
+		return oauth.ErrInvalidTarget.WithDescription("resource %q was not in the authorization request", missing)
+	}
+	aud, accessScope, err := Audience(h.Catalog, t, scope, resources)
+	if err != nil {
+		return err
+	}
+	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud}
 	access, accessEv, err := h.buildAccess(t, g)
 	if err != nil {
 		return err
@@ -58,6 +68,7 @@ func (h *Handlers) authorizationCode(c *fiber.Ctx, t tenants.Tenant, cl catalog.
 	var refresh string
 	if cl.Settings.Allows(client.GrantRefreshToken) {
 		var ev token.Issued
+		g.scope = scope // the refresh token keeps everything granted
 		refresh, ev = h.buildRefresh(t, g, refreshPrefix+secret.Token())
 		cmd.Refresh = &ev
 	}
@@ -71,7 +82,7 @@ func (h *Handlers) authorizationCode(c *fiber.Ctx, t tenants.Tenant, cl catalog.
 		return oauth.ErrInvalidGrant.WithDescription("the authorization code was already used; the tokens issued from it are revoked")
 	}
 	resp := tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(t.Settings.AccessTokenTTL().Seconds()),
-		Scope: scope.String(), RefreshToken: refresh}
+		Scope: accessScope.String(), RefreshToken: refresh}
 	if scope.Has(oauth.ScopeOpenID) {
 		who := idSubject{user: u, authTime: st.Issued.AuthTime, nonce: st.Issued.Nonce, sessionID: st.Issued.SessionID}
 		if resp.IDToken, err = h.idToken(t, cl.ID, scope, who, access); err != nil {

@@ -59,7 +59,11 @@ func (h *Handlers) refreshToken(c *fiber.Ctx, t tenants.Tenant, cl catalog.Clien
 	if !ok {
 		return invalid
 	}
-	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: scope, audience: []string{t.Issuer}}
+	aud, accessScope, err := Audience(h.Catalog, t, scope, f.resources())
+	if err != nil {
+		return err
+	}
+	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud}
 	access, accessEv, err := h.buildAccess(t, g)
 	if err != nil {
 		return err
@@ -67,7 +71,7 @@ func (h *Handlers) refreshToken(c *fiber.Ctx, t tenants.Tenant, cl catalog.Clien
 	g.scope = granted // the new refresh token keeps what was granted
 	next, nextEv := h.buildRefresh(t, g, h.rotatedRefresh(t.Slug, value))
 	res, err := h.Loop.Execute(ctx, grant.Refresh{Environment: t.Slug, GrantID: presented.GrantID, Presented: presented.JTI,
-		Scope: scope, Access: accessEv, NewRefresh: nextEv, PresentedExpiresAt: presented.ExpiresAt,
+		Scope: accessScope, Access: accessEv, NewRefresh: nextEv, PresentedExpiresAt: presented.ExpiresAt,
 		RetryWindow: time.Duration(cl.Settings.RefreshRetryWindow) * time.Second}, actorOf(c, cl.ID))
 	switch {
 	case errors.Is(err, grant.ErrRevoked), errors.Is(err, grant.ErrExpired), errors.Is(err, domain.ErrNotFound):
@@ -80,7 +84,7 @@ func (h *Handlers) refreshToken(c *fiber.Ctx, t tenants.Tenant, cl catalog.Clien
 		return oauth.ErrInvalidGrant.WithDescription("the refresh token was already used; the grant is revoked")
 	}
 	resp := tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(t.Settings.AccessTokenTTL().Seconds()),
-		Scope: scope.String(), RefreshToken: next}
+		Scope: accessScope.String(), RefreshToken: next}
 	if scope.Has(oauth.ScopeOpenID) {
 		if resp.IDToken, err = h.idTokenForGrant(c, t, cl.ID, scope, presented, access); err != nil {
 			return err

@@ -44,6 +44,15 @@ func parseFormBody(contentType, body string, hasQuery bool) (form, error) {
 	}
 	f := make(form, len(values))
 	for k, vs := range values {
+		if k == "resource" { // RFC 8707: may repeat; each an absolute URI without spaces
+			for _, v := range vs {
+				if u, err := url.Parse(v); err != nil || !u.IsAbs() || u.Fragment != "" || strings.ContainsAny(v, " \t\r\n") {
+					return nil, oauth.ErrInvalidTarget.WithDescription("resource must be an absolute URI without a fragment")
+				}
+			}
+			f[k] = strings.Join(vs, " ")
+			continue
+		}
 		if len(vs) > 1 {
 			return nil, oauth.ErrInvalidRequest.WithDescription("parameter %q is repeated", truncate(k, 40))
 		}

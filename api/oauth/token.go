@@ -74,8 +74,12 @@ func (h *Handlers) clientCredentials(c *fiber.Ctx, t tenants.Tenant, cl catalog.
 	if requested.Has(oauth.ScopeOpenID) || requested.Has(oauth.ScopeOfflineAccess) {
 		return oauth.ErrInvalidScope.WithDescription("openid and offline_access need a user; client credentials have none")
 	}
+	aud, requested, err := Audience(h.Catalog, t, requested, f.resources())
+	if err != nil {
+		return err
+	}
 	tok, err := h.mintAccess(c.UserContext(), t, issuance{client: cl, subject: cl.ID, subjectKind: token.SubjectClient,
-		scope: requested, audience: []string{t.Issuer}}, actorOf(c, cl.ID))
+		scope: requested, audience: aud}, actorOf(c, cl.ID))
 	if err != nil {
 		return err
 	}

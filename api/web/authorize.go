@@ -41,7 +41,7 @@ func authorizeParams(c *fiber.Ctx) (url.Values, string) {
 	}
 	values, _ := url.ParseQuery(raw)
 	for k, v := range values {
-		if len(v) > 1 {
+		if len(v) > 1 && k != "resource" { // RFC 8707 resource indicators may repeat
 			return values, k
 		}
 	}
@@ -96,6 +96,12 @@ func (h *Handlers) validate(t tenants.Tenant, cl catalog.Client, p url.Values, r
 		}
 	}
 	req.Scope, req.Nonce = scope.String(), p.Get("nonce")
+	for _, r := range p["resource"] {
+		if _, ok := h.Catalog.API(t.Slug, r); !ok {
+			return oauth.ErrInvalidTarget.WithDescription("resource %q is not an API of this environment", truncate(r, 80))
+		}
+		req.Resources = append(req.Resources, r)
+	}
 	challenge, method := p.Get("code_challenge"), p.Get("code_challenge_method")
 	switch {
 	case challenge == "" && cl.Type == client.Public:

@@ -17,17 +17,18 @@ const flowLifetime = 15 * time.Minute
 // authRequest is a validated authorization request, carried through the login and consent
 // pages in a signed form field (integrity, not secrecy: it holds nothing secret).
 type authRequest struct {
-	Env           string `json:"e"`
-	ClientID      string `json:"c"`
-	RedirectURI   string `json:"r"`
-	RedirectGiven bool   `json:"rg,omitempty"`
-	Scope         string `json:"s"`
-	State         string `json:"st,omitempty"`
-	Nonce         string `json:"n,omitempty"`
-	Challenge     string `json:"cc,omitempty"`
-	Prompt        string `json:"p,omitempty"`
-	MaxAge        int64  `json:"m"` // -1: none
-	Expires       int64  `json:"x"`
+	Env           string   `json:"e"`
+	ClientID      string   `json:"c"`
+	RedirectURI   string   `json:"r"`
+	RedirectGiven bool     `json:"rg,omitempty"`
+	Scope         string   `json:"s"`
+	State         string   `json:"st,omitempty"`
+	Nonce         string   `json:"n,omitempty"`
+	Challenge     string   `json:"cc,omitempty"`
+	Prompt        string   `json:"p,omitempty"`
+	MaxAge        int64    `json:"m"` // -1: none
+	Resources     []string `json:"res,omitempty"`
+	Expires       int64    `json:"x"`
 }
 
 var errBadFlow = errors.New("the sign-in request is invalid or has expired")

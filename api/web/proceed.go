@@ -54,7 +54,7 @@ func (h *Handlers) issueCode(c *fiber.Ctx, t tenants.Tenant, req authRequest, se
 	_, err := h.Loop.Execute(c.UserContext(), authcode.Issue{Environment: t.Slug, Code: authcode.Issued{
 		CodeHash: secret.Hash(code), ClientID: req.ClientID, RedirectURI: req.RedirectURI, RedirectGiven: req.RedirectGiven,
 		Scope: req.Scope, UserID: sess.UserID, SessionID: sess.ID, Nonce: req.Nonce, Challenge: req.Challenge,
-		AuthTime: sess.AuthTime}}, actor(c, sess.UserID))
+		AuthTime: sess.AuthTime, Resources: req.Resources}}, actor(c, sess.UserID))
 	if err != nil {
 		return h.redirectError(c, t, req, oauth.ErrTemporarilyUnavailable.WithCause(err))
 	}

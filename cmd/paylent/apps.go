@@ -72,10 +72,11 @@ func clientsCreateCommand(ctx context.Context, env *cliEnv, args []string) error
 }
 
 func scopesCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "scopes create", "scopes create --env ENV --name NAME --description TEXT")
+	fs := flags(env, "scopes create", "scopes create --env ENV --name NAME --description TEXT [--api IDENTIFIER]")
 	slug := fs.String("env", "", "environment")
 	name := fs.String("name", "", "scope name, e.g. read:documents")
 	desc := fs.String("description", "", "what the scope allows, as the consent page shows it")
+	api := fs.String("api", "", "identifier of the API the scope belongs to (tokens with it name that API in aud)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func scopesCreateCommand(ctx context.Context, env *cliEnv, args []string) error 
 		return err
 	}
 	defer db.close()
-	if _, err := db.loop.Execute(ctx, scope.Create{Environment: *slug, Name: *name, Description: *desc}, operatorActor("scopes-create")); err != nil {
+	if _, err := db.loop.Execute(ctx, scope.Create{Environment: *slug, Name: *name, Description: *desc, API: *api}, operatorActor("scopes-create")); err != nil {
 		return notFoundAsEnv(err, *slug)
 	}
 	fmt.Fprintf(env.stdout, "created scope %s in %s\n", *name, *slug)

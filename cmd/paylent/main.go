@@ -23,7 +23,9 @@ Usage:
   paylent env create --account A --slug S        create an environment (and its account on first use)
   paylent clients create --env E --name N --type confidential|public --grant G... [--redirect-uri U]...
                          [--scope S]... [--token-format jwt|opaque] [--json]
-  paylent scopes create --env E --name N --description D
+  paylent apis create --env E --identifier URI --name N
+  paylent apis list --env E [--json]
+  paylent scopes create --env E --name N --description D [--api URI]
   paylent users create --env E --email M (--password P | --password-stdin) --name N [--json]
   paylent mail tail [--follow]                   show the dev outbox (mail sent without PAYLENT_SMTP_URL)
   paylent events --env E [--after P] [--follow]  print an environment's events as NDJSON envelopes
@@ -75,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"scopes":      subcommands(map[string]command{"create": scopesCreateCommand}),
 		"users":       subcommands(map[string]command{"create": usersCreateCommand}),
 		"mail":        subcommands(map[string]command{"tail": mailTailCommand}),
+		"apis":        subcommands(map[string]command{"create": apisCreateCommand, "list": apisListCommand}),
 		"verify":      verifyCommand,
 		"projections": subcommands(map[string]command{"rebuild": rebuildCommand}),
 		"keys":        subcommands(map[string]command{"rotate": keysRotateCommand, "list": keysListCommand}),
@@ -92,7 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env := &cliEnv{cfg: cfg, stdout: stdout, stderr: stderr, log: newLogger(stderr, cfg.LogLevel, args[0] == "serve")}
 	err := cmd(ctx, env, args[1:])
 	name := args[0]
-	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys" || name == "mail") {
+	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys" || name == "mail" || name == "apis") {
 		name += " " + args[1]
 	}
 	switch {

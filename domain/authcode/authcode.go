@@ -42,6 +42,8 @@ type Issued struct {
 	AuthTime      time.Time `json:"auth_time"`
 	ExpiresAt     time.Time `json:"expires_at"`
 	RedirectGiven bool      `json:"redirect_uri_given"`
+	// Resources are the RFC 8707 resource indicators of the authorization request.
+	Resources []string `json:"resources,omitempty"`
 }
 
 // EventType implements domain.Event.

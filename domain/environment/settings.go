@@ -45,6 +45,9 @@ type Settings struct {
 	RegistrationEnabled  bool        `json:"registration_enabled"`
 	TokenFormat          TokenFormat `json:"token_format"`
 	RateLimits           RateLimits  `json:"rate_limits"`
+	// DefaultAPI is the audience of access tokens for custom scopes that belong to no API
+	// ("" for none).
+	DefaultAPI string `json:"default_api,omitempty"`
 }
 
 const day = 24 * 60 * 60
@@ -86,6 +89,8 @@ func (s Settings) Validate() error {
 	switch {
 	case s.DisplayName == "" || len(s.DisplayName) > 100:
 		return domain.Invalid("display_name", "must be 1 to 100 characters")
+	case s.DefaultAPI != "" && !absoluteURI(s.DefaultAPI):
+		return domain.Invalid("default_api", "must be an API identifier (an absolute URI)")
 	case !validLogo(s.LogoURL):
 		return domain.Invalid("logo_url", "must be an https URL of at most 500 characters")
 	case s.AccessTokenLifetime < 60 || s.AccessTokenLifetime > day:
@@ -118,6 +123,7 @@ type SettingsPatch struct {
 	RegistrationEnabled  *bool        `json:"registration_enabled,omitempty"`
 	TokenFormat          *TokenFormat `json:"token_format,omitempty"`
 	RateLimits           *RateLimits  `json:"rate_limits,omitempty"`
+	DefaultAPI           *string      `json:"default_api,omitempty"`
 }
 
 // Apply returns s with the patch applied.
@@ -146,6 +152,9 @@ func (p SettingsPatch) Apply(s Settings) Settings {
 	if p.RateLimits != nil {
 		s.RateLimits = *p.RateLimits
 	}
+	if p.DefaultAPI != nil {
+		s.DefaultAPI = *p.DefaultAPI
+	}
 	return s
 }
 
@@ -155,4 +164,9 @@ func validLogo(u string) bool {
 	}
 	p, err := url.Parse(u)
 	return err == nil && len(u) <= 500 && p.Scheme == "https" && p.Host != "" && p.User == nil
+}
+
+func absoluteURI(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && len(u) <= 500 && p.IsAbs() && p.Host != ""
 }

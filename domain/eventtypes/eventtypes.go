@@ -12,6 +12,7 @@ import (
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/mail"
 	"github.com/paylent/paylent/domain/registration"
+	"github.com/paylent/paylent/domain/resource"
 	"github.com/paylent/paylent/domain/scope"
 	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/signingkey"
@@ -44,6 +45,7 @@ func Registry() *domain.Registry {
 	domain.Register[registration.Verified](r, 1)
 	domain.Register[registration.Completed](r, 1)
 	domain.Register[mail.Sent](r, 1)
+	domain.Register[resource.Created](r, 1)
 	domain.Register[token.Issued](r, 1)
 	domain.Register[token.Revoked](r, 1)
 	domain.Register[authcode.Issued](r, 1)

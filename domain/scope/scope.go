@@ -10,6 +10,7 @@ import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/resource"
 )
 
 // Stream is the scope's stream: its name is its identity within the environment.
@@ -17,10 +18,12 @@ func Stream(env, name string) domain.StreamRef {
 	return domain.StreamRef{Environment: env, Stream: "scope/" + env + "/" + name}
 }
 
-// Created is the first event of a custom scope.
+// Created is the first event of a custom scope. API is the identifier of the API the scope
+// belongs to ("" for none).
 type Created struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	API         string `json:"api,omitempty"`
 }
 
 // EventType implements domain.Event.
@@ -57,17 +60,22 @@ func Fold(history []domain.Event) State {
 // ErrExists: the environment already has a scope with the name.
 var ErrExists = domain.Exists("a scope with this name already exists")
 
-// Create creates a custom scope.
+// Create creates a custom scope, optionally owned by an API.
 type Create struct {
 	Environment string
 	Name        string
 	Description string
+	API         string
 }
 
-// Streams implements domain.Command: the scope, then its environment (read to check that
-// it exists).
+// Streams implements domain.Command: the scope, its environment and (when given) its API,
+// both read to check that they exist.
 func (c Create) Streams() []domain.StreamRef {
-	return []domain.StreamRef{Stream(c.Environment, c.Name), environment.Stream(c.Environment)}
+	refs := []domain.StreamRef{Stream(c.Environment, c.Name), environment.Stream(c.Environment)}
+	if c.API != "" {
+		refs = append(refs, resource.Stream(c.Environment, c.API))
+	}
+	return refs
 }
 
 // Decide implements domain.Command.
@@ -78,13 +86,18 @@ func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	if !environment.Fold(h[1]).Exists {
 		return nil, domain.ErrNotFound
 	}
+	if c.API != "" && !resource.Fold(h[2]).Exists {
+		return nil, domain.Invalid("api", "no API with identifier %q in this environment", c.API)
+	}
 	if n := utf8.RuneCountInString(c.Description); n < 1 || n > 200 || !utf8.ValidString(c.Description) {
 		return nil, domain.Invalid("description", "must be 1 to 200 characters")
 	}
 	if Fold(h[0]).Exists {
 		return nil, ErrExists
 	}
-	return [][]domain.Event{{Created{Name: c.Name, Description: c.Description}}, nil}, nil
+	out := make([][]domain.Event, len(h))
+	out[0] = []domain.Event{Created{Name: c.Name, Description: c.Description, API: c.API}}
+	return out, nil
 }
 
 // ValidateName checks a custom scope's name.

@@ -7,6 +7,7 @@ import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/resource"
 	"github.com/paylent/paylent/domain/scope"
 	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/user"
@@ -24,12 +25,20 @@ type Client struct {
 	UpdatedAt          time.Time       `json:"updated_at"`
 }
 
-// Scope as the catalog shows it.
+// Scope as the catalog shows it. API is the identifier of the API it belongs to.
 type Scope struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description"`
 	Standard    bool      `json:"standard"`
+	API         string    `json:"api,omitempty"`
 	CreatedAt   time.Time `json:"created_at,omitzero"`
+}
+
+// API as the catalog shows it.
+type API struct {
+	Identifier string    `json:"identifier"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // User as the catalog shows it (with the password hash login verifies against).
@@ -65,6 +74,9 @@ func (st *state) fillNil() {
 	if st.UserEmails == nil {
 		st.UserEmails = map[string]map[string]string{}
 	}
+	if st.APIs == nil {
+		st.APIs = map[string]map[string]API{}
+	}
 }
 
 func inner[V any](m map[string]map[string]V, env string) map[string]V {
@@ -82,7 +94,9 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 	env, at := rec.Environment, rec.OccurredAt
 	switch e := rec.Event.(type) {
 	case scope.Created:
-		inner(c.st.Scopes, env)[e.Name] = Scope{Name: e.Name, Description: e.Description, CreatedAt: at}
+		inner(c.st.Scopes, env)[e.Name] = Scope{Name: e.Name, Description: e.Description, API: e.API, CreatedAt: at}
+	case resource.Created:
+		inner(c.st.APIs, env)[e.Identifier] = API{Identifier: e.Identifier, Name: e.Name, CreatedAt: at}
 	case scope.Deleted:
 		delete(inner(c.st.Scopes, env), e.Name)
 	case client.Registered:
@@ -208,4 +222,24 @@ func (c *Catalog) UserByEmail(env, email string) (User, bool) {
 	}
 	u, ok := c.st.Users[env][id]
 	return u, ok
+}
+
+// API returns an environment's API by identifier.
+func (c *Catalog) API(env, identifier string) (API, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	a, ok := c.st.APIs[env][identifier]
+	return a, ok
+}
+
+// APIs lists an environment's APIs by identifier.
+func (c *Catalog) APIs(env string) []API {
+	c.mu.RLock()
+	out := make([]API, 0, len(c.st.APIs[env]))
+	for _, a := range c.st.APIs[env] {
+		out = append(out, a)
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Identifier < out[j].Identifier })
+	return out
 }

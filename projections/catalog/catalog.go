@@ -41,12 +41,13 @@ type state struct {
 	Scopes     map[string]map[string]Scope  `json:"scopes"`
 	Users      map[string]map[string]User   `json:"users"`
 	UserEmails map[string]map[string]string `json:"user_emails"`
+	APIs       map[string]map[string]API    `json:"apis"`
 }
 
 func emptyState() state {
 	return state{Accounts: map[string]Account{}, Environments: map[string]Environment{},
 		Clients: map[string]map[string]Client{}, Scopes: map[string]map[string]Scope{},
-		Users: map[string]map[string]User{}, UserEmails: map[string]map[string]string{}}
+		Users: map[string]map[string]User{}, UserEmails: map[string]map[string]string{}, APIs: map[string]map[string]API{}}
 }
 
 // Catalog is the projection. Its zero value is not ready; use New.
