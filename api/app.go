@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/paylent/paylent/api/mgmt"
 	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/api/ratelimit"
 	"github.com/paylent/paylent/api/web"
@@ -32,6 +33,8 @@ type Options struct {
 	OAuth *oauth.Handlers
 	// Web serves the authorization endpoint, login, consent and logout pages.
 	Web *web.Handlers
+	// Mgmt serves the Management API (/api/v1).
+	Mgmt *mgmt.Handlers
 	// RateLimiter enforces the environments' limits across instances; nil or
 	// RateLimitsOff (PAYLENT_RATE_LIMITS=off) disables them.
 	RateLimiter   *ratelimit.Limiter
@@ -78,6 +81,13 @@ func New(opts Options) *fiber.App {
 		app.Get("/.well-known/openid-configuration", withTenant(h.Discovery))
 		app.Get("/.well-known/oauth-authorization-server", withTenant(h.Discovery))
 		app.Get("/.well-known/jwks.json", withTenant(h.JWKS))
+	}
+	if m := opts.Mgmt; m != nil {
+		var limiter *ratelimit.Limiter
+		if !opts.RateLimitsOff {
+			limiter = opts.RateLimiter
+		}
+		m.Mount(app, tenantOf, limiter)
 	}
 	if w := opts.Web; w != nil {
 		app.Get("/assets/paylent.css", web.Stylesheet)

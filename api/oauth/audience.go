@@ -21,14 +21,15 @@ func Audience(cat *catalog.Catalog, t tenants.Tenant, scope oauth.Scopes, resour
 	if len(resources) > 0 {
 		want := map[string]bool{}
 		for _, r := range resources {
-			if _, ok := cat.API(t.Slug, r); !ok {
+			if _, ok := cat.API(t.Slug, r); !ok && r != oauth.ManagementAudience(t.Issuer) {
 				return nil, nil, oauth.ErrInvalidTarget.WithDescription("resource %q is not an API of this environment", truncate(r, 80))
 			}
 			want[r] = true
 		}
 		var narrowed []string
 		for _, s := range scope {
-			if sc, ok := cat.Scope(t.Slug, s); ok && want[sc.API] {
+			sc, ok := cat.Scope(t.Slug, s)
+			if ok && (want[sc.API] || (oauth.IsManagement(s) && want[oauth.ManagementAudience(t.Issuer)])) {
 				narrowed = append(narrowed, s)
 			}
 		}
@@ -39,6 +40,10 @@ func Audience(cat *catalog.Catalog, t tenants.Tenant, scope oauth.Scopes, resour
 	}
 	owners, custom := map[string]bool{}, false
 	for _, s := range scope {
+		if oauth.IsManagement(s) {
+			owners[oauth.ManagementAudience(t.Issuer)] = true
+			continue
+		}
 		if oauth.IsStandard(s) {
 			continue
 		}

@@ -90,3 +90,23 @@ func (h *Handlers) readThrough(ctx context.Context, env, jti, hash string) (toke
 		SubjectKind: i.SubjectKind, Scope: i.Scope, Audience: i.Audience, IssuedAt: i.IssuedAt,
 		ExpiresAt: i.ExpiresAt, GrantID: i.GrantID, Revoked: st.Revoked}, nil
 }
+
+// ErrInvalidAccessToken: a bearer token that is not an active access token of the environment.
+var ErrInvalidAccessToken = errors.New("invalid access token")
+
+// VerifyAccessToken checks a bearer token presented to one of Paylent's own APIs (UserInfo,
+// the Management API): an active access token of this environment, current as of the
+// request (a revocation made anywhere before it counts).
+func (h *Handlers) VerifyAccessToken(ctx context.Context, t tenants.Tenant, value string) (tokens.Token, error) {
+	h.fresh(ctx)
+	tok, err := h.lookup(ctx, t, value)
+	switch {
+	case errors.Is(err, errUnknownToken):
+		return tokens.Token{}, ErrInvalidAccessToken
+	case err != nil:
+		return tokens.Token{}, err
+	case tok.Kind != token.KindAccess || !tok.Active(h.Now()):
+		return tokens.Token{}, ErrInvalidAccessToken
+	}
+	return tok.Token, nil
+}

@@ -91,6 +91,11 @@ func (h *Handlers) validate(t tenants.Tenant, cl catalog.Client, p url.Values, r
 		return oauth.ErrInvalidScope.WithDescription("scope %q is not allowed for this client", missing)
 	}
 	for _, s := range scope {
+		if oauth.IsManagement(s) {
+			return oauth.ErrInvalidScope.WithDescription("scope %q is granted to clients (client credentials), not through users", s)
+		}
+	}
+	for _, s := range scope {
 		if _, ok := h.Catalog.Scope(t.Slug, s); !ok {
 			return oauth.ErrInvalidScope.WithDescription("scope %q does not exist", s)
 		}

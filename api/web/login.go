@@ -81,7 +81,7 @@ func (h *Handlers) authenticate(c *fiber.Ctx, t tenants.Tenant, email, password 
 	fail := errors.New("login failed")
 	u, known := h.Catalog.UserByEmail(t.Slug, email)
 	stored := h.dummyHash
-	locked := known && h.Now().Before(user.Lockout(u.FailedLogins, u.LastFailure))
+	locked := known && (u.Disabled || h.Now().Before(user.Lockout(u.FailedLogins, u.LastFailure)))
 	if known && !locked {
 		stored = u.PasswordHash
 	}

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/paylent/paylent/api"
+	"github.com/paylent/paylent/api/mgmt"
 	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/api/ratelimit"
 	"github.com/paylent/paylent/api/web"
+	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/projections"
@@ -122,10 +124,17 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	oauthHandlers := oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
+		Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log})
 	return serveHTTP(ctx, env, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
-		OAuth: oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
-			Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log}),
+		OAuth: oauthHandlers,
+		Mgmt: mgmt.New(mgmt.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
+			Tokens: rm.tokens, Keys: rm.keys, Runtimes: rm.byName, Verify: oauthHandlers.VerifyAccessToken, Logger: log,
+			RotateKeys: func(ctx context.Context, t tenants.Tenant, a domain.Actor) (int64, error) {
+				res, err := workers.RotateKeys(ctx, db.loop, a, t.Slug, mk, t.Settings.AccessTokenTTL())
+				return res.Position, err
+			}}),
 		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name],
 			Keys: rm.keys, MasterKey: mk, Scheme: cfg.PublicScheme, Logger: log}),
 		Checks: []api.Check{

@@ -13,14 +13,32 @@ const (
 	ScopeOfflineAccess = "offline_access"
 )
 
-// StandardScopes are the OpenID Connect scopes every environment has, with their
-// descriptions as the consent page shows them.
+// The Management API's scopes, granted to clients by client credentials only.
+const (
+	ScopeAdminRead  = "admin:read"
+	ScopeAdminWrite = "admin:write"
+	ScopeAdminUsers = "admin:users"
+)
+
+// StandardScopes are the scopes every environment has without creating them — the OpenID
+// Connect scopes and the Management API's — with their descriptions.
 var StandardScopes = map[string]string{
 	ScopeOpenID:        "Sign you in",
 	ScopeProfile:       "See your name and profile",
 	ScopeEmail:         "See your email address",
 	ScopeOfflineAccess: "Stay signed in (keep access while you are away)",
+	ScopeAdminRead:     "Read this environment's configuration (Management API)",
+	ScopeAdminWrite:    "Change this environment's configuration (Management API)",
+	ScopeAdminUsers:    "Manage this environment's users and sessions (Management API)",
 }
+
+// IsManagement reports whether name is a Management API scope.
+func IsManagement(name string) bool {
+	return name == ScopeAdminRead || name == ScopeAdminWrite || name == ScopeAdminUsers
+}
+
+// ManagementAudience is the audience of tokens for an environment's Management API.
+func ManagementAudience(issuer string) string { return issuer + "/api/v1" }
 
 // IsStandard reports whether name is a standard scope.
 func IsStandard(name string) bool { _, ok := StandardScopes[name]; return ok }

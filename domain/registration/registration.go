@@ -141,7 +141,7 @@ func (c Start) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, erro
 	if len(c.RegistrationID) < 16 {
 		return nil, domain.Invalid("registration_id", "too short")
 	}
-	return [][]domain.Event{{Started{RegistrationID: c.RegistrationID, Email: email, Existing: len(h[2]) > 0,
+	return [][]domain.Event{{Started{RegistrationID: c.RegistrationID, Email: email, Existing: user.EmailTaken(h[2]),
 		ExpiresAt: now.Add(PasscodeLifetime)}}, nil, nil}, nil
 }
 

@@ -108,7 +108,7 @@ func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	if !environment.Fold(h[2]).Exists {
 		return nil, domain.ErrNotFound
 	}
-	if len(h[1]) > 0 {
+	if emailTaken(h[1]) {
 		return nil, ErrEmailTaken
 	}
 	return [][]domain.Event{
@@ -159,7 +159,7 @@ func (c RecordLoginFailure) Streams() []domain.StreamRef {
 
 // Decide implements domain.Command.
 func (c RecordLoginFailure) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
-	if !Fold(h[0]).Exists {
+	if s := FoldAll(h[0]); !s.Exists || s.Deleted {
 		return nil, domain.ErrNotFound
 	}
 	return [][]domain.Event{{LoginFailed{IP: c.IP, UserAgent: c.UserAgent}}}, nil
@@ -177,4 +177,136 @@ func Lockout(failures int, last time.Time) time.Time {
 	}
 	d := time.Minute << min(failures-LockoutAfter, 4)
 	return last.Add(min(d, 15*time.Minute))
+}
+
+// Updated changes a user's name.
+type Updated struct {
+	Name string `json:"name"`
+}
+
+// EventType implements domain.Event.
+func (Updated) EventType() string { return "user.updated" }
+
+// Disabled stops a user from signing in (their sessions are revoked with it).
+type Disabled struct{}
+
+// EventType implements domain.Event.
+func (Disabled) EventType() string { return "user.disabled" }
+
+// Enabled lets a disabled user sign in again.
+type Enabled struct{}
+
+// EventType implements domain.Event.
+func (Enabled) EventType() string { return "user.enabled" }
+
+// Deleted removes a user; the email's stream records the release so the address can be
+// registered again.
+type Deleted struct{}
+
+// EventType implements domain.Event.
+func (Deleted) EventType() string { return "user.deleted" }
+
+// EmailReleased frees an address after its user was deleted.
+type EmailReleased struct {
+	UserID string `json:"user_id"`
+}
+
+// EventType implements domain.Event.
+func (EmailReleased) EventType() string { return "user.email_released" }
+
+// EmailTaken reads an email stream: taken unless its last event is a release.
+func EmailTaken(history []domain.Event) bool { return emailTaken(history) }
+
+func emailTaken(history []domain.Event) bool {
+	if len(history) == 0 {
+		return false
+	}
+	_, released := history[len(history)-1].(EmailReleased)
+	return !released
+}
+
+// Change updates, disables, enables or deletes a user.
+type Change struct {
+	Environment string
+	UserID      string
+	Name        *string
+	Disable     *bool
+	Delete      bool
+}
+
+// Streams implements domain.Command: the user, then (for a delete) the email's stream,
+// which the caller names because it knows the address.
+func (c Change) Streams() []domain.StreamRef {
+	return []domain.StreamRef{Stream(c.Environment, c.UserID)}
+}
+
+// Decide implements domain.Command.
+func (c Change) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
+	s := FoldAll(h[0])
+	if !s.Exists || s.Deleted {
+		return nil, domain.ErrNotFound
+	}
+	var out []domain.Event
+	if c.Name != nil && *c.Name != s.Name {
+		if n := utf8.RuneCountInString(*c.Name); n < 1 || n > 200 {
+			return nil, domain.Invalid("name", "must be 1 to 200 characters")
+		}
+		out = append(out, Updated{Name: *c.Name})
+	}
+	if c.Disable != nil && *c.Disable != s.Disabled {
+		if *c.Disable {
+			out = append(out, Disabled{})
+		} else {
+			out = append(out, Enabled{})
+		}
+	}
+	return [][]domain.Event{out}, nil
+}
+
+// Delete deletes a user and releases their address.
+type Delete struct {
+	Environment string
+	UserID      string
+	Email       string
+}
+
+// Streams implements domain.Command.
+func (c Delete) Streams() []domain.StreamRef {
+	return []domain.StreamRef{Stream(c.Environment, c.UserID), EmailStream(c.Environment, c.Email)}
+}
+
+// Decide implements domain.Command.
+func (c Delete) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
+	s := FoldAll(h[0])
+	if !s.Exists || s.Deleted || NormalizeEmail(c.Email) != s.Email {
+		return nil, domain.ErrNotFound
+	}
+	return [][]domain.Event{{Deleted{}}, {EmailReleased{UserID: c.UserID}}}, nil
+}
+
+// FullState is a user with its lifecycle.
+type FullState struct {
+	State
+	Disabled bool
+	Deleted  bool
+}
+
+// FoldAll folds every user event.
+func FoldAll(history []domain.Event) FullState {
+	var s FullState
+	for _, e := range history {
+		switch e := e.(type) {
+		case Created:
+			s.State = Fold([]domain.Event{e})
+		case Updated:
+			s.Name = e.Name
+		case Disabled:
+			s.Disabled = true
+		case Enabled:
+			s.Disabled = false
+		case Deleted:
+			s.Deleted = true
+		}
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/paylent/paylent/domain"
@@ -53,6 +54,7 @@ type User struct {
 	// the latest. Lockout is decided from them (domain/user.Lockout).
 	FailedLogins int       `json:"failed_logins,omitempty"`
 	LastFailure  time.Time `json:"last_failure,omitzero"`
+	Disabled     bool      `json:"disabled,omitempty"`
 }
 
 func (st *state) fillNil() {
@@ -108,6 +110,18 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 		inner(c.st.Users, env)[e.UserID] = User{ID: e.UserID, Email: e.Email, Name: e.Name,
 			PasswordHash: e.PasswordHash, EmailVerified: e.EmailVerified, CreatedAt: at}
 		inner(c.st.UserEmails, env)[e.Email] = e.UserID
+	case user.Updated:
+		c.updateUser(env, rec.Stream, func(u *User) { u.Name = e.Name })
+	case user.Disabled:
+		c.updateUser(env, rec.Stream, func(u *User) { u.Disabled = true })
+	case user.Enabled:
+		c.updateUser(env, rec.Stream, func(u *User) { u.Disabled = false })
+	case user.Deleted:
+		id := lastSegment(rec.Stream)
+		if u, ok := c.st.Users[env][id]; ok {
+			delete(c.st.Users[env], id)
+			delete(c.st.UserEmails[env], u.Email)
+		}
 	case user.LoginFailed:
 		id := lastSegment(rec.Stream)
 		if u, ok := c.st.Users[env][id]; ok {
@@ -121,6 +135,14 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 		}
 	}
 	return nil
+}
+
+func (c *Catalog) updateUser(env, stream string, f func(*User)) {
+	id := lastSegment(stream)
+	if u, ok := c.st.Users[env][id]; ok {
+		f(&u)
+		c.st.Users[env][id] = u
+	}
 }
 
 func (c *Catalog) applyClientChange(rec domain.Record) {
@@ -241,5 +263,23 @@ func (c *Catalog) APIs(env string) []API {
 	}
 	c.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Identifier < out[j].Identifier })
+	return out
+}
+
+// Users lists an environment's users ordered by email, after the email cursor, at most
+// limit; emailPrefix filters (case-insensitive).
+func (c *Catalog) Users(env, emailPrefix, after string, limit int) []User {
+	c.mu.RLock()
+	out := make([]User, 0, limit)
+	for _, u := range c.st.Users[env] {
+		if u.Email > after && strings.HasPrefix(u.Email, strings.ToLower(emailPrefix)) {
+			out = append(out, u)
+		}
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Email < out[j].Email })
+	if len(out) > limit {
+		out = out[:limit]
+	}
 	return out
 }

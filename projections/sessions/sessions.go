@@ -173,3 +173,28 @@ func (s *Store) Consent(env, userID, clientID string) oauth.Scopes {
 	defer s.mu.RUnlock()
 	return oauth.NewScopes(strings.Fields(s.st.Consents[env][userID+"/"+clientID])...)
 }
+
+// All lists an environment's sessions, newest first.
+func (s *Store) All(env string) []Session {
+	s.mu.RLock()
+	out := make([]Session, 0, len(s.st.Sessions[env]))
+	for _, x := range s.st.Sessions[env] {
+		out = append(out, x)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].AuthTime.After(out[j].AuthTime) })
+	return out
+}
+
+// ConsentsOf returns a user's remembered consents by client.
+func (s *Store) ConsentsOf(env, userID string) map[string][]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[string][]string{}
+	for key, scope := range s.st.Consents[env] {
+		if u, c, ok := strings.Cut(key, "/"); ok && u == userID {
+			out[c] = strings.Fields(scope)
+		}
+	}
+	return out
+}

@@ -7,6 +7,7 @@ package tokens
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -198,4 +199,20 @@ func (s *Store) IsRevoked(env, jti string) bool {
 	defer s.mu.RUnlock()
 	_, ok := s.st.Revoked[env][jti]
 	return ok
+}
+
+// GrantsOf lists the grants a user holds with a client (from their live tokens).
+func (s *Store) GrantsOf(env, subject, clientID string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range s.st.Tokens[env] {
+		if t.GrantID != "" && t.Subject == subject && t.ClientID == clientID && !seen[t.GrantID] {
+			seen[t.GrantID] = true
+			out = append(out, t.GrantID)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

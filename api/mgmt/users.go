@@ -1,0 +1,270 @@
+package mgmt
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/consent"
+	"github.com/paylent/paylent/domain/grant"
+	"github.com/paylent/paylent/domain/session"
+	"github.com/paylent/paylent/domain/user"
+	"github.com/paylent/paylent/internal/secret"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/sessions"
+	"github.com/paylent/paylent/tenants"
+)
+
+// userBody is a user as the API shows it (never the password hash).
+type userBody struct {
+	ID            string `json:"user_id"`
+	Email         string `json:"email"`
+	Name          string `json:"name"`
+	EmailVerified bool   `json:"email_verified"`
+	Disabled      bool   `json:"disabled"`
+	CreatedAt     string `json:"created_at"`
+}
+
+func viewUser(u catalog.User) userBody {
+	return userBody{ID: u.ID, Email: u.Email, Name: u.Name, EmailVerified: u.EmailVerified, Disabled: u.Disabled, CreatedAt: stamp(u.CreatedAt)}
+}
+
+// CreateUser serves POST /api/v1/users.
+func (h *Handlers) CreateUser(c *fiber.Ctx, t tenants.Tenant) error {
+	var in struct {
+		Email         string `json:"email"`
+		Name          string `json:"name"`
+		Password      string `json:"password"`
+		EmailVerified bool   `json:"email_verified"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if err := user.ValidatePassword(in.Password, in.Email); err != nil {
+		return err
+	}
+	id := secret.ID()
+	res, err := h.Loop.Execute(c.UserContext(), user.Create{Environment: t.Slug, ID: id, Email: in.Email, Name: in.Name,
+		PasswordHash: secret.HashPassword(in.Password, secret.DefaultPasswordParams), EmailVerified: in.EmailVerified}, actor(c))
+	if err != nil {
+		return err
+	}
+	if err := h.catchUp(c, "catalog", res.Position); err != nil {
+		return err
+	}
+	u, _ := h.Catalog.User(t.Slug, id)
+	return wrote(c, fiber.StatusCreated, res.Position, fiber.Map{"user": viewUser(u)})
+}
+
+// ListUsers serves GET /api/v1/users?email=PREFIX&cursor=EMAIL&limit=N (by email).
+func (h *Handlers) ListUsers(c *fiber.Ctx, t tenants.Tenant) error {
+	if err := h.minPosition(c, "catalog"); err != nil {
+		return err
+	}
+	limit, err := strconv.Atoi(c.Query("limit", "50"))
+	if err != nil || limit < 1 || limit > 500 {
+		return invalid("limit", "must be 1 to 500")
+	}
+	page := h.Catalog.Users(t.Slug, c.Query("email"), c.Query("cursor"), limit+1)
+	body := fiber.Map{}
+	if len(page) > limit {
+		page = page[:limit]
+		body["next_cursor"] = page[limit-1].Email
+	}
+	out := []userBody{}
+	for _, u := range page {
+		out = append(out, viewUser(u))
+	}
+	body["users"] = out
+	return c.JSON(body)
+}
+
+// GetUser serves GET /api/v1/users/:id.
+func (h *Handlers) GetUser(c *fiber.Ctx, t tenants.Tenant) error {
+	if err := h.minPosition(c, "catalog"); err != nil {
+		return err
+	}
+	u, ok := h.Catalog.User(t.Slug, c.Params("id"))
+	if !ok {
+		return errNotFound
+	}
+	return c.JSON(fiber.Map{"user": viewUser(u)})
+}
+
+// UpdateUser serves PATCH /api/v1/users/:id ({"name": ..., "disabled": ...}). Disabling
+// revokes the user's sessions.
+func (h *Handlers) UpdateUser(c *fiber.Ctx, t tenants.Tenant) error {
+	var in struct {
+		Name     *string `json:"name"`
+		Disabled *bool   `json:"disabled"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	id := c.Params("id")
+	res, err := h.Loop.Execute(c.UserContext(), user.Change{Environment: t.Slug, UserID: id, Name: in.Name, Disable: in.Disabled}, actor(c))
+	if err != nil {
+		return err
+	}
+	pos := res.Position
+	if in.Disabled != nil && *in.Disabled {
+		if p, err := h.revokeSessions(c, t, id); err != nil {
+			return err
+		} else if p > pos {
+			pos = p
+		}
+	}
+	if err := h.catchUp(c, "catalog", pos); err != nil {
+		return err
+	}
+	u, _ := h.Catalog.User(t.Slug, id)
+	return wrote(c, fiber.StatusOK, pos, fiber.Map{"user": viewUser(u)})
+}
+
+// DeleteUser serves DELETE /api/v1/users/:id: the user, their sessions and their grants end.
+func (h *Handlers) DeleteUser(c *fiber.Ctx, t tenants.Tenant) error {
+	id := c.Params("id")
+	u, ok := h.Catalog.User(t.Slug, id)
+	if !ok {
+		return errNotFound
+	}
+	pos, err := h.revokeSessions(c, t, id)
+	if err != nil {
+		return err
+	}
+	res, err := h.Loop.Execute(c.UserContext(), user.Delete{Environment: t.Slug, UserID: id, Email: u.Email}, actor(c))
+	if err != nil {
+		return err
+	}
+	if err := h.catchUp(c, "catalog", res.Position); err != nil {
+		return err
+	}
+	return wrote(c, fiber.StatusOK, max(res.Position, pos), fiber.Map{"deleted": true})
+}
+
+func (h *Handlers) revokeSessions(c *fiber.Ctx, t tenants.Tenant, userID string) (int64, error) {
+	var pos int64
+	for _, s := range h.Sessions.OfUser(t.Slug, userID) {
+		if !s.Active(h.Now()) {
+			continue
+		}
+		res, err := h.Loop.Execute(c.UserContext(), session.Revoke{Environment: t.Slug, SessionID: s.ID, Reason: session.ReasonOperator}, actor(c))
+		if err != nil {
+			return pos, err
+		}
+		pos = max(pos, res.Position)
+	}
+	return pos, nil
+}
+
+// sessionBody is a session as the API shows it (never its token hash).
+type sessionBody struct {
+	ID           string `json:"session_id"`
+	UserID       string `json:"user_id"`
+	IP           string `json:"ip"`
+	UserAgent    string `json:"user_agent"`
+	AuthTime     string `json:"auth_time"`
+	LastActivity string `json:"last_activity"`
+	ExpiresAt    string `json:"expires_at"`
+	Active       bool   `json:"active"`
+}
+
+func (h *Handlers) viewSession(s sessions.Session) sessionBody {
+	return sessionBody{ID: s.ID, UserID: s.UserID, IP: s.IP, UserAgent: s.UserAgent, AuthTime: stamp(s.AuthTime),
+		LastActivity: stamp(s.LastActivity), ExpiresAt: stamp(s.ExpiresAt), Active: s.Active(h.Now())}
+}
+
+// ListSessions serves GET /api/v1/sessions?user_id=&active=true.
+func (h *Handlers) ListSessions(c *fiber.Ctx, t tenants.Tenant) error {
+	if err := h.minPosition(c, "sessions"); err != nil {
+		return err
+	}
+	activeOnly := c.QueryBool("active")
+	var list []sessions.Session
+	if uid := c.Query("user_id"); uid != "" {
+		list = h.Sessions.OfUser(t.Slug, uid)
+	} else {
+		list = h.Sessions.All(t.Slug)
+	}
+	out := []sessionBody{}
+	for _, s := range list {
+		if !activeOnly || s.Active(h.Now()) {
+			out = append(out, h.viewSession(s))
+		}
+	}
+	return c.JSON(fiber.Map{"sessions": out})
+}
+
+// GetSession serves GET /api/v1/sessions/:id.
+func (h *Handlers) GetSession(c *fiber.Ctx, t tenants.Tenant) error {
+	if err := h.minPosition(c, "sessions"); err != nil {
+		return err
+	}
+	s, ok := h.Sessions.ByID(t.Slug, c.Params("id"))
+	if !ok {
+		return errNotFound
+	}
+	return c.JSON(fiber.Map{"session": h.viewSession(s)})
+}
+
+// SessionAction serves POST /api/v1/sessions/:id/touch and /revoke.
+func (h *Handlers) SessionAction(c *fiber.Ctx, t tenants.Tenant) error {
+	id := c.Params("id")
+	var cmd domain.Command
+	switch c.Params("action") {
+	case "touch":
+		cmd = session.Touch{Environment: t.Slug, SessionID: id, IP: c.IP()}
+	case "revoke":
+		cmd = session.Revoke{Environment: t.Slug, SessionID: id, Reason: session.ReasonOperator}
+	default:
+		return errNotFound
+	}
+	res, err := h.Loop.Execute(c.UserContext(), cmd, actor(c))
+	if err != nil {
+		return err
+	}
+	if err := h.catchUp(c, "sessions", res.Position); err != nil {
+		return err
+	}
+	s, _ := h.Sessions.ByID(t.Slug, id)
+	return wrote(c, fiber.StatusOK, res.Position, fiber.Map{"session": h.viewSession(s)})
+}
+
+// ListConsents serves GET /api/v1/users/:id/consents.
+func (h *Handlers) ListConsents(c *fiber.Ctx, t tenants.Tenant) error {
+	if err := h.minPosition(c, "sessions"); err != nil {
+		return err
+	}
+	out := []fiber.Map{}
+	for clientID, scopes := range h.Sessions.ConsentsOf(t.Slug, c.Params("id")) {
+		out = append(out, fiber.Map{"client_id": clientID, "scope": strings.Join(scopes, " ")})
+	}
+	return c.JSON(fiber.Map{"consents": out})
+}
+
+// RevokeConsent serves DELETE /api/v1/users/:id/consents/:client: the consent is forgotten
+// and every grant of the user for the client is revoked (with their tokens).
+func (h *Handlers) RevokeConsent(c *fiber.Ctx, t tenants.Tenant) error {
+	uid, cid := c.Params("id"), c.Params("client")
+	res, err := h.Loop.Execute(c.UserContext(), consent.Revoke{Environment: t.Slug, UserID: uid, ClientID: cid}, actor(c))
+	if err != nil {
+		return err
+	}
+	pos := res.Position
+	for _, g := range h.grantsOf(c, t, uid, cid) {
+		r, err := h.Loop.Execute(c.UserContext(), grant.Revoke{Environment: t.Slug, GrantID: g, Reason: grant.ReasonOperator}, actor(c))
+		if err != nil {
+			return err
+		}
+		pos = max(pos, r.Position)
+	}
+	if err := h.catchUp(c, "sessions", res.Position); err != nil {
+		return err
+	}
+	return wrote(c, fiber.StatusOK, pos, fiber.Map{"revoked": true})
+}
+
+func (h *Handlers) grantsOf(_ *fiber.Ctx, t tenants.Tenant, userID, clientID string) []string {
+	return h.Tokens.GrantsOf(t.Slug, userID, clientID)
+}
