@@ -33,6 +33,13 @@ ensure_chromium() {
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 }
 
+ensure_tools() {
+	command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 && return 0
+	log "installing curl and jq (the documented examples are run by the tests)"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl jq >/dev/null
+}
+
 ensure_go() {
 	command -v go >/dev/null || { log "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
 }

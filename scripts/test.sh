@@ -16,6 +16,7 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 	ensure_postgres
 fi
 ensure_chromium
+ensure_tools
 ensure_go
 log "$(go version)"
 

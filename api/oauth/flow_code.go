@@ -60,7 +60,7 @@ func (h *Handlers) authorizationCode(c *fiber.Ctx, t tenants.Tenant, cl catalog.
 		return err
 	}
 	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud}
-	access, accessEv, err := h.buildAccess(t, g)
+	access, accessEv, err := h.buildAccess(ctx, t, g)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (h *Handlers) authorizationCode(c *fiber.Ctx, t tenants.Tenant, cl catalog.
 		Scope: accessScope.String(), RefreshToken: refresh}
 	if scope.Has(oauth.ScopeOpenID) {
 		who := idSubject{user: u, authTime: st.Issued.AuthTime, nonce: st.Issued.Nonce, sessionID: st.Issued.SessionID}
-		if resp.IDToken, err = h.idToken(t, cl.ID, scope, who, access); err != nil {
+		if resp.IDToken, err = h.idToken(ctx, t, cl.ID, scope, who, access); err != nil {
 			return err
 		}
 	}

@@ -64,7 +64,7 @@ func (h *Handlers) refreshToken(c *fiber.Ctx, t tenants.Tenant, cl catalog.Clien
 		return err
 	}
 	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud}
-	access, accessEv, err := h.buildAccess(t, g)
+	access, accessEv, err := h.buildAccess(ctx, t, g)
 	if err != nil {
 		return err
 	}
@@ -105,5 +105,5 @@ func (h *Handlers) idTokenForGrant(c *fiber.Ctx, t tenants.Tenant, clientID stri
 	}
 	g := grant.Fold(hist)
 	u, _ := h.Catalog.User(t.Slug, presented.Subject)
-	return h.idToken(t, clientID, scope, idSubject{user: u, authTime: g.AuthTime, sessionID: g.SessionID}, access)
+	return h.idToken(c.UserContext(), t, clientID, scope, idSubject{user: u, authTime: g.AuthTime, sessionID: g.SessionID}, access)
 }

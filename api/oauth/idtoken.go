@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -37,13 +38,13 @@ type idSubject struct {
 }
 
 // idToken signs an ID token for the client, with the claims its scopes allow.
-func (h *Handlers) idToken(t tenants.Tenant, clientID string, scope oauth.Scopes, who idSubject, accessToken string) (string, error) {
+func (h *Handlers) idToken(ctx context.Context, t tenants.Tenant, clientID string, scope oauth.Scopes, who idSubject, accessToken string) (string, error) {
 	now := eventNow(h.Now())
 	c := idClaims{Issuer: t.Issuer, Subject: who.user.ID, Audience: clientID, AZP: clientID,
 		ExpiresAt: now.Add(t.Settings.AccessTokenTTL()).Unix(), IssuedAt: now.Unix(), AuthTime: who.authTime.Unix(),
 		Nonce: who.nonce, AtHash: atHash(accessToken), SID: who.sessionID}
 	addUserClaims(&c, scope, who.user)
-	return h.signJWT(t.Slug, "JWT", c)
+	return h.signJWT(ctx, t.Slug, "JWT", c)
 }
 
 // addUserClaims adds the profile and email claims that the scopes grant.

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,7 +59,7 @@ func tokenFormat(t tenants.Tenant, cl catalog.Client) environment.TokenFormat {
 
 // mintAccess creates an access token and records it as an event (token.issued).
 func (h *Handlers) mintAccess(ctx context.Context, t tenants.Tenant, g issuance, actor domain.Actor) (issued, error) {
-	value, ev, err := h.buildAccess(t, g)
+	value, ev, err := h.buildAccess(ctx, t, g)
 	if err != nil {
 		return issued{}, err
 	}
@@ -71,7 +72,7 @@ func (h *Handlers) mintAccess(ctx context.Context, t tenants.Tenant, g issuance,
 
 // buildAccess mints an access token (signed JWT or random opaque value) and the event that
 // records it, without recording it.
-func (h *Handlers) buildAccess(t tenants.Tenant, g issuance) (string, token.Issued, error) {
+func (h *Handlers) buildAccess(ctx context.Context, t tenants.Tenant, g issuance) (string, token.Issued, error) {
 	now := eventNow(h.Now())
 	ev := token.Issued{Kind: token.KindAccess, ClientID: g.client.ID, Subject: g.subject, SubjectKind: g.subjectKind,
 		Scope: g.scope.String(), Audience: g.audience, IssuedAt: now, ExpiresAt: now.Add(t.Settings.AccessTokenTTL()), GrantID: g.grantID}
@@ -82,15 +83,33 @@ func (h *Handlers) buildAccess(t tenants.Tenant, g issuance) (string, token.Issu
 		return value, ev, nil
 	}
 	ev.Format, ev.JTI = token.FormatJWT, secret.ID()
-	signed, err := h.signJWT(t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: g.subject, Audience: g.audience,
+	signed, err := h.signJWT(ctx, t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: g.subject, Audience: g.audience,
 		ExpiresAt: ev.ExpiresAt.Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), JTI: ev.JTI,
 		Scope: ev.Scope, ClientID: g.client.ID})
 	return signed, ev, err
 }
 
-// signJWT signs claims with the environment's primary key.
-func (h *Handlers) signJWT(env, typ string, claims any) (string, error) {
+// signJWT signs claims with the environment's primary key. An environment created a moment
+// ago may not have one yet (the key manager creates it within a second): then it is created
+// now, and the request waits for it instead of failing.
+func (h *Handlers) signJWT(ctx context.Context, env, typ string, claims any) (string, error) {
 	signer, err := h.Keys.Signer(env)
+	if errors.Is(err, domain.ErrNotFound) && h.EnsureKeys != nil {
+		if err := h.EnsureKeys(ctx, env); err != nil {
+			return "", err
+		}
+		if h.KeysReady != nil && h.Head != nil {
+			wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+			if head, err := h.Head.Latest(wait); err == nil {
+				h.KeysReady.WaitFor(wait, head) //nolint:errcheck // checked by Signer below
+			}
+			cancel()
+		}
+		signer, err = h.Keys.Signer(env)
+	}
+	if errors.Is(err, domain.ErrNotFound) {
+		return "", oauth.ErrTemporarilyUnavailable.WithDescription("the environment's signing key is being created; retry in a second").WithCause(err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("signing key of %s: %w", env, err)
 	}

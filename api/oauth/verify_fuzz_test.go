@@ -44,14 +44,14 @@ func FuzzLookupJWT(f *testing.F) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	h := New(Deps{Keys: newOneKey(f), Tokens: tokens.New(), Now: func() time.Time { return now }})
 	t := tenants.Tenant{Slug: "acme-test", Issuer: "http://acme-test.localhost:4000"}
-	good, err := h.signJWT(t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: "c1", Audience: []string{t.Issuer},
+	good, err := h.signJWT(context.Background(), t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: "c1", Audience: []string{t.Issuer},
 		ExpiresAt: now.Add(time.Hour).Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), JTI: "jti-0123456789abcdef", ClientID: "c1"})
 	if err != nil {
 		f.Fatal(err)
 	}
-	wrongTyp, _ := h.signJWT(t.Slug, "JWT", accessClaims{Issuer: t.Issuer, Subject: "c1", ExpiresAt: now.Add(time.Hour).Unix(), JTI: "j2"})
-	otherIss, _ := h.signJWT(t.Slug, "at+jwt", accessClaims{Issuer: "http://evil", Subject: "c1", ExpiresAt: now.Add(time.Hour).Unix(), JTI: "j3"})
-	expired, _ := h.signJWT(t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: "c1", ExpiresAt: now.Add(-time.Hour).Unix(), JTI: "j4"})
+	wrongTyp, _ := h.signJWT(context.Background(), t.Slug, "JWT", accessClaims{Issuer: t.Issuer, Subject: "c1", ExpiresAt: now.Add(time.Hour).Unix(), JTI: "j2"})
+	otherIss, _ := h.signJWT(context.Background(), t.Slug, "at+jwt", accessClaims{Issuer: "http://evil", Subject: "c1", ExpiresAt: now.Add(time.Hour).Unix(), JTI: "j3"})
+	expired, _ := h.signJWT(context.Background(), t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: "c1", ExpiresAt: now.Add(-time.Hour).Unix(), JTI: "j4"})
 	for _, s := range []string{good, wrongTyp, otherIss, expired, "a.b.c", "..", good + "x"} {
 		f.Add(s)
 	}

@@ -112,7 +112,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		wg.Wait() // projections checkpoint on their way out
 	}()
 	rm := newReadModels(env, db, msg, mk)
-	startWorkers(env, db, msg, rm, mk, goWork)
+	keyManager := startWorkers(env, db, msg, rm, mk, goWork)
 
 	dir := tenants.NewDirectory(rm.catalog, cfg.PublicDomain, cfg.PublicScheme)
 	if cfg.Embedded() {
@@ -125,7 +125,8 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	oauthHandlers := oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
-		Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log})
+		Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log,
+		EnsureKeys: keyManager.Ensure, KeysReady: rm.byName[keys.Name]})
 	return serveHTTP(ctx, env, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
 		OAuth: oauthHandlers,
@@ -145,7 +146,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 // startWorkers runs the relay, the projections, the key manager and the listeners.
-func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, goWork func(string, func(context.Context) error)) {
+func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, goWork func(string, func(context.Context) error)) *workers.KeyManager {
 	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.js, Logger: env.log})
 	goWork("relay", relay.Run)
 	for _, rt := range rm.runtimes {
@@ -170,6 +171,7 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 	goWork("control", func(ctx context.Context) error {
 		return db.store.Listen(ctx, controlChannel, func(p string) { control(ctx, env, rm.runtimes, p) })
 	})
+	return keyManager
 }
 
 // mailSender is SMTP when PAYLENT_SMTP_URL is set (validated at start), else the dev outbox
