@@ -162,10 +162,17 @@ func TestBrowserLoginConsentAndLogout(t *testing.T) {
 	if got := cb.take(); got.Get("error") != "access_denied" || got.Get("state") != "st-3" || got.Get("code") != "" {
 		t.Errorf("deny: %v", got)
 	}
-	// prompt=login asks for the password again even with a session.
+	// prompt=login, and a max_age shorter than the session's age, ask for the password again.
 	p = newPKCE()
 	run(t, ctx, chromedp.Navigate(authorizeURL(s, docs.ID, cb.url, "openid", "st-4", p, "prompt", "login")),
 		chromedp.WaitVisible(chromedp.CSS("#password")))
+	time.Sleep(1100 * time.Millisecond) // the session is now more than a second old
+	run(t, ctx, chromedp.Navigate(authorizeURL(s, docs.ID, cb.url, "openid", "st-4b", p, "max_age", "1")),
+		chromedp.WaitVisible(chromedp.CSS("#password")))
+	run(t, ctx, chromedp.Navigate(authorizeURL(s, docs.ID, cb.url, "openid", "st-4c", p, "max_age", "3600")), chromedp.WaitVisible(chromedp.CSS("#done")))
+	if got := cb.take(); got.Get("state") != "st-4c" || got.Get("code") == "" {
+		t.Errorf("max_age within the session's age: %v", got)
+	}
 
 	// Without an id_token_hint, logout asks for confirmation (a link elsewhere cannot sign
 	// anyone out); with one, the session ends at once and the browser returns to the app.

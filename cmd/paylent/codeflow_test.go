@@ -296,6 +296,18 @@ func TestCodeReplayAndRefreshReuse(t *testing.T) {
 	if st, body := redeem("never-issued", nil); st != 400 || body["error"] != "invalid_grant" {
 		t.Errorf("unknown code: %d %v", st, body)
 	}
+	// Code injection: a code issued to one client is useless to another, even with the
+	// right redirect URI and verifier.
+	thief := s.client(t, "acme-test", "--name", "Thief", "--type", "confidential", "--grant", "authorization_code",
+		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
+	stolen := newCode("")
+	if st, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {stolen},
+		"redirect_uri": {"https://app.example.com/cb"}}, thief.ID, thief.Secret); st != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("another client's code: %d %v", st, body)
+	}
+	if st, _ := redeem(stolen, nil); st != 200 {
+		t.Errorf("the rightful client after an injection attempt: %d", st)
+	}
 	if code, body := s.a.get(s.a.host("acme-test"), "/oauth/userinfo"); code != http.StatusUnauthorized {
 		t.Errorf("userinfo without a token: %d %v", code, body)
 	}
