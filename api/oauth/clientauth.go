@@ -107,3 +107,26 @@ func authenticate(cat *catalog.Catalog, t tenants.Tenant, cr credentials, now ti
 	}
 	return cl, nil
 }
+
+// clientRequest is a parsed, client-authenticated back-channel request.
+type clientRequest struct {
+	form   form
+	client catalog.Client
+	basic  bool // Basic was used: a 401 carries WWW-Authenticate
+}
+
+// authenticatedForm parses the form and authenticates the client (token, introspection and
+// revocation all start this way). On error, req.basic still says how to render it.
+func (h *Handlers) authenticatedForm(c *fiber.Ctx, t tenants.Tenant) (clientRequest, error) {
+	f, err := parseForm(c)
+	if err != nil {
+		return clientRequest{}, err
+	}
+	cr, err := readCredentials(c, f)
+	req := clientRequest{form: f, basic: cr.method == AuthBasic}
+	if err != nil {
+		return req, err
+	}
+	req.client, err = authenticate(h.Catalog, t, cr, h.Now())
+	return req, err
+}

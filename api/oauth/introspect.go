@@ -28,23 +28,15 @@ type introspection struct {
 // Introspect serves POST /oauth/introspect. Only confidential clients may ask (the answer
 // describes other clients' tokens). Anything not active is {"active": false} and nothing else.
 func (h *Handlers) Introspect(c *fiber.Ctx, t tenants.Tenant) error {
-	f, err := parseForm(c)
-	if err != nil {
-		return h.fail(c, err, false)
-	}
-	cr, err := readCredentials(c, f)
-	basic := cr.method == AuthBasic
+	req, err := h.authenticatedForm(c, t)
+	basic := req.basic
 	if err != nil {
 		return h.fail(c, err, basic)
 	}
-	cl, err := authenticate(h.Catalog, t, cr, h.Now())
-	if err == nil && cl.Type != client.Confidential {
-		err = oauth.ErrInvalidClient.WithDescription("only confidential clients may introspect tokens")
+	if req.client.Type != client.Confidential {
+		return h.fail(c, oauth.ErrInvalidClient.WithDescription("only confidential clients may introspect tokens"), basic)
 	}
-	if err != nil {
-		return h.fail(c, err, basic)
-	}
-	value, err := f.require("token")
+	value, err := req.form.require("token")
 	if err != nil {
 		return h.fail(c, err, basic)
 	}

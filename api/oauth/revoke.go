@@ -17,20 +17,12 @@ import (
 // introspection here answers inactive at once; other instances catch up from the log's
 // commit notifications, and resource servers learn it from token.revoked on NATS.
 func (h *Handlers) Revoke(c *fiber.Ctx, t tenants.Tenant) error {
-	f, err := parseForm(c)
-	if err != nil {
-		return h.fail(c, err, false)
-	}
-	cr, err := readCredentials(c, f)
-	basic := cr.method == AuthBasic
+	req, err := h.authenticatedForm(c, t)
+	cl, basic := req.client, req.basic
 	if err != nil {
 		return h.fail(c, err, basic)
 	}
-	cl, err := authenticate(h.Catalog, t, cr, h.Now())
-	if err != nil {
-		return h.fail(c, err, basic)
-	}
-	value, err := f.require("token")
+	value, err := req.form.require("token")
 	if err != nil {
 		return h.fail(c, err, basic)
 	}

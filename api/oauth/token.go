@@ -22,19 +22,11 @@ type tokenResponse struct {
 
 // Token serves POST /oauth/token.
 func (h *Handlers) Token(c *fiber.Ctx, t tenants.Tenant) error {
-	f, err := parseForm(c)
+	req, err := h.authenticatedForm(c, t)
 	if err != nil {
-		return h.fail(c, err, false)
+		return h.fail(c, err, req.basic)
 	}
-	cr, err := readCredentials(c, f)
-	basic := cr.method == AuthBasic
-	if err != nil {
-		return h.fail(c, err, basic)
-	}
-	cl, err := authenticate(h.Catalog, t, cr, h.Now())
-	if err != nil {
-		return h.fail(c, err, basic)
-	}
+	f, cl, basic := req.form, req.client, req.basic
 	grantType, err := f.require("grant_type")
 	if err != nil {
 		return h.fail(c, err, basic)

@@ -12,6 +12,7 @@ import (
 	"github.com/paylent/paylent/domain/scope"
 	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/user"
+	"github.com/paylent/paylent/projections"
 )
 
 // Client as the catalog shows it. It holds secret hashes, never secrets.
@@ -81,35 +82,26 @@ func (st *state) fillNil() {
 	}
 }
 
-func inner[V any](m map[string]map[string]V, env string) map[string]V {
-	in, ok := m[env]
-	if !ok {
-		in = map[string]V{}
-		m[env] = in
-	}
-	return in
-}
-
 // applyEnvironmentScoped folds the events of aggregates that live inside an environment.
 // Called with c.mu held.
 func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 	env, at := rec.Environment, rec.OccurredAt
 	switch e := rec.Event.(type) {
 	case scope.Created:
-		inner(c.st.Scopes, env)[e.Name] = Scope{Name: e.Name, Description: e.Description, API: e.API, CreatedAt: at}
+		projections.Inner(c.st.Scopes, env)[e.Name] = Scope{Name: e.Name, Description: e.Description, API: e.API, CreatedAt: at}
 	case resource.Created:
-		inner(c.st.APIs, env)[e.Identifier] = API{Identifier: e.Identifier, Name: e.Name, CreatedAt: at}
+		projections.Inner(c.st.APIs, env)[e.Identifier] = API{Identifier: e.Identifier, Name: e.Name, CreatedAt: at}
 	case scope.Deleted:
-		delete(inner(c.st.Scopes, env), e.Name)
+		delete(projections.Inner(c.st.Scopes, env), e.Name)
 	case client.Registered:
-		inner(c.st.Clients, env)[e.ClientID] = Client{ID: e.ClientID, Type: e.Type, Settings: e.Settings,
+		projections.Inner(c.st.Clients, env)[e.ClientID] = Client{ID: e.ClientID, Type: e.Type, Settings: e.Settings,
 			SecretHash: e.SecretHash, CreatedAt: at, UpdatedAt: at}
 	case client.Updated, client.SecretRotated, client.Deleted:
 		c.applyClientChange(rec)
 	case user.Created:
-		inner(c.st.Users, env)[e.UserID] = User{ID: e.UserID, Email: e.Email, Name: e.Name,
+		projections.Inner(c.st.Users, env)[e.UserID] = User{ID: e.UserID, Email: e.Email, Name: e.Name,
 			PasswordHash: e.PasswordHash, EmailVerified: e.EmailVerified, CreatedAt: at}
-		inner(c.st.UserEmails, env)[e.Email] = e.UserID
+		projections.Inner(c.st.UserEmails, env)[e.Email] = e.UserID
 	case user.Updated:
 		c.updateUser(env, rec.Stream, func(u *User) { u.Name = e.Name })
 	case user.Disabled:
@@ -146,7 +138,7 @@ func (c *Catalog) updateUser(env, stream string, f func(*User)) {
 }
 
 func (c *Catalog) applyClientChange(rec domain.Record) {
-	clients := inner(c.st.Clients, rec.Environment)
+	clients := projections.Inner(c.st.Clients, rec.Environment)
 	id := lastSegment(rec.Stream)
 	cl, ok := clients[id]
 	if !ok {

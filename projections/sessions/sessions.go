@@ -63,15 +63,6 @@ func (s *Store) Name() string { return Name }
 // New implements projections.Projection.
 func (s *Store) New() projections.Projection { return New() }
 
-func inner[V any](m map[string]map[string]V, env string) map[string]V {
-	in, ok := m[env]
-	if !ok {
-		in = map[string]V{}
-		m[env] = in
-	}
-	return in
-}
-
 // Apply implements projections.Projection.
 func (s *Store) Apply(rec domain.Record) error {
 	s.mu.Lock()
@@ -79,16 +70,16 @@ func (s *Store) Apply(rec domain.Record) error {
 	env := rec.Environment
 	switch e := rec.Event.(type) {
 	case session.Started:
-		inner(s.st.Sessions, env)[e.SessionID] = Session{ID: e.SessionID, UserID: e.UserID, TokenHash: e.TokenHash, IP: e.IP,
+		projections.Inner(s.st.Sessions, env)[e.SessionID] = Session{ID: e.SessionID, UserID: e.UserID, TokenHash: e.TokenHash, IP: e.IP,
 			UserAgent: e.UserAgent, AuthTime: e.AuthTime, LastActivity: e.AuthTime, ExpiresAt: e.ExpiresAt}
 	case session.Touched:
 		s.update(env, rec.Stream, func(x *Session) { x.LastActivity = e.At })
 	case session.Revoked:
 		s.update(env, rec.Stream, func(x *Session) { x.Revoked = true })
 	case consent.Granted:
-		inner(s.st.Consents, env)[e.UserID+"/"+e.ClientID] = e.Scope
+		projections.Inner(s.st.Consents, env)[e.UserID+"/"+e.ClientID] = e.Scope
 	case consent.Revoked:
-		delete(inner(s.st.Consents, env), e.UserID+"/"+e.ClientID)
+		delete(projections.Inner(s.st.Consents, env), e.UserID+"/"+e.ClientID)
 	}
 	if rec.Position%pruneEvery == 0 {
 		for _, sessions := range s.st.Sessions {

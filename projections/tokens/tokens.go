@@ -75,15 +75,6 @@ func (s *Store) Name() string { return Name }
 // New implements projections.Projection.
 func (s *Store) New() projections.Projection { return New() }
 
-func inner[V any](m map[string]map[string]V, env string) map[string]V {
-	in, ok := m[env]
-	if !ok {
-		in = map[string]V{}
-		m[env] = in
-	}
-	return in
-}
-
 // Apply implements projections.Projection.
 func (s *Store) Apply(rec domain.Record) error {
 	s.mu.Lock()
@@ -92,11 +83,11 @@ func (s *Store) Apply(rec domain.Record) error {
 	switch e := rec.Event.(type) {
 	case token.Issued:
 		if e.Format == token.FormatOpaque || e.Kind == token.KindRefresh || e.GrantID != "" {
-			inner(s.st.Tokens, env)[e.JTI] = Token{JTI: e.JTI, Kind: e.Kind, Format: e.Format, ClientID: e.ClientID,
+			projections.Inner(s.st.Tokens, env)[e.JTI] = Token{JTI: e.JTI, Kind: e.Kind, Format: e.Format, ClientID: e.ClientID,
 				Subject: e.Subject, SubjectKind: e.SubjectKind, Scope: e.Scope, Audience: e.Audience,
 				IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt, GrantID: e.GrantID}
 			if e.TokenHash != "" {
-				inner(s.st.ByHash, env)[e.TokenHash] = e.JTI
+				projections.Inner(s.st.ByHash, env)[e.TokenHash] = e.JTI
 			}
 		}
 	case token.Revoked:
@@ -119,7 +110,7 @@ func (s *Store) Apply(rec domain.Record) error {
 
 // revoke marks a token revoked and puts its jti on the deny-list. Called with s.mu held.
 func (s *Store) revoke(env, jti string, exp time.Time) {
-	inner(s.st.Revoked, env)[jti] = exp
+	projections.Inner(s.st.Revoked, env)[jti] = exp
 	if t, ok := s.st.Tokens[env][jti]; ok {
 		t.Revoked = true
 		s.st.Tokens[env][jti] = t
