@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -205,6 +207,18 @@ func TestEmbeddedDefault(t *testing.T) {
 	srv.waitReady("examples-dev", 2*time.Minute)
 	if !strings.Contains(srv.output(), "examples-dev") || !strings.Contains(srv.output(), "First start") {
 		t.Errorf("first start did not say how to reach examples-dev:\n%s", srv.output())
+	}
+	// The demo user's password is printed once, and works.
+	m := regexp.MustCompile(`demo user: demo@example.com / (\S+)`).FindStringSubmatch(srv.output())
+	if m == nil {
+		t.Fatalf("no demo user in the first start's output:\n%s", srv.output())
+	}
+	issuer := "http://" + srv.host("examples-dev")
+	pc := newPageClient(t, issuer)
+	_, pg := pc.do("GET", issuer+"/login", nil)
+	if resp, page := pc.do("POST", issuer+"/login", url.Values{"_csrf": {fields(pg).Get("_csrf")}, "email": {"demo@example.com"},
+		"password": {m[1]}}); resp.StatusCode != 200 || !strings.Contains(page, "You are signed in") {
+		t.Errorf("demo login: %d", resp.StatusCode)
 	}
 	code, body := srv.get(srv.host("unknown"), "/readyz")
 	if code != http.StatusOK {

@@ -18,6 +18,8 @@ import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/registration"
+	"github.com/paylent/paylent/domain/user"
+	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
@@ -234,10 +236,10 @@ func control(ctx context.Context, env *cliEnv, runtimes []*projections.Runtime, 
 	}
 }
 
-// seed creates the demo account and environment on the embedded default's first start and
-// says how to reach them.
+// seed creates the demo account, environment and user on the embedded default's first start
+// and says how to reach them; the demo password is printed this once and stored nowhere.
 func seed(ctx context.Context, env *cliEnv, db *database, dir *tenants.Directory) error {
-	res, err := db.loop.Execute(ctx, environment.Create{Account: "examples", Slug: "examples-dev",
+	_, err := db.loop.Execute(ctx, environment.Create{Account: "examples", Slug: "examples-dev",
 		DisplayName: "Examples (development)"}, operatorActor("seed"))
 	switch {
 	case errors.Is(err, environment.ErrSlugTaken):
@@ -245,12 +247,18 @@ func seed(ctx context.Context, env *cliEnv, db *database, dir *tenants.Directory
 	case err != nil:
 		return fmt.Errorf("seed examples-dev: %w", err)
 	}
+	password := secret.Random(12)
+	if _, err := db.loop.Execute(ctx, user.Create{Environment: "examples-dev", ID: secret.ID(), Email: "demo@example.com",
+		Name: "Demo User", PasswordHash: secret.HashPassword(password, secret.DefaultPasswordParams), EmailVerified: true},
+		operatorActor("seed")); err != nil {
+		return fmt.Errorf("seed the demo user: %w", err)
+	}
 	fmt.Fprintf(env.stdout, `
 Paylent is ready. First start: seeded account "examples" with environment "examples-dev".
   issuer:    %s
   readiness: %s/readyz
+  demo user: demo@example.com / %s   (shown once)
 Create more with: paylent env create --account ACCOUNT --slug SLUG
-`, dir.Issuer("examples-dev"), dir.Issuer("examples-dev"))
-	env.log.Debug("seeded", "position", res.Position)
+`, dir.Issuer("examples-dev"), dir.Issuer("examples-dev"), password)
 	return nil
 }
