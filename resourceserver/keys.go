@@ -108,7 +108,13 @@ func (s *keyStore) start() *fetch {
 		return s.inflight
 	}
 	now := s.now()
-	if !s.last.IsZero() && now.Sub(s.last) < s.interval {
+	interval := s.interval
+	if set := s.set.Load(); set == nil || len(set.keys) == 0 {
+		// No key at all yet (an environment a moment old): retry sooner; a second still
+		// keeps a flood of tokens from hammering the issuer.
+		interval = min(interval, time.Second)
+	}
+	if !s.last.IsZero() && now.Sub(s.last) < interval {
 		return nil
 	}
 	f := &fetch{done: make(chan struct{})}

@@ -22,6 +22,8 @@ var allowed = map[string][]string{
 	"migrations":  {},
 	// The resource-server package is what outsiders import: nothing of ours.
 	"resourceserver": {},
+	// Examples use Paylent as outsiders do: over HTTP, plus the resource-server package.
+	"examples": {"resourceserver"},
 	"internal":    {"migrations"},
 }
 
