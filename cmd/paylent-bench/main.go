@@ -1,8 +1,12 @@
-// Command paylent-bench measures the event-sourced core on a private PostgreSQL cluster
-// (durable default settings) and an embedded NATS server, each number beside a ceiling
-// measured in the same run. docs/BENCHMARKS.md records its results.
+// Command paylent-bench measures Paylent, each number beside a ceiling measured in the same
+// run. docs/BENCHMARKS.md records its results.
 //
 //	go run ./cmd/paylent-bench core [--events N] [--duration D] [--appenders N] [--json]
+//	go run ./cmd/paylent-bench protocol [--duration D] [--json]
+//
+// core measures the event-sourced core on a private PostgreSQL cluster (durable default
+// settings) and an embedded NATS server; protocol measures the OAuth endpoints of a real
+// `paylent serve` child process over loopback (protocol.go).
 package main
 
 import (
@@ -27,6 +31,9 @@ const (
 	wantConcurrencyGain = 5      // append xN / append x1
 	wantRebuildRate     = 50_000 // events/s
 )
+
+const suites = `usage: paylent-bench core|protocol [flags]   (each takes --help)
+`
 
 const usage = `usage: paylent-bench core [flags]
 
@@ -61,6 +68,26 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
+	name := ""
+	if len(args) > 0 {
+		name = args[0]
+	}
+	switch name {
+	case "core":
+		return runCore(args[1:], stdout, stderr)
+	case "protocol":
+		return runProtocol(args[1:], stdout, stderr)
+	case bareFiberCommand: // hidden: the bare fiber handler of the protocol suite's ceiling
+		return runBareFiber(args[1:], stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stderr, suites)
+		return flag.ErrHelp
+	}
+	fmt.Fprint(stderr, suites)
+	return errors.New("name a benchmark suite: core or protocol")
+}
+
+func runCore(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("paylent-bench core", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
@@ -72,14 +99,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	if len(args) == 0 || args[0] != "core" {
-		fs.Usage()
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return flag.ErrHelp
-		}
-		return errors.New("name a benchmark suite: core")
-	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || cfg.events < logEnvironments || cfg.duration <= 0 || cfg.appenders < 2 {

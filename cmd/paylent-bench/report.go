@@ -33,18 +33,24 @@ func newResult(name string, ops int64, elapsed time.Duration) result {
 	return r
 }
 
-// target is one goal of the issue, checked against this run's numbers.
+// target is one goal of an issue, checked against this run's numbers.
 type target struct {
-	Name     string  `json:"name"`
-	Want     float64 `json:"want_at_least"`
-	Got      float64 `json:"measured"`
-	Met      bool    `json:"met"`
-	Unit     string  `json:"unit"`
-	Describe string  `json:"describe"`
+	Name string  `json:"name"`
+	Want float64 `json:"want_at_least"` // at most, when AtMost
+	Got  float64 `json:"measured"`
+	Met  bool    `json:"met"`
+	// AtMost turns the goal into an upper bound (latencies, errors).
+	AtMost   bool   `json:"at_most,omitempty"`
+	Unit     string `json:"unit"`
+	Describe string `json:"describe"`
 }
 
 func newTarget(name, unit, describe string, want, got float64) target {
 	return target{Name: name, Want: want, Got: got, Met: got >= want, Unit: unit, Describe: describe}
+}
+
+func newTargetAtMost(name, unit, describe string, want, got float64) target {
+	return target{Name: name, Want: want, Got: got, Met: got <= want, AtMost: true, Unit: unit, Describe: describe}
 }
 
 // report is everything one run measured.
@@ -124,14 +130,21 @@ func writeTargets(w io.Writer, ts []target) {
 		if t.Met {
 			verdict = "PASS"
 		}
-		rows = append(rows, []string{t.Describe, "≥ " + formatValue(t.Want, t.Unit), formatValue(t.Got, t.Unit), verdict})
+		bound := "≥ "
+		if t.AtMost {
+			bound = "≤ "
+		}
+		rows = append(rows, []string{t.Describe, bound + formatValue(t.Want, t.Unit), formatValue(t.Got, t.Unit), verdict})
 	}
 	writeTable(w, rows, []bool{false, true, true, false})
 }
 
 func formatValue(v float64, unit string) string {
-	if unit == "x" {
+	switch unit {
+	case "x":
 		return fmt.Sprintf("%.2f×", v)
+	case "ms":
+		return fmt.Sprintf("%.2f ms", v)
 	}
 	return thousands(v) + " " + unit
 }
