@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -157,8 +158,8 @@ func requestLog(log *slog.Logger) fiber.Handler {
 			err = nil
 		}
 		level := slog.LevelInfo
-		if p := c.Path(); p == "/healthz" || p == "/readyz" {
-			level = slog.LevelDebug
+		if p := c.Path(); p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/.well-known/") || strings.HasPrefix(p, "/assets/") {
+			level = slog.LevelDebug // polled by probes, caches and resource servers: noise at info
 		}
 		attrs := []any{"method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
 			"duration", time.Since(start), "request_id", requestID(c)}

@@ -52,7 +52,8 @@ type state struct {
 
 // Keyring is the projection. Create it with New.
 type Keyring struct {
-	master []byte
+	jwksCache sync.Map // env → cachedJWKS
+	master    []byte
 
 	mu sync.RWMutex
 	st state

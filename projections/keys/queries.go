@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -185,6 +186,15 @@ func (k *Keyring) JWKS(env string, now time.Time) ([]byte, error) {
 	k.mu.RLock()
 	keys := k.verifiable(env, now)
 	k.mu.RUnlock()
+	// The document changes only when the set of keys does: serve the encoded bytes.
+	var sig strings.Builder
+	for _, sk := range keys {
+		sig.WriteString(sk.KID)
+		sig.WriteByte(' ')
+	}
+	if c, ok := k.jwksCache.Load(env); ok && c.(cachedJWKS).sig == sig.String() {
+		return c.(cachedJWKS).doc, nil
+	}
 	doc := struct {
 		Keys []jwk.Key `json:"keys"`
 	}{Keys: make([]jwk.Key, 0, len(keys))}
@@ -195,7 +205,14 @@ func (k *Keyring) JWKS(env string, now time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode jwks of %s: %w", env, err)
 	}
+	k.jwksCache.Store(env, cachedJWKS{sig: sig.String(), doc: b})
 	return b, nil
+}
+
+// cachedJWKS is an environment's encoded JWKS and the kids it holds.
+type cachedJWKS struct {
+	sig string
+	doc []byte
 }
 
 // Keys lists env's keys, primary first, then next, then retired (newest first); no material.
