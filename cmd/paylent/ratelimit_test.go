@@ -40,3 +40,38 @@ func TestTokenRateLimitAcrossInstances(t *testing.T) {
 		t.Errorf("other-env shares acme-test's budget: %d", code)
 	}
 }
+
+// The Management API's limit is per calling client, shared across instances, and set per
+// environment.
+func TestManagementRateLimit(t *testing.T) {
+	s := startStack(t, "PAYLENT_RATE_LIMITS=on")
+	token := s.mgmtToken(t, "acme-test", "admin:read admin:write")
+	a := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: token}
+	b := &mgmtClient{t: t, inst: s.b, env: "acme-test", token: token}
+	limits := map[string]any{"token": map[string]int{"requests": 10, "window_seconds": 60},
+		"login": map[string]int{"requests": 10, "window_seconds": 60}, "management": map[string]int{"requests": 5, "window_seconds": 60}}
+	st, _, body := a.call("PATCH", "/settings", map[string]any{"rate_limits": limits})
+	if st != 200 {
+		t.Fatalf("settings: %d %v", st, body)
+	}
+	pos := body["position"].(float64)
+	allowed := 0
+	for i := 0; i < 8; i++ {
+		c := []*mgmtClient{a, b}[i%2]
+		st, hdr, _ := c.call("GET", "/clients?min_position="+strconv.Itoa(int(pos)), nil)
+		switch st {
+		case 200:
+			allowed++
+		case 429:
+			if hdr.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("request %d: %d", i, st)
+		}
+	}
+	// The PATCH itself counted against the old limit of 100; after it, 5 per minute.
+	if allowed != 4 {
+		t.Errorf("%d of 8 requests allowed after lowering the limit to 5 (one spent on the change)", allowed)
+	}
+}
