@@ -13,9 +13,9 @@ import (
 
 // Revoke serves POST /oauth/revoke (RFC 7009). Unknown, expired and foreign-environment
 // tokens answer 200 (§2.2: the client cannot do anything about them); a token issued to
-// another client is refused. After the 200 the revocation is projected locally, so
-// introspection here answers inactive at once; other instances catch up from the log's
-// commit notifications, and resource servers learn it from token.revoked on NATS.
+// another client is refused. After the 200, introspection on any instance answers inactive
+// (it reads the log's head after the request arrives and waits for it), and resource
+// servers learn it from token.revoked / grant.revoked on NATS.
 func (h *Handlers) Revoke(c *fiber.Ctx, t tenants.Tenant) error {
 	req, err := h.authenticatedForm(c, t)
 	cl, basic := req.client, req.basic

@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"resourceserver": {},
 	// Examples use Paylent as outsiders do: over HTTP, plus the resource-server package.
 	"examples": {"resourceserver"},
-	"internal":    {"migrations"},
+	"internal": {"migrations"},
 }
 
 // thirdPartyDenied names modules an area must not reach, even indirectly.
