@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/paylent/paylent/api/dashboard"
 	"github.com/paylent/paylent/api/mgmt"
 	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/api/ratelimit"
@@ -36,6 +37,8 @@ type Options struct {
 	Web *web.Handlers
 	// Mgmt serves the Management API (/api/v1).
 	Mgmt *mgmt.Handlers
+	// Dashboard serves everything at dashboard.<public domain>.
+	Dashboard *dashboard.Dashboard
 	// RateLimiter enforces the environments' limits across instances; nil or
 	// RateLimitsOff (PAYLENT_RATE_LIMITS=off) disables them.
 	RateLimiter   *ratelimit.Limiter
@@ -69,6 +72,15 @@ func New(opts Options) *fiber.App {
 	app.Get("/healthz", h.alive)
 	app.Get("/readyz", h.ready)
 
+	if d := opts.Dashboard; d != nil {
+		serve := d.Handler()
+		app.Use(func(c *fiber.Ctx) error {
+			if label, ok := opts.Directory.Label(string(c.Request().Host())); ok && label == tenants.DashboardSlug {
+				return serve(c)
+			}
+			return c.Next()
+		})
+	}
 	app.Use(tenant(opts.Directory))
 	app.Get("/", environmentInfo)
 	if h := opts.OAuth; h != nil {

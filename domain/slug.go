@@ -6,6 +6,23 @@ var reservedSlugs = map[string]bool{
 	"assets": true, "mail": true, "nats": true, "status": true, "paylent": true,
 }
 
+// OperatorsAccount and OperatorsEnvironment hold the dashboard's operators: the
+// environment whose users sign in to the dashboard (the dashboard is its OIDC client). Both
+// slugs are reserved, so no tenant can take them; only the system creates them.
+const (
+	OperatorsAccount     = "paylent"
+	OperatorsEnvironment = "paylent"
+)
+
+// ValidateSystemSlug is ValidateSlug for what the system creates itself: the operators'
+// account and environment are allowed, other reserved names are not.
+func ValidateSystemSlug(field, slug string) error {
+	if slug == OperatorsAccount || slug == OperatorsEnvironment {
+		return nil
+	}
+	return ValidateSlug(field, slug)
+}
+
 // ValidateSlug checks an account or environment slug: 2 to 40 characters of lower-case
 // letters, digits and single hyphens, starting with a letter and not ending with a hyphen.
 // Environment slugs are DNS labels (<slug>.<public domain>), hence the strict form.

@@ -32,6 +32,8 @@ Usage:
   paylent verify --env E                         check an environment's hash chain (exit 1 on tampering)
   paylent projections rebuild [--name N]         replay the event log into the read models
   paylent keys rotate|list --env E [--json]     replace the primary signing key / list the keys
+  paylent operators create --account A --email M [--name N] [--password-stdin] [--json]
+                                                 let a person manage account A in the dashboard
 
 Every command takes --help. Configuration comes from PAYLENT_* variables (see README.md).
 `
@@ -81,6 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"verify":      verifyCommand,
 		"projections": subcommands(map[string]command{"rebuild": rebuildCommand}),
 		"keys":        subcommands(map[string]command{"rotate": keysRotateCommand, "list": keysListCommand}),
+		"operators":   subcommands(map[string]command{"create": operatorsCreateCommand}),
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -95,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env := &cliEnv{cfg: cfg, stdout: stdout, stderr: stderr, log: newLogger(stderr, cfg.LogLevel, args[0] == "serve")}
 	err := cmd(ctx, env, args[1:])
 	name := args[0]
-	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys" || name == "mail" || name == "apis") {
+	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys" || name == "mail" || name == "apis" || name == "operators") {
 		name += " " + args[1]
 	}
 	switch {

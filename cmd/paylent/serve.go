@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/paylent/paylent/api"
+	"github.com/paylent/paylent/api/dashboard"
 	"github.com/paylent/paylent/api/mgmt"
 	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/api/ratelimit"
@@ -118,9 +120,15 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 
 	dir := tenants.NewDirectory(rm.catalog, cfg.PublicDomain, cfg.PublicScheme)
 	if cfg.Embedded() {
-		if err := seed(ctx, env, db, dir); err != nil {
+		if err := seed(ctx, env, db, dir, mk); err != nil {
 			return err
 		}
+	} else if err := ensureDashboardIfOperators(ctx, db, cfg, mk); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	limiter, err := ratelimit.New(ctx, msg.js, ratelimit.Options{Logger: log})
 	if err != nil {
@@ -129,15 +137,19 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	oauthHandlers := oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
 		Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log,
 		EnsureKeys: keyManager.Ensure, KeysReady: rm.byName[keys.Name]})
-	return serveHTTP(ctx, env, api.New(api.Options{Directory: dir, Logger: log,
+	rotateKeys := func(ctx context.Context, t tenants.Tenant, a domain.Actor) (int64, error) {
+		res, err := workers.RotateKeys(ctx, db.loop, a, t.Slug, mk, t.Settings.AccessTokenTTL())
+		return res.Position, err
+	}
+	return serveHTTP(ctx, env, ln, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
 		OAuth: oauthHandlers,
 		Mgmt: mgmt.New(mgmt.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
 			Tokens: rm.tokens, Keys: rm.keys, Runtimes: rm.byName, Verify: oauthHandlers.VerifyAccessToken, Logger: log,
-			RotateKeys: func(ctx context.Context, t tenants.Tenant, a domain.Actor) (int64, error) {
-				res, err := workers.RotateKeys(ctx, db.loop, a, t.Slug, mk, t.Settings.AccessTokenTTL())
-				return res.Position, err
-			}}),
+			RotateKeys: rotateKeys}),
+		Dashboard: dashboard.New(dashboard.Deps{Loop: db.loop, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Keys: rm.keys,
+			Directory: dir, Runtimes: rm.byName, RotateKeys: rotateKeys, MasterKey: mk, Scheme: cfg.PublicScheme,
+			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log}),
 		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name],
 			Keys: rm.keys, MasterKey: mk, Scheme: cfg.PublicScheme, Logger: log}),
 		Checks: []api.Check{
@@ -176,6 +188,39 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 	return keyManager
 }
 
+// outboxDir is the dev outbox the dashboard's Mailbox shows ("" when mail goes over SMTP).
+func outboxDir(cfg Config) string {
+	if cfg.SMTPURL != "" {
+		return ""
+	}
+	return filepath.Join(cfg.DataDir, "outbox")
+}
+
+// selfTransport dials this instance's own listener whatever the host: the dashboard redeems
+// its codes at the operators' token endpoint over HTTP, like any client, without depending
+// on how the public domain resolves from inside the machine.
+func selfTransport(addr net.Addr) http.RoundTripper {
+	_, port, _ := net.SplitHostPort(addr.String())
+	target := net.JoinHostPort("127.0.0.1", port)
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, target)
+		},
+		MaxIdleConns: 4, IdleConnTimeout: time.Minute,
+	}
+}
+
+// ensureDashboardIfOperators keeps the dashboard's client current (public domain, master
+// key) once `paylent operators create` has made the operators' environment; on shared
+// infrastructure nothing else is seeded.
+func ensureDashboardIfOperators(ctx context.Context, db *database, cfg Config, mk []byte) error {
+	evs, err := db.store.ReadStream(ctx, environment.Stream(domain.OperatorsEnvironment).Stream)
+	if err != nil || len(evs) == 0 {
+		return err
+	}
+	return ensureDashboardClient(ctx, db.loop, cfg, mk)
+}
+
 // mailSender is SMTP when PAYLENT_SMTP_URL is set (validated at start), else the dev outbox
 // under the data directory (`paylent mail tail` shows it).
 func mailSender(cfg Config) workers.Sender {
@@ -193,14 +238,10 @@ func mailSender(cfg Config) workers.Sender {
 }
 
 // serveHTTP serves until ctx ends, then drains.
-func serveHTTP(ctx context.Context, env *cliEnv, app interface {
+func serveHTTP(ctx context.Context, env *cliEnv, ln net.Listener, app interface {
 	Listener(net.Listener) error
 	ShutdownWithTimeout(time.Duration) error
 }, dir *tenants.Directory) error {
-	ln, err := net.Listen("tcp", env.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", env.cfg.HTTPAddr, err)
-	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	env.log.Info("paylent is serving", "http", ln.Addr().String(), "public_domain", env.cfg.PublicDomain,
@@ -238,7 +279,10 @@ func control(ctx context.Context, env *cliEnv, runtimes []*projections.Runtime, 
 
 // seed creates the demo account, environment and user on the embedded default's first start
 // and says how to reach them; the demo password is printed this once and stored nowhere.
-func seed(ctx context.Context, env *cliEnv, db *database, dir *tenants.Directory) error {
+func seed(ctx context.Context, env *cliEnv, db *database, dir *tenants.Directory, mk []byte) error {
+	if err := ensureOperators(ctx, db.loop, env.cfg, mk); err != nil {
+		return err
+	}
 	_, err := db.loop.Execute(ctx, environment.Create{Account: "examples", Slug: "examples-dev",
 		DisplayName: "Examples (development)"}, operatorActor("seed"))
 	switch {
@@ -253,12 +297,18 @@ func seed(ctx context.Context, env *cliEnv, db *database, dir *tenants.Directory
 		operatorActor("seed")); err != nil {
 		return fmt.Errorf("seed the demo user: %w", err)
 	}
+	_, opPassword, err := addOperator(ctx, db, "examples", "operator@example.com", "Example Operator", "")
+	if err != nil {
+		return fmt.Errorf("seed the operator: %w", err)
+	}
 	fmt.Fprintf(env.stdout, `
 Paylent is ready. First start: seeded account "examples" with environment "examples-dev".
   issuer:    %s
   readiness: %s/readyz
   demo user: demo@example.com / %s   (shown once)
+  dashboard: %s://%s
+  operator:  operator@example.com / %s   (shown once)
 Create more with: paylent env create --account ACCOUNT --slug SLUG
-`, dir.Issuer("examples-dev"), dir.Issuer("examples-dev"), password)
+`, dir.Issuer("examples-dev"), dir.Issuer("examples-dev"), password, env.cfg.PublicScheme, dir.DashboardHost(), opPassword)
 	return nil
 }

@@ -110,3 +110,32 @@ func TestRotateSecretAndDelete(t *testing.T) {
 		t.Error("deleted client exists")
 	}
 }
+
+func TestEnsure(t *testing.T) {
+	env := []domain.Event{environment.Created{Environment: "paylent", Account: "paylent", Settings: environment.DefaultSettings("ops")}}
+	settings := client.Settings{Name: "Dashboard", GrantTypes: []string{"authorization_code"}, RedirectURIs: []string{"http://dashboard.localhost:4000/callback"},
+		Scopes: []string{"openid"}}
+	ensure := client.Ensure{Environment: "paylent", ID: "paylent-dashboard", Type: client.Confidential, Settings: settings, SecretHash: hash}
+	now := time.Now()
+	out, err := ensure.Decide([][]domain.Event{nil, env}, now)
+	if err != nil || len(out[0]) != 1 {
+		t.Fatalf("first ensure registers: %v %v", out, err)
+	}
+	history := out[0]
+	if again, err := ensure.Decide([][]domain.Event{history, env}, now); err != nil || len(again[0]) != 0 {
+		t.Fatalf("unchanged ensure appends nothing: %v %v", again, err)
+	}
+	moved := ensure
+	moved.Settings.RedirectURIs = []string{"https://dashboard.example.com/callback"}
+	moved.SecretHash = strings.Repeat("cd", 32)
+	out, err = moved.Decide([][]domain.Event{history, env}, now)
+	if err != nil || len(out[0]) != 2 {
+		t.Fatalf("changed ensure updates settings and secret: %v %v", out, err)
+	}
+	if _, ok := out[0][0].(client.Updated); !ok {
+		t.Fatalf("first event %T", out[0][0])
+	}
+	if r, ok := out[0][1].(client.SecretRotated); !ok || !r.PreviousValidUntil.Equal(now) {
+		t.Fatalf("second event %#v", out[0][1])
+	}
+}

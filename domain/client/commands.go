@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/hex"
+	"reflect"
 	"time"
 	"unicode/utf8"
 
@@ -252,4 +253,48 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// Ensure makes a client that Paylent itself needs (the dashboard's) exist with exactly these
+// settings and this secret: it registers it, or updates what differs, or appends nothing.
+type Ensure struct {
+	Environment string
+	ID          string
+	Type        Type
+	Settings    Settings
+	SecretHash  string
+}
+
+// Streams implements domain.Command: the client, its environment, its custom scopes.
+func (c Ensure) Streams() []domain.StreamRef {
+	refs := []domain.StreamRef{Stream(c.Environment, c.ID), environment.Stream(c.Environment)}
+	return append(refs, scopeRefs(c.Environment, c.Settings.Scopes)...)
+}
+
+// Decide implements domain.Command.
+func (c Ensure) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, error) {
+	s := Fold(h[0])
+	if !s.Exists {
+		return Register(c).Decide(h, now)
+	}
+	if s.Type != c.Type {
+		return nil, domain.Invalid("type", "client %s exists with type %s", c.ID, s.Type)
+	}
+	settings, err := c.Settings.normalize(s.Type)
+	if err != nil {
+		return nil, err
+	}
+	var evs []domain.Event
+	if !reflect.DeepEqual(settings, s.Settings) {
+		evs = append(evs, Updated{Settings: settings})
+	}
+	if c.SecretHash != s.SecretHash {
+		if err := validSecretHash(s.Type, c.SecretHash); err != nil {
+			return nil, err
+		}
+		evs = append(evs, SecretRotated{SecretHash: c.SecretHash, PreviousSecretHash: s.SecretHash, PreviousValidUntil: now})
+	}
+	out := make([][]domain.Event, len(h))
+	out[0] = evs
+	return out, nil
 }

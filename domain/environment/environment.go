@@ -69,6 +69,9 @@ type Create struct {
 	Account     string
 	Slug        string
 	DisplayName string
+	// System is set only by Paylent itself, to create the operators' environment
+	// (domain.OperatorsEnvironment), whose slug is otherwise reserved.
+	System bool
 }
 
 // Streams implements domain.Command: the account's stream, then the environment's.
@@ -78,11 +81,18 @@ func (c Create) Streams() []domain.StreamRef {
 
 // Decide implements domain.Command.
 func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
-	accountEvents, err := account.DecideCreate(account.Fold(h[0]), c.Account, "")
+	if c.System != (c.Account == domain.OperatorsAccount) || c.System != (c.Slug == domain.OperatorsEnvironment) {
+		return nil, domain.Invalid("slug", "%q is reserved", c.Slug)
+	}
+	accountEvents, err := account.DecideCreate(account.Fold(h[0]), c.Account, "", c.System)
 	if err != nil {
 		return nil, err
 	}
-	if err := domain.ValidateSlug("slug", c.Slug); err != nil {
+	validate := domain.ValidateSlug
+	if c.System {
+		validate = domain.ValidateSystemSlug
+	}
+	if err := validate("slug", c.Slug); err != nil {
 		return nil, err
 	}
 	if Fold(h[1]).Exists {
@@ -93,6 +103,9 @@ func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 		name = c.Slug
 	}
 	settings := DefaultSettings(name)
+	if c.System {
+		settings.RegistrationEnabled = false // operators are added by operators, never sign themselves up
+	}
 	if err := settings.Validate(); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,8 @@ import (
 func Registry() *domain.Registry {
 	r := domain.NewRegistry()
 	domain.Register[account.Created](r, 1)
+	domain.Register[account.OperatorAdded](r, 1)
+	domain.Register[account.OperatorRemoved](r, 1)
 	domain.Register[environment.Created](r, 1)
 	domain.Register[environment.SettingsChanged](r, 1)
 	domain.Register[scope.Created](r, 1)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,9 @@ type Account struct {
 	Slug      string    `json:"slug"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// Operators are the users of the operators' environment who manage the account, by id
+	// (the value is their email when they were added).
+	Operators map[string]string `json:"operators,omitempty"`
 }
 
 // Environment as the catalog shows it.
@@ -77,6 +81,8 @@ func (c *Catalog) Apply(rec domain.Record) error {
 	switch e := rec.Event.(type) {
 	case account.Created:
 		c.st.Accounts[e.Account] = Account{Slug: e.Account, Name: e.Name, CreatedAt: rec.OccurredAt}
+	case account.OperatorAdded, account.OperatorRemoved:
+		c.applyOperator(rec)
 	case environment.Created:
 		c.st.Environments[e.Environment] = Environment{Slug: e.Environment, Account: e.Account, Settings: e.Settings,
 			CreatedAt: rec.OccurredAt, UpdatedAt: rec.OccurredAt, Position: rec.Position}
@@ -130,6 +136,39 @@ func (c *Catalog) Environments(acct string) []Environment {
 	for _, e := range c.st.Environments {
 		if acct == "" || e.Account == acct {
 			out = append(out, e)
+		}
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Slug < out[j].Slug })
+	return out
+}
+
+// applyOperator records an account's operators (accounts live in the system environment,
+// their stream is account/<slug>).
+func (c *Catalog) applyOperator(rec domain.Record) {
+	slug := strings.TrimPrefix(rec.Stream, "account/")
+	a := c.st.Accounts[slug]
+	ops := make(map[string]string, len(a.Operators)+1)
+	for id, email := range a.Operators {
+		ops[id] = email
+	}
+	switch e := rec.Event.(type) {
+	case account.OperatorAdded:
+		ops[e.UserID] = e.Email
+	case account.OperatorRemoved:
+		delete(ops, e.UserID)
+	}
+	a.Operators = ops
+	c.st.Accounts[slug] = a
+}
+
+// OperatorAccounts lists the accounts that a user of the operators' environment operates.
+func (c *Catalog) OperatorAccounts(userID string) []Account {
+	c.mu.RLock()
+	var out []Account
+	for _, a := range c.st.Accounts {
+		if _, ok := a.Operators[userID]; ok {
+			out = append(out, a)
 		}
 	}
 	c.mu.RUnlock()

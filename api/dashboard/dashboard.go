@@ -1,0 +1,123 @@
+package dashboard
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/projections"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/keys"
+	"github.com/paylent/paylent/projections/sessions"
+	"github.com/paylent/paylent/tenants"
+)
+
+// ClientID is the dashboard's client id in the operators' environment.
+const ClientID = "paylent-dashboard"
+
+// Deps wire the dashboard.
+type Deps struct {
+	Loop      *eventstore.Loop
+	Store     eventstore.Store
+	Catalog   *catalog.Catalog
+	Sessions  *sessions.Store
+	Keys      *keys.Keyring
+	Directory *tenants.Directory
+	// Runtimes are the instance's projections, by name: a page after a write waits until
+	// they have applied it (also when the next request reaches another instance).
+	Runtimes map[string]*projections.Runtime
+	// RotateKeys rotates an environment's signing keys (workers.RotateKeys, wired by cmd).
+	RotateKeys func(ctx context.Context, t tenants.Tenant, actor domain.Actor) (int64, error)
+	MasterKey  []byte
+	Scheme     string
+	// Transport reaches the operators' environment's token endpoint: the dashboard redeems
+	// its authorization codes over HTTP, as any other client does.
+	Transport http.RoundTripper
+	// Outbox is the dev outbox directory ("" when mail goes over SMTP): the Mailbox page.
+	Outbox string
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Dashboard is the dashboard's fiber application.
+type Dashboard struct {
+	Deps
+	app  *fiber.App
+	http *http.Client
+}
+
+// New builds the dashboard.
+func New(d Deps) *Dashboard {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	db := &Dashboard{Deps: d, http: &http.Client{Transport: d.Transport, Timeout: 15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	db.app = fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: db.errorHandler})
+	db.routes()
+	return db
+}
+
+// Handler serves a request that arrived at the dashboard's host.
+func (d *Dashboard) Handler() func(*fiber.Ctx) error {
+	h := d.app.Handler()
+	return func(c *fiber.Ctx) error {
+		h(c.Context())
+		return nil
+	}
+}
+
+// ClientSecret is the dashboard's client secret: derived from the master key, so every
+// instance knows it and it is stored nowhere (the client registration holds its hash).
+func ClientSecret(master []byte) string {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("paylent dashboard client secret v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// RedirectURI and SignedOutURI are the dashboard's registered URIs.
+func RedirectURI(dir *tenants.Directory, scheme string) string {
+	return scheme + "://" + dir.DashboardHost() + "/callback"
+}
+
+// SignedOutURI is where the operators' environment sends a signed-out operator.
+func SignedOutURI(dir *tenants.Directory, scheme string) string {
+	return scheme + "://" + dir.DashboardHost() + "/signed-out"
+}
+
+// key derives a purpose-bound HMAC key from the master key.
+func (d *Dashboard) key(purpose string) []byte {
+	m := hmac.New(sha256.New, d.MasterKey)
+	m.Write([]byte("paylent dashboard " + purpose))
+	return m.Sum(nil)
+}
+
+func (d *Dashboard) origin() string { return d.Scheme + "://" + d.Directory.DashboardHost() }
+
+func (d *Dashboard) issuer() string { return d.Directory.Issuer(domain.OperatorsEnvironment) }
+
+// waitFor waits, bounded, until every projection has applied pos: the page after a write
+// shows the write (the redirect carries ?at=POSITION, so this holds on any instance).
+func (d *Dashboard) waitFor(ctx context.Context, pos int64) error {
+	if pos <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, rt := range d.Runtimes {
+		if err := rt.WaitFor(ctx, pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}

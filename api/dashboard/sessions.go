@@ -1,0 +1,5 @@
+package dashboard
+
+import "github.com/gofiber/fiber/v2"
+
+func (d *Dashboard) mountSessions(r fiber.Router) {}

@@ -1,0 +1,48 @@
+package main_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// An operator signs in through the operators' environment and sees their account's
+// environments only.
+func TestDashboardSignIn(t *testing.T) {
+	s := startStack(t)
+	email, password := s.operator(t, "acme", "ops@acme.example")
+	d := newDash(t, s.a)
+	if code, page := d.get("/"); code != http.StatusOK || !strings.Contains(page, `id="signin"`) {
+		t.Fatalf("signed out home: %d", code)
+	}
+	if resp, _ := d.do("GET", "/e/acme-test/clients", nil); resp.StatusCode != http.StatusSeeOther ||
+		!strings.HasPrefix(resp.Header.Get("Location"), "/login?return=") {
+		t.Fatalf("a page asks to sign in first: %d %v", resp.StatusCode, resp.Header)
+	}
+	d.signIn(email, password)
+	code, page := d.get("/")
+	if code != http.StatusOK || !strings.Contains(page, "acme-test") || strings.Contains(page, "other-env") {
+		t.Fatalf("home after sign-in: %d\n%s", code, page)
+	}
+	// The sign-in holds on the other instance too (stateless cookie, shared sessions).
+	d.base = s.b.dashboardURL()
+	if code, _ := d.get("/e/acme-test/clients"); code != http.StatusOK {
+		t.Fatalf("other instance: %d", code)
+	}
+	if code, _ := d.get("/e/other-env/clients"); code != http.StatusNotFound {
+		t.Fatalf("another account's environment: %d", code)
+	}
+	// Sign out: the dashboard forgets the sign-in and the operators' session ends.
+	resp, _ := d.post("/logout", nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/oauth/logout?") {
+		t.Fatalf("logout: %d %q", resp.StatusCode, loc)
+	}
+	resp, _ = d.do("GET", resp.Header.Get("Location"), nil)
+	if loc, _ := url.Parse(resp.Header.Get("Location")); loc == nil || loc.Path != "/signed-out" {
+		t.Fatalf("end session: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp, _ := d.do("GET", "/e/acme-test/clients", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after sign-out: %d", resp.StatusCode)
+	}
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/paylent/paylent/api/dashboard"
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/account"
+	"github.com/paylent/paylent/domain/client"
+	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/user"
+	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/secret"
+	"github.com/paylent/paylent/tenants"
+)
+
+// ensureOperators makes the operators' environment exist, with the dashboard's client
+// registered for this public domain and master key. Idempotent: every instance runs it at
+// start, and `paylent operators create` before adding an operator.
+func ensureOperators(ctx context.Context, loop *eventstore.Loop, cfg Config, mk []byte) error {
+	_, err := loop.Execute(ctx, environment.Create{Account: domain.OperatorsAccount, Slug: domain.OperatorsEnvironment,
+		DisplayName: "Paylent operators", System: true}, systemActor("operators"))
+	if err != nil && !errors.Is(err, environment.ErrSlugTaken) {
+		return fmt.Errorf("create the operators' environment: %w", err)
+	}
+	return ensureDashboardClient(ctx, loop, cfg, mk)
+}
+
+// ensureDashboardClient registers the dashboard's client, or updates its URIs and secret
+// when the public domain or the master key changed.
+func ensureDashboardClient(ctx context.Context, loop *eventstore.Loop, cfg Config, mk []byte) error {
+	dir := tenants.NewDirectory(nil, cfg.PublicDomain, cfg.PublicScheme)
+	_, err := loop.Execute(ctx, client.Ensure{Environment: domain.OperatorsEnvironment, ID: dashboard.ClientID, Type: client.Confidential,
+		SecretHash: secret.Hash(dashboard.ClientSecret(mk)),
+		Settings: client.Settings{Name: "Paylent dashboard", GrantTypes: []string{client.GrantAuthorizationCode},
+			RedirectURIs:           []string{dashboard.RedirectURI(dir, cfg.PublicScheme)},
+			PostLogoutRedirectURIs: []string{dashboard.SignedOutURI(dir, cfg.PublicScheme)},
+			Scopes:                 []string{"openid", "profile", "email"}}}, systemActor("operators"))
+	if err != nil {
+		return fmt.Errorf("register the dashboard's client: %w", err)
+	}
+	return nil
+}
+
+func systemActor(via string) domain.Actor {
+	return domain.Actor{Kind: domain.ActorSystem, ID: "paylent", UserAgent: "paylent/" + via}
+}
+
+// addOperator creates the operator's user in the operators' environment when the address is
+// new (password "" generates one, returned), and makes them an operator of the account.
+func addOperator(ctx context.Context, db *database, acct, email, name, password string) (userID, generated string, err error) {
+	userID, err = operatorUserID(ctx, db, email)
+	if err != nil {
+		return "", "", err
+	}
+	if userID == "" {
+		if password == "" {
+			password, generated = secret.Random(12), "yes"
+		}
+		userID = secret.ID()
+		if _, err := db.loop.Execute(ctx, user.Create{Environment: domain.OperatorsEnvironment, ID: userID, Email: email, Name: name,
+			PasswordHash: secret.HashPassword(password, secret.DefaultPasswordParams), EmailVerified: true}, operatorActor("operators-create")); err != nil {
+			return "", "", fmt.Errorf("create the operator's user: %w", err)
+		}
+	}
+	if _, err := db.loop.Execute(ctx, account.AddOperator{Account: acct, UserID: userID, Email: user.NormalizeEmail(email)},
+		operatorActor("operators-create")); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return "", "", fmt.Errorf("no account %q: create one of its environments first (paylent env create)", acct)
+		}
+		return "", "", err
+	}
+	if generated != "" {
+		generated = password
+	}
+	return userID, generated, nil
+}
+
+// operatorUserID finds the operators' environment's user holding email ("" if none).
+func operatorUserID(ctx context.Context, db *database, email string) (string, error) {
+	envs, err := db.store.ReadStream(ctx, user.EmailStream(domain.OperatorsEnvironment, email).Stream)
+	if err != nil {
+		return "", err
+	}
+	id := ""
+	for _, e := range envs {
+		rec, err := db.registry.DecodeEnvelope(e)
+		if err != nil {
+			return "", err
+		}
+		switch ev := rec.Event.(type) {
+		case user.EmailClaimed:
+			id = ev.UserID
+		case user.EmailReleased:
+			id = ""
+		}
+	}
+	return id, nil
+}
+
+func operatorsCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "operators create", "operators create --account ACCOUNT --email EMAIL [--name NAME] [--password-stdin] [--json]")
+	acct := fs.String("account", "", "the account the operator manages in the dashboard")
+	email := fs.String("email", "", "the operator's email address: their sign-in name")
+	name := fs.String("name", "", "the operator's name (default: the address)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (default: generate one and print it once)")
+	asJSON := fs.Bool("json", false, `print {"user_id": ..., "password": ...}`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *acct == "" || *email == "" {
+		return fmt.Errorf("%w: --account and --email are required", errUsage)
+	}
+	if *name == "" {
+		*name = *email
+	}
+	password := ""
+	if *fromStdin {
+		p, err := readPasswordLine()
+		if err != nil {
+			return err
+		}
+		password = p
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	mk, err := masterKey(env.cfg)
+	if err != nil {
+		return err
+	}
+	if err := ensureOperators(ctx, db.loop, env.cfg, mk); err != nil {
+		return err
+	}
+	id, generated, err := addOperator(ctx, db, *acct, *email, *name, password)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(map[string]string{"user_id": id, "password": generated})
+	}
+	dash := env.cfg.PublicScheme + "://" + tenants.NewDirectory(nil, env.cfg.PublicDomain, env.cfg.PublicScheme).DashboardHost()
+	fmt.Fprintf(env.stdout, "%s operates account %s; dashboard: %s\n", user.NormalizeEmail(*email), *acct, dash)
+	if generated != "" {
+		fmt.Fprintf(env.stdout, "password: %s   (shown once)\n", generated)
+	}
+	return nil
+}
+
+// readPasswordLine reads a password from the first line of standard input.
+func readPasswordLine() (string, error) {
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if len(line) < 8 {
+		return "", fmt.Errorf("%w: the password must be at least 8 characters", errUsage)
+	}
+	return line, nil
+}
