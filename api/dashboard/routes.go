@@ -25,7 +25,9 @@ func (d *Dashboard) routes() {
 	a.Get("/signed-out", d.SignedOut)
 	a.Get("/switch", d.Switch)
 	e := a.Group("/e/:env", d.environment)
-	e.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/e/"+url.PathEscape(c.Params("env"))+"/clients", fiber.StatusSeeOther) })
+	e.Get("/", func(c *fiber.Ctx) error {
+		return c.Redirect("/e/"+url.PathEscape(c.Params("env"))+"/clients", fiber.StatusSeeOther)
+	})
 	d.mountClients(e)
 	d.mountScopes(e)
 	d.mountUsers(e)
