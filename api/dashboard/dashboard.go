@@ -16,6 +16,7 @@ import (
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
 	"github.com/paylent/paylent/projections/sessions"
+	"github.com/paylent/paylent/projections/tokens"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -28,6 +29,7 @@ type Deps struct {
 	Store     eventstore.Store
 	Catalog   *catalog.Catalog
 	Sessions  *sessions.Store
+	Tokens    *tokens.Store
 	Keys      *keys.Keyring
 	Directory *tenants.Directory
 	// Runtimes are the instance's projections, by name: a page after a write waits until

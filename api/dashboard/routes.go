@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
@@ -30,6 +31,7 @@ func (d *Dashboard) routes() {
 	})
 	d.mountClients(e)
 	d.mountScopes(e)
+	d.mountAPIs(e)
 	d.mountUsers(e)
 	d.mountSessions(e)
 	d.mountAudit(e)
@@ -61,4 +63,19 @@ func (d *Dashboard) Switch(c *fiber.Ctx) error {
 		section = "clients"
 	}
 	return c.Redirect("/e/"+url.PathEscape(c.Query("env"))+"/"+section, fiber.StatusSeeOther)
+}
+
+// Route is one page or form of an environment, as tests enumerate them.
+type Route struct{ Method, Path string }
+
+// EnvironmentRoutes lists every route under /e/:env (fiber syntax): the isolation tests
+// request each one for an environment of another account.
+func EnvironmentRoutes() []Route {
+	var out []Route
+	for _, r := range New(Deps{}).app.GetRoutes(true) {
+		if strings.HasPrefix(r.Path, "/e/:env") && (r.Method == fiber.MethodGet || r.Method == fiber.MethodPost) {
+			out = append(out, Route{Method: r.Method, Path: r.Path})
+		}
+	}
+	return out
 }

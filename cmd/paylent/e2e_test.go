@@ -220,6 +220,16 @@ func TestEmbeddedDefault(t *testing.T) {
 		"password": {m[1]}}); resp.StatusCode != 200 || !strings.Contains(page, "You are signed in") {
 		t.Errorf("demo login: %d", resp.StatusCode)
 	}
+	// So is the operator's, for the dashboard, which shows examples-dev and the dev mailbox.
+	op := regexp.MustCompile(`operator:  (operator@example.com) / (\S+)`).FindStringSubmatch(srv.output())
+	if op == nil {
+		t.Fatalf("no operator in the first start's output:\n%s", srv.output())
+	}
+	d := newDash(t, srv)
+	d.signIn(op[1], op[2])
+	if code, page := d.get("/"); code != http.StatusOK || !strings.Contains(page, "/e/examples-dev/clients") || !strings.Contains(page, "Dev mailbox") {
+		t.Errorf("dashboard of the seeded operator: %d\n%.500s", code, page)
+	}
 	code, body := srv.get(srv.host("unknown"), "/readyz")
 	if code != http.StatusOK {
 		t.Errorf("readyz is served on any host; got %d", code)

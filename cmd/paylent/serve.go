@@ -147,7 +147,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		Mgmt: mgmt.New(mgmt.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
 			Tokens: rm.tokens, Keys: rm.keys, Runtimes: rm.byName, Verify: oauthHandlers.VerifyAccessToken, Logger: log,
 			RotateKeys: rotateKeys}),
-		Dashboard: dashboard.New(dashboard.Deps{Loop: db.loop, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Keys: rm.keys,
+		Dashboard: dashboard.New(dashboard.Deps{Loop: db.loop, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
 			Directory: dir, Runtimes: rm.byName, RotateKeys: rotateKeys, MasterKey: mk, Scheme: cfg.PublicScheme,
 			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log}),
 		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name],
