@@ -33,16 +33,45 @@ func artifacts(t *testing.T, name string) string {
 	return dir
 }
 
-// shooter saves full-page screenshots, numbered in the order taken.
+// shooter saves full-page screenshots, numbered in the order taken, and checks each page
+// with axe-core (WCAG 2.1 A and AA rules): a serious or critical violation fails the test.
 type shooter struct {
 	t   *testing.T
 	ctx context.Context
 	dir string
 	n   int
+	axe string
+}
+
+// axeRun is the script that runs axe-core on the page and returns its serious violations.
+const axeRun = `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}).then(r =>
+  r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => v.id + ": " + v.help + " — " +
+    v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")))`
+
+func (s *shooter) accessible(name string) {
+	s.t.Helper()
+	if s.axe == "" {
+		b, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.axe = string(b)
+	}
+	if _, err := chromedp.Run(s.ctx, chromedp.Evaluate[bool]("typeof axe !== 'undefined' || (() => { "+s.axe+"; return true })()")); err != nil {
+		s.t.Fatalf("load axe on %s: %v", name, err)
+	}
+	problems, err := chromedp.Run(s.ctx, chromedp.Evaluate[[]string](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		s.t.Fatalf("axe on %s: %v", name, err)
+	}
+	for _, p := range problems {
+		s.t.Errorf("accessibility of %s: %s", name, p)
+	}
 }
 
 func (s *shooter) shot(name string) {
 	s.t.Helper()
+	s.accessible(name)
 	s.n++
 	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
