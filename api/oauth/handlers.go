@@ -102,17 +102,8 @@ func (h *Handlers) fresh(ctx context.Context) {
 // user finds a user in the catalog; one just created on another instance may not be
 // projected here yet, so a miss waits (bounded) for the newest known position once.
 func (h *Handlers) user(ctx context.Context, env, id string) (catalog.User, bool) {
-	if u, ok := h.Catalog.User(env, id); ok || h.Head == nil || h.CatalogReady == nil {
+	if u, ok := h.Catalog.User(env, id); ok || !h.catchUpCatalog(ctx) {
 		return u, ok
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	head, err := h.Head.Latest(ctx)
-	if err == nil {
-		err = h.CatalogReady.WaitFor(ctx, head)
-	}
-	if err != nil {
-		return catalog.User{}, false
 	}
 	return h.Catalog.User(env, id)
 }
