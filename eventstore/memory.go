@@ -84,6 +84,27 @@ func (m *Memory) ReadEnvironment(ctx context.Context, environment string, after 
 	return m.read(ctx, environment, after, limit)
 }
 
+// ReadEnvironmentBefore implements Store.
+func (m *Memory) ReadEnvironmentBefore(ctx context.Context, environment string, before int64, limit int) ([]domain.Envelope, error) {
+	if limit <= 0 {
+		limit = DefaultReadLimit
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	// Position p is at index p-1: positions < before are the indexes < before-1.
+	end := int64(len(m.events))
+	if before > 0 && before-1 < end {
+		end = before - 1
+	}
+	var out []domain.Envelope
+	for i := end - 1; i >= 0 && len(out) < limit; i-- {
+		if m.events[i].Environment == environment {
+			out = append(out, m.events[i])
+		}
+	}
+	return out, ctx.Err()
+}
+
 func (m *Memory) read(ctx context.Context, environment string, after int64, limit int) ([]domain.Envelope, error) {
 	if limit <= 0 {
 		limit = DefaultReadLimit

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -342,6 +343,19 @@ func (s *Postgres) ReadEnvironment(ctx context.Context, environment string, afte
 	}
 	return s.query(ctx, selectEnvelope+`WHERE environment = $1 AND position > $2 ORDER BY position LIMIT $3`,
 		environment, after, limit)
+}
+
+// ReadEnvironmentBefore implements Store. It walks the (environment, position) index
+// backwards.
+func (s *Postgres) ReadEnvironmentBefore(ctx context.Context, environment string, before int64, limit int) ([]domain.Envelope, error) {
+	if limit <= 0 {
+		limit = DefaultReadLimit
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	return s.query(ctx, selectEnvelope+`WHERE environment = $1 AND position < $2 ORDER BY position DESC LIMIT $3`,
+		environment, before, limit)
 }
 
 func (s *Postgres) query(ctx context.Context, sql string, args ...any) ([]domain.Envelope, error) {

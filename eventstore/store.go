@@ -85,6 +85,10 @@ type Store interface {
 	ReadAll(ctx context.Context, after int64, limit int) ([]domain.Envelope, error)
 	// ReadEnvironment is ReadAll restricted to one environment.
 	ReadEnvironment(ctx context.Context, environment string, after int64, limit int) ([]domain.Envelope, error)
+	// ReadEnvironmentBefore returns up to limit of the environment's events with position <
+	// before, newest first; before <= 0 reads from the head. It pages backwards: the next
+	// page is before the last position returned.
+	ReadEnvironmentBefore(ctx context.Context, environment string, before int64, limit int) ([]domain.Envelope, error)
 	// Head is the highest committed position (0 when the log is empty).
 	Head(ctx context.Context) (int64, error)
 	// EnvironmentHead is the environment's newest chain link (zero value when it has none).

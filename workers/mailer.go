@@ -133,12 +133,12 @@ func (m *Mailer) deliver(ctx context.Context, msg mailqueue.Message) error {
 func (m *Mailer) compose(msg mailqueue.Message) Mail {
 	name, issuer := m.opts.Describe(msg.Environment)
 	if msg.Kind == mailqueue.KindExisting {
-		return Mail{ID: msg.ID, To: msg.To, Subject: "Sign-up attempt at " + name, Text: fmt.Sprintf(
+		return Mail{ID: msg.ID, Environment: msg.Environment, To: msg.To, Subject: "Sign-up attempt at " + name, Text: fmt.Sprintf(
 			"Someone, hopefully you, asked to create an account at %s with this address, but you already have one.\n\n"+
 				"Sign in at %s/login instead. If it was not you, you can ignore this mail.\n", name, issuer)}
 	}
 	code := registration.Passcode(m.opts.PasscodeKey, msg.Environment, msg.RegistrationID)
-	return Mail{ID: msg.ID, To: msg.To, Subject: "Your sign-up code for " + name, Text: fmt.Sprintf(
+	return Mail{ID: msg.ID, Environment: msg.Environment, To: msg.To, Subject: "Your sign-up code for " + name, Text: fmt.Sprintf(
 		"Your code is %s\n\nIt works for 10 minutes. If you did not ask to create an account at %s, you can ignore this mail.\n",
 		code, name)}
 }

@@ -20,7 +20,15 @@ type Mail struct {
 	To      string
 	Subject string
 	Text    string
+	// Environment is the environment the mail is about: the dev outbox records it in
+	// EnvironmentHeader, so that the dashboard's Dev mailbox shows each environment only
+	// its own mail.
+	Environment string
 }
+
+// EnvironmentHeader carries Mail.Environment in the dev outbox's files (the dashboard's
+// mailbox page reads it; api cannot import workers, so it spells the name out too).
+const EnvironmentHeader = "X-Paylent-Environment"
 
 // Sender delivers mail.
 type Sender interface {
@@ -48,7 +56,7 @@ func (o Outbox) Send(_ context.Context, m Mail) error {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(message(o.From, m)); err != nil {
+	if _, err := tmp.Write(message(o.From, m, EnvironmentHeader)); err != nil {
 		tmp.Close()
 		return fmt.Errorf("outbox: %w", err)
 	}
@@ -115,7 +123,7 @@ func (s *SMTP) Send(ctx context.Context, m Mail) error {
 	if err != nil {
 		return fmt.Errorf("smtp data: %w", err)
 	}
-	if _, err := w.Write(message(s.From, m)); err != nil {
+	if _, err := w.Write(message(s.From, m, "")); err != nil {
 		return fmt.Errorf("smtp data: %w", err)
 	}
 	if err := w.Close(); err != nil {
@@ -125,12 +133,16 @@ func (s *SMTP) Send(ctx context.Context, m Mail) error {
 }
 
 // message renders a plain-text mail with a Message-ID derived from the mail's id, so that
-// receivers can recognise a repeat.
-func message(from string, m Mail) []byte {
+// receivers can recognise a repeat. envHeader, when not empty, names the header that
+// records the mail's environment (the dev outbox's; mail over SMTP does without).
+func message(from string, m Mail, envHeader string) []byte {
 	var b strings.Builder
 	hdr := strings.NewReplacer("\r", " ", "\n", " ").Replace // no header injection
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@paylent>\r\nDate: %s\r\n",
 		hdr(from), hdr(m.To), hdr(m.Subject), safeName(m.ID), time.Now().UTC().Format(time.RFC1123Z))
+	if envHeader != "" && m.Environment != "" {
+		fmt.Fprintf(&b, "%s: %s\r\n", envHeader, hdr(m.Environment))
+	}
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	b.WriteString(strings.ReplaceAll(m.Text, "\n", "\r\n"))
 	return []byte(b.String())

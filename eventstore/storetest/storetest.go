@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"StreamStaysInItsEnvironment", testStreamEnvironment},
 		{"RejectsBadInput", testRejectsBadInput},
 		{"ReadsFromPosition", testReads},
+		{"ReadsBackwards", testReadsBackwards},
 		{"DataIsKeptByteForByte", testDataExact},
 		{"ConcurrentWritersOneStream", testConcurrentOneStream},
 		{"ConcurrentWritersManyStreams", testConcurrentManyStreams},
@@ -215,6 +216,55 @@ func testReads(t *testing.T, s eventstore.Store) {
 	}
 	if def, _ := s.ReadAll(t.Context(), 0, 0); len(def) != 10 {
 		t.Errorf("default limit read %d events", len(def))
+	}
+}
+
+func testReadsBackwards(t *testing.T, s eventstore.Store) {
+	for i := 0; i < 10; i++ {
+		env := []string{"env-a", "env-b"}[i%2]
+		appendOne(t, s, env, fmt.Sprintf("s-%d", i), 0, Event("thing.created", i))
+	}
+	cases := []struct {
+		env    string
+		before int64
+		limit  int
+		want   string
+	}{
+		{"env-b", 0, 2, "[10 8]"},
+		{"env-b", 8, 100, "[6 4 2]"},
+		{"env-a", 9, 2, "[7 5]"},
+		{"env-a", -5, 0, "[9 7 5 3 1]"},
+		{"env-b", 1000, 0, "[10 8 6 4 2]"},
+		{"env-b", 2, 10, "[]"},
+		{"env-b", 1, 10, "[]"},
+		{"env-none", 0, 10, "[]"},
+	}
+	for _, tc := range cases {
+		evs, err := s.ReadEnvironmentBefore(t.Context(), tc.env, tc.before, tc.limit)
+		if err != nil {
+			t.Fatalf("ReadEnvironmentBefore(%s, %d, %d): %v", tc.env, tc.before, tc.limit, err)
+		}
+		got := []int64{}
+		for _, e := range evs {
+			got = append(got, e.Position)
+			if e.Environment != tc.env {
+				t.Errorf("ReadEnvironmentBefore(%s) returned an event of %s", tc.env, e.Environment)
+			}
+		}
+		if fmt.Sprint(got) != tc.want {
+			t.Errorf("ReadEnvironmentBefore(%s, before %d, limit %d) positions %v, want %s", tc.env, tc.before, tc.limit, got, tc.want)
+		}
+	}
+	// A backward page is the same envelopes as a forward read, byte for byte.
+	fwd, _ := s.ReadEnvironment(t.Context(), "env-a", 0, 0)
+	back, _ := s.ReadEnvironmentBefore(t.Context(), "env-a", 0, 0)
+	if len(fwd) != 5 || len(back) != 5 {
+		t.Fatalf("env-a: %d forward, %d backward events, want 5", len(fwd), len(back))
+	}
+	for i := range fwd {
+		if !sameEnvelope(fwd[i], back[len(back)-1-i]) {
+			t.Errorf("position %d differs read backwards", fwd[i].Position)
+		}
 	}
 }
 

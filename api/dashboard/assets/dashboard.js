@@ -20,3 +20,58 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Audit log, newest page only: every 2 s, ask for the rows of newer events (same filters)
+// and put them on top. The page works without this; the Older link pages as before.
+document.addEventListener("DOMContentLoaded", function () {
+  var body = document.querySelector("tbody[data-live]");
+  if (!body || !window.fetch || !document.createElement("template").content) { return; }
+  var status = document.getElementById("audit-live");
+  var base = body.getAttribute("data-live");
+  var after = body.getAttribute("data-after") || "0";
+  var added = 0, failures = 0, busy = false, timer;
+  function say(text) {
+    if (status) { status.textContent = text; status.hidden = false; }
+  }
+  function stop(text) {
+    clearInterval(timer);
+    say(text);
+  }
+  function prepend(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html;
+    var rows = Array.prototype.filter.call(t.content.querySelectorAll("tr[id]"), function (tr) {
+      return !document.getElementById(tr.id);
+    });
+    if (rows.length === 0) { return; }
+    var empty = document.getElementById("audit-empty");
+    if (empty) { empty.remove(); }
+    var frag = document.createDocumentFragment();
+    rows.forEach(function (tr) { tr.classList.add("fresh"); frag.appendChild(tr); });
+    body.insertBefore(frag, body.firstChild);
+    added += rows.length;
+    say(added + (added === 1 ? " new event" : " new events") + " since the page loaded.");
+  }
+  function poll() {
+    if (busy || document.hidden) { return; }
+    busy = true;
+    var sep = base.indexOf("?") < 0 ? "?" : "&";
+    fetch(base + sep + "after=" + encodeURIComponent(after), { credentials: "same-origin", redirect: "error", headers: { Accept: "text/html" } })
+      .then(function (r) {
+        var cursor = r.headers.get("X-Audit-Cursor");
+        if (!r.ok || cursor === null) { throw new Error("audit rows: HTTP " + r.status); }
+        return r.text().then(function (html) {
+          prepend(html);
+          after = cursor;
+          failures = 0;
+          if (added >= 500) { stop("Many new events: reload the page to keep following."); }
+        });
+      })
+      .catch(function () {
+        if (++failures >= 5) { stop("Live updates stopped. Reload the page to see new events."); }
+      })
+      .then(function () { busy = false; });
+  }
+  say("Showing new events as they happen.");
+  timer = setInterval(poll, 2000);
+});
