@@ -48,8 +48,9 @@ func authorizeParams(c *fiber.Ctx) (url.Values, string) {
 	return values, ""
 }
 
-// redirectURI picks the redirect URI: exactly one of the registered ones, or the only one
-// when none is given.
+// redirectURI picks the redirect URI: one of the registered ones (exactly, or a loopback IP
+// one with any port, RFC 8252 §7.3), or the only one when none is given. The URI given is
+// the one used, and the token request must repeat it.
 func redirectURI(cl catalog.Client, given string) (string, bool, bool) {
 	if given == "" {
 		if len(cl.Settings.RedirectURIs) == 1 {
@@ -58,7 +59,7 @@ func redirectURI(cl catalog.Client, given string) (string, bool, bool) {
 		return "", false, false
 	}
 	for _, u := range cl.Settings.RedirectURIs {
-		if u == given {
+		if oauth.MatchRedirectURI(u, given) {
 			return given, true, true
 		}
 	}

@@ -94,3 +94,30 @@ func FuzzValidateRedirectURI(f *testing.F) {
 		}
 	})
 }
+
+func TestMatchRedirectURI(t *testing.T) {
+	for _, tc := range []struct {
+		registered, given string
+		want              bool
+	}{
+		{"https://app.example.com/cb", "https://app.example.com/cb", true},
+		{"https://app.example.com/cb", "https://app.example.com/cb/", false},
+		{"https://app.example.com:8443/cb", "https://app.example.com:9443/cb", false},
+		{"http://127.0.0.1/callback", "http://127.0.0.1:51004/callback", true},
+		{"http://127.0.0.1:8080/callback", "http://127.0.0.1:51004/callback", true},
+		{"http://[::1]/callback", "http://[::1]:51004/callback", true},
+		{"http://127.0.0.1/callback", "http://127.0.0.1:51004/callback?x=1", false},
+		{"http://127.0.0.1/callback", "http://127.0.0.1:51004/other", false},
+		{"http://127.0.0.1/callback", "http://127.0.0.2:51004/callback", false},
+		{"http://127.0.0.1/callback", "http://127.0.0.1:99999/callback", false},
+		{"http://127.0.0.1/callback", "http://127.0.0.1:51004/callback#frag", false},
+		{"http://127.0.0.1/callback", "http://user@127.0.0.1:51004/callback", false},
+		{"http://127.0.0.1/callback", "https://127.0.0.1:51004/callback", false},
+		{"http://localhost:3000/callback", "http://localhost:3001/callback", false},
+		{"http://10.0.0.1/callback", "http://10.0.0.1:8080/callback", false},
+	} {
+		if got := oauth.MatchRedirectURI(tc.registered, tc.given); got != tc.want {
+			t.Errorf("MatchRedirectURI(%q, %q) = %v", tc.registered, tc.given, got)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package oauth
 import (
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -55,4 +56,32 @@ func IsLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// MatchRedirectURI reports whether a redirect URI given in an authorization request matches
+// a registered one: exactly, or — for http on a loopback IP literal (127.0.0.0/8, ::1) —
+// with any port, as RFC 8252 §7.3 requires for native apps that listen on an ephemeral
+// port. Everything else (scheme, host, path, query) must still be identical; "localhost"
+// is matched exactly (RFC 8252 §8.3 advises against it: it need not resolve to loopback).
+func MatchRedirectURI(registered, given string) bool {
+	if registered == given {
+		return true
+	}
+	r, err1 := url.Parse(registered)
+	g, err2 := url.Parse(given)
+	if err1 != nil || err2 != nil || r.Scheme != "http" || g.Scheme != "http" || r.Hostname() != g.Hostname() {
+		return false
+	}
+	ip := net.ParseIP(r.Hostname())
+	if ip == nil || !ip.IsLoopback() || g.Port() == "" && r.Port() == "" {
+		return false
+	}
+	if _, err := strconv.ParseUint(g.Port(), 10, 16); g.Port() != "" && err != nil {
+		return false
+	}
+	r.Host, g.Host = r.Hostname(), g.Hostname()
+	if ip.To4() == nil {
+		r.Host, g.Host = "["+r.Host+"]", "["+g.Host+"]"
+	}
+	return r.String() == g.String() && r.User == nil && g.User == nil && g.Fragment == "" && !strings.Contains(given, "#")
 }

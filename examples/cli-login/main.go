@@ -68,7 +68,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	}
 	fs.StringVar(&o.issuer, "issuer", issuer, "the Paylent environment's issuer (env PAYLENT_ISSUER)")
 	fs.StringVar(&o.clientID, "client-id", getenv("CLIENT_ID"), "the public client's id (env CLIENT_ID)")
-	fs.IntVar(&o.port, "port", 8765, "loopback port of the redirect URI http://127.0.0.1:PORT/callback; register exactly that URI")
+	fs.IntVar(&o.port, "port", 0, "loopback port of the redirect URI http://127.0.0.1:PORT/callback (0: any free port; register http://127.0.0.1/callback)")
 	fs.StringVar(&o.scope, "scope", "openid profile", "space-separated scopes to ask for")
 	fs.StringVar(&o.tokenFile, "token-file", "", "where to save the tokens (default: <user config dir>/paylent-cli-login/tokens.json)")
 	fs.BoolVar(&o.noBrowser, "no-browser", false, "do not open a browser; only print the URL to visit")
@@ -80,7 +80,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	if o.clientID == "" {
 		errs = append(errs, errors.New("--client-id (or CLIENT_ID) is required: register a public client as README.md shows"))
 	}
-	if o.port <= 0 || o.port > 65535 {
+	if o.port < 0 || o.port > 65535 {
 		errs = append(errs, fmt.Errorf("--port %d is not a TCP port", o.port))
 	}
 	if o.tokenFile == "" {
@@ -111,12 +111,13 @@ func login(ctx context.Context, o options, out io.Writer, open func(string) erro
 		return fmt.Errorf("read Paylent's discovery document at %s: %w", o.issuer, err)
 	}
 	// RFC 8252 §7.3: the loopback IP literal, not "localhost" (which may resolve elsewhere
-	// or to IPv6 only). Paylent compares redirect URIs exactly, port included.
-	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", o.port)
+	// or to IPv6 only), on a port the system picks; Paylent accepts any port for a
+	// registered http://127.0.0.1/callback.
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.port))
 	if err != nil {
-		return fmt.Errorf("listen for the redirect on %s (choose another --port and register its redirect URI): %w", redirect, err)
+		return fmt.Errorf("listen for the redirect on 127.0.0.1:%d: %w", o.port, err)
 	}
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
 	endpoint := provider.Endpoint()
 	endpoint.AuthStyle = oauth2.AuthStyleInParams // a public client: client_id in the form, no secret
 	conf := oauth2.Config{ClientID: o.clientID, Endpoint: endpoint, RedirectURL: redirect, Scopes: strings.Fields(o.scope)}
