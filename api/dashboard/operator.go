@@ -1,12 +1,14 @@
 package dashboard
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/domain"
@@ -26,11 +28,6 @@ func (d *Dashboard) current(c *fiber.Ctx) (operator, bool) {
 		return operator{}, false
 	}
 	s, found := d.Sessions.ByID(domain.OperatorsEnvironment, op.SessionID)
-	if !found { // signed in on another instance a moment ago: catch up once
-		if head, err := d.Store.Head(c.UserContext()); err == nil && d.waitFor(c.UserContext(), head) == nil {
-			s, found = d.Sessions.ByID(domain.OperatorsEnvironment, op.SessionID)
-		}
-	}
 	if !found || !s.Active(d.Now()) || s.UserID != op.UserID {
 		return operator{}, false
 	}
@@ -56,8 +53,26 @@ func (d *Dashboard) environments(op operator) []envInfo {
 	return out
 }
 
+// fresh waits, bounded, until this instance's read models have applied everything logged
+// before the request arrived: who may see what (an operator just removed, a session just
+// revoked, on any instance) is decided on current data, and pages show every write already
+// made. Dashboard traffic is light; one head query per page is cheap. With the database
+// down it answers from what the models have.
+func (d *Dashboard) fresh(c *fiber.Ctx) {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	head, err := d.Store.Head(ctx)
+	if err == nil {
+		err = d.waitFor(ctx, head)
+	}
+	if err != nil {
+		d.Logger.Warn("dashboard answers from read models that may lag", "err", err)
+	}
+}
+
 // signedIn requires a signed-in operator; others are sent to sign in and come back.
 func (d *Dashboard) signedIn(c *fiber.Ctx) (*view, bool, error) {
+	d.fresh(c)
 	op, ok := d.current(c)
 	if !ok {
 		d.clearCookie(c, sessionCookie)
@@ -94,9 +109,6 @@ func (d *Dashboard) environment(c *fiber.Ctx) error {
 	v.Tenant = t
 	if c.Method() == fiber.MethodPost && !d.checkCSRF(c, v.Operator) {
 		return d.message(c, fiber.StatusForbidden, "Request refused", "This form expired or did not come from the dashboard. Go back, reload and try again.")
-	}
-	if at, err := strconv.ParseInt(c.Query("at"), 10, 64); err == nil && at > 0 {
-		d.waitFor(c.UserContext(), at) //nolint:errcheck // bounded; a slow model shows slightly old data
 	}
 	v.Notice = notices[c.Query("ok")]
 	c.Locals(viewKey, v)

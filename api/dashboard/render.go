@@ -121,7 +121,9 @@ func notice(key, text string) string {
 	return key
 }
 
-// done ends a successful write: back to path, on any instance, once the write is visible.
+// done ends a successful write: back to path with the write's position (at=) and its notice.
+// Whichever instance serves the next page shows the write: every page first waits for the
+// log's head (fresh).
 func done(c *fiber.Ctx, path string, pos int64, key string) error {
 	sep := "?"
 	if strings.Contains(path, "?") {

@@ -12,7 +12,7 @@ import (
 )
 
 // sections are the environment's pages, in the navigation's order.
-var sections = []string{"clients", "scopes", "users", "sessions", "audit", "settings", "mailbox"}
+var sections = []string{"clients", "scopes", "users", "sessions", "audit", "settings", "operators", "mailbox"}
 
 func (d *Dashboard) routes() {
 	a := d.app
@@ -36,6 +36,7 @@ func (d *Dashboard) routes() {
 	d.mountSessions(e)
 	d.mountAudit(e)
 	d.mountSettings(e)
+	d.mountOperators(e)
 	d.mountMailbox(e)
 	a.Use(func(c *fiber.Ctx) error {
 		return d.message(c, fiber.StatusNotFound, "Not found", "There is no such page.")
@@ -44,6 +45,7 @@ func (d *Dashboard) routes() {
 
 // Home serves GET /: the sign-in page, or the first environment's clients.
 func (d *Dashboard) Home(c *fiber.Ctx) error {
+	d.fresh(c)
 	op, ok := d.current(c)
 	if !ok {
 		return d.render(c, fiber.StatusOK, "signin.html", &view{Title: "Sign in"})

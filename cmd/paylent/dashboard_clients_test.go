@@ -83,7 +83,7 @@ func TestDashboardClients(t *testing.T) {
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "at=") || !strings.Contains(loc, "ok=client-saved") {
 		t.Fatalf("edit: %d %q", resp.StatusCode, loc)
 	}
-	d.base = s.b.dashboardURL() // read-your-writes on the other instance
+	d.via(s.b) // read-your-writes on the other instance
 	if code, page := d.get(resp.Header.Get("Location")); code != http.StatusOK || !strings.Contains(page, "Billing v2") ||
 		!strings.Contains(page, "https://billing.example.com/cb2") || !strings.Contains(page, "Client saved.") {
 		t.Fatalf("after the edit: %d\n%.500s", code, page)

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,6 +20,12 @@ func TestDashboardIsolation(t *testing.T) {
 	s := startStack(t)
 	owner := newDash(t, s.a)
 	owner.signIn(s.operator(t, "acme", "ops@acme.example"))
+	var op struct {
+		UserID string `json:"user_id"`
+	}
+	if err := json.Unmarshal([]byte(s.run(t, "operators", "create", "--account", "acme", "--email", "ops@acme.example", "--json")), &op); err != nil {
+		t.Fatal(err)
+	}
 	stranger := newDash(t, s.b)
 	stranger.signIn(s.operator(t, "other", "ops@other.example"))
 
@@ -41,9 +48,10 @@ func TestDashboardIsolation(t *testing.T) {
 	}
 	sessionID := sessions[0].(map[string]any)["session_id"].(string)
 
-	values := map[string]string{"clients": app.ID, "users": userID, "sessions": sessionID, "scopes": "read:documents", "consents": app.ID}
+	values := map[string]string{"clients": app.ID, "users": userID, "sessions": sessionID, "scopes": "read:documents", "consents": app.ID,
+		"operators": op.UserID}
 	param := regexp.MustCompile(`/([a-z]+)/:[a-z]+`)
-	secrets := []string{app.ID, userID, sessionID, "zoe@example.com", "Secret App"}
+	secrets := []string{app.ID, userID, sessionID, "zoe@example.com", "Secret App", "ops@acme.example"}
 
 	if _, home := stranger.get("/"); strings.Contains(home, "acme-test") {
 		t.Fatal("the stranger's switcher lists acme-test")

@@ -1,8 +1,11 @@
 package main_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -37,10 +40,22 @@ type dash struct {
 
 func (i *instance) dashboardURL() string { return "http://dashboard." + i.domain }
 
+// newDash returns a client whose every request goes to instance i (all instances serve the
+// same public domain, so the URL alone cannot choose one).
 func newDash(t *testing.T, i *instance) *dash {
 	jar, _ := cookiejar.New(nil)
-	return &dash{t: t, base: i.dashboardURL(), c: &http.Client{Jar: jar, Transport: loopback.Transport, Timeout: 20 * time.Second,
+	d := &dash{t: t, base: i.dashboardURL(), c: &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	d.via(i)
+	return d
+}
+
+// via sends the client's next requests to instance i, keeping its cookies.
+func (d *dash) via(i *instance) {
+	target := fmt.Sprintf("127.0.0.1:%d", i.port)
+	d.c.Transport = &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, target)
+	}}
 }
 
 // do sends a request; a relative path goes to the dashboard.

@@ -26,7 +26,7 @@ func TestDashboardSignIn(t *testing.T) {
 		t.Fatalf("home after sign-in: %d\n%s", code, page)
 	}
 	// The sign-in holds on the other instance too (stateless cookie, shared sessions).
-	d.base = s.b.dashboardURL()
+	d.via(s.b)
 	if code, _ := d.get("/e/acme-test/clients"); code != http.StatusOK {
 		t.Fatalf("other instance: %d", code)
 	}

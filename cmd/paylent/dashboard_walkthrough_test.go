@@ -120,7 +120,7 @@ func requests(t *testing.T, ctx context.Context, prefix string) func() []string 
 // authorize flow with those scopes, the operator sees the session and revokes it. Every page
 // is photographed into artifacts/dashboard for a person to check.
 func TestDashboardWalkthrough(t *testing.T) {
-	s := startStack(t)
+	s := startOne(t) // one instance: its dev outbox is the mailbox the browser sees
 	s.run(t, "env", "create", "--account", "examples", "--slug", "examples-dev", "--name", "Examples (development)")
 	email, password := s.operator(t, "examples", "operator@example.com")
 	s.run(t, "operators", "create", "--account", "acme", "--email", "operator@example.com") // a second account: the switcher has a choice
@@ -259,24 +259,15 @@ func TestDashboardWalkthrough(t *testing.T) {
 		run(t, ctx, chromedp.Navigate(dashURL+"/e/examples-dev/"+section), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		sh.shot(section)
 	}
-	// Someone signs up: the passcode mail is in the dev mailbox of the instance that sent it
-	// (the dashboard's sign-in cookie holds on either: same host).
+	// Someone signs up: the passcode mail appears in the dev mailbox.
 	if st, _, body := s.a.postRaw("examples-dev", "/register", "application/json", `{"email":"grace@example.com"}`, "", ""); st != http.StatusAccepted {
 		t.Fatalf("register: %d %s", st, body)
 	}
-	var sender *instance
-	eventually(t, 15*time.Second, "the passcode mail in a dev outbox", func() bool {
-		for _, i := range []*instance{s.a, s.b} {
-			files, _ := filepath.Glob(filepath.Join(i.dataDir, "outbox", "*.eml"))
-			for _, f := range files {
-				if b, _ := os.ReadFile(f); strings.Contains(string(b), "To: grace@example.com") {
-					sender = i
-				}
-			}
-		}
-		return sender != nil
+	eventually(t, 15*time.Second, "the passcode mail in the dev outbox", func() bool {
+		files, _ := filepath.Glob(filepath.Join(s.a.dataDir, "outbox", "*.eml"))
+		return len(files) > 0
 	})
-	run(t, ctx, chromedp.Navigate(sender.dashboardURL()+"/e/examples-dev/mailbox"), chromedp.WaitVisible(chromedp.CSS("#mailbox")))
+	run(t, ctx, chromedp.Navigate(dashURL+"/e/examples-dev/mailbox"), chromedp.WaitVisible(chromedp.CSS("#mailbox")))
 	if !strings.Contains(text(ctx, "#mailbox"), "grace@example.com") {
 		t.Fatalf("the mailbox lacks the passcode mail: %s", text(ctx, "main"))
 	}

@@ -28,14 +28,29 @@ type stack struct {
 
 func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
+	return startInstances(t, 2, extraEnv...)
+}
+
+// startOne is the stack with a single instance (s.b is s.a): for what one process holds,
+// such as the dev outbox the dashboard's mailbox shows.
+func startOne(t *testing.T, extraEnv ...string) *stack {
+	t.Helper()
+	return startInstances(t, 1, extraEnv...)
+}
+
+func startInstances(t *testing.T, n int, extraEnv ...string) *stack {
+	t.Helper()
 	ns := natstest.Start(t)
 	dbURL := pgtest.URL(t)
 	// Tests send many requests from one address: limits are off unless a test turns them on.
 	shared := append([]string{"DATABASE_URL=" + dbURL, "NATS_URL=" + ns.ClientURL(),
 		"PAYLENT_MASTER_KEY=" + strings.Repeat("5a", 32), "PAYLENT_RATE_LIMITS=off"}, extraEnv...)
 	a := serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t)))
-	b := serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain))
-	b.domain = a.domain
+	b := a
+	if n > 1 {
+		b = serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain))
+		b.domain = a.domain
+	}
 	s := &stack{a: a, b: b, natsURL: ns.ClientURL(), dbURL: dbURL,
 		cliEnv: append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain)}
 	s.run(t, "env", "create", "--account", "acme", "--slug", "acme-test")

@@ -1,0 +1,74 @@
+package main_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// An operator adds a colleague (a new address gets a generated password, shown once), who
+// signs in and manages the account; removing them ends their access at once; an account
+// keeps at least one operator.
+func TestDashboardOperators(t *testing.T) {
+	s := startStack(t)
+	owner := newDash(t, s.a)
+	owner.signIn(s.operator(t, "acme", "ops@acme.example"))
+	base := "/e/acme-test/operators"
+	if code, page := owner.get(base); code != http.StatusOK || !strings.Contains(page, "ops@acme.example") || !strings.Contains(page, ">you<") {
+		t.Fatalf("operators page: %d", code)
+	}
+	if resp, page := owner.post(base, url.Values{"email": {"not an address"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, `role="alert"`) {
+		t.Fatalf("bad address: %d", resp.StatusCode)
+	}
+	resp, page := owner.post(base, url.Values{"email": {"Two@Acme.example"}, "name": {"Second Operator"}})
+	m := regexp.MustCompile(`id="operator-password" value="([^"]+)"`).FindStringSubmatch(page)
+	if resp.StatusCode != http.StatusCreated || m == nil || !strings.Contains(page, "two@acme.example") {
+		t.Fatalf("add: %d\n%.500s", resp.StatusCode, page)
+	}
+	if _, page := owner.get(base); strings.Contains(page, m[1]) {
+		t.Fatal("the password is shown again")
+	}
+	two := newDash(t, s.b)
+	two.signIn("two@acme.example", m[1])
+	if code, _ := two.get("/e/acme-test/clients"); code != http.StatusOK {
+		t.Fatalf("the new operator cannot open acme-test: %d", code)
+	}
+	if code, _ := two.get("/e/other-env/clients"); code != http.StatusNotFound {
+		t.Fatalf("the new operator opens another account's environment: %d", code)
+	}
+	// Adding an existing operator again shows no password (theirs is theirs).
+	if _, page := owner.post(base, url.Values{"email": {"two@acme.example"}}); strings.Contains(page, `id="operator-password"`) {
+		t.Error("a password was generated for an existing operator")
+	}
+
+	_, page = owner.get(base)
+	twoID := regexp.MustCompile(`/operators/([^/"]+)/remove" aria-label="Remove operator two@acme.example"`).FindStringSubmatch(page)
+	if twoID == nil {
+		t.Fatalf("no remove link for two:\n%s", page)
+	}
+	if code, page := owner.get(base + "/" + twoID[1] + "/remove"); code != http.StatusOK || !strings.Contains(page, "confirm-remove") {
+		t.Fatalf("confirm: %d", code)
+	}
+	if resp, _ := owner.post(base+"/"+twoID[1]+"/remove", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("remove: %d", resp.StatusCode)
+	}
+	if code, _ := two.get("/e/acme-test/clients"); code != http.StatusNotFound {
+		t.Errorf("a removed operator still opens acme-test: %d", code)
+	}
+	// The last operator stays.
+	_, page = owner.get(base)
+	self := regexp.MustCompile(`/operators/([^/"]+)/remove"`).FindStringSubmatch(page)
+	if resp, page := owner.post(base+"/"+self[1]+"/remove", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "at least one operator") {
+		t.Errorf("removing the last operator: %d", resp.StatusCode)
+	}
+	if code, _ := owner.get("/e/acme-test/clients"); code != http.StatusOK {
+		t.Errorf("the last operator lost access: %d", code)
+	}
+	out := s.run(t, "events", "--env", "_system")
+	if strings.Count(out, `"type":"account.operator_added"`) != 2 || strings.Count(out, `"type":"account.operator_removed"`) != 1 ||
+		strings.Contains(out, m[1]) {
+		t.Errorf("account events:\n%s", out)
+	}
+}
