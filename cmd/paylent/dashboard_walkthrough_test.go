@@ -255,7 +255,7 @@ func TestDashboardWalkthrough(t *testing.T) {
 		t.Fatalf("sessions page lacks the user's session:\n%s", page)
 	}
 	sh.shot("sessions")
-	for _, section := range []string{"users", "audit", "settings"} {
+	for _, section := range []string{"users", "audit", "settings", "operators"} {
 		run(t, ctx, chromedp.Navigate(dashURL+"/e/examples-dev/"+section), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		sh.shot(section)
 	}
