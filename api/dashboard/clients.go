@@ -31,6 +31,7 @@ func (d *Dashboard) mountClients(r fiber.Router) {
 // clientForm is the Register Application and edit form.
 type clientForm struct {
 	ID, Name, Type, TokenFormat, Secret string
+	FirstParty                          bool
 	Grants, RedirectURIs, PostLogout    []string
 	Scopes                              []string
 	Available                           []catalog.Scope
@@ -78,7 +79,8 @@ func readClientForm(c *fiber.Ctx) clientForm {
 		return out
 	}
 	return clientForm{Name: strings.TrimSpace(c.FormValue("name")), Type: c.FormValue("type"), TokenFormat: c.FormValue("token_format"),
-		Grants: multi("grant_types"), Scopes: multi("scopes"),
+		FirstParty: c.FormValue("first_party") == "on",
+		Grants:     multi("grant_types"), Scopes: multi("scopes"),
 		RedirectURIs: lines(c.FormValue("redirect_uris")), PostLogout: lines(c.FormValue("post_logout_redirect_uris"))}
 }
 
@@ -94,7 +96,7 @@ func lines(s string) []string {
 
 func (f clientForm) settings(retry int64) client.Settings {
 	return client.Settings{Name: f.Name, GrantTypes: f.Grants, RedirectURIs: f.RedirectURIs, PostLogoutRedirectURIs: f.PostLogout,
-		Scopes: f.Scopes, TokenFormat: environment.TokenFormat(f.TokenFormat), RefreshRetryWindow: retry}
+		Scopes: f.Scopes, TokenFormat: environment.TokenFormat(f.TokenFormat), RefreshRetryWindow: retry, FirstParty: f.FirstParty}
 }
 
 // CreateClient serves POST /e/:env/clients. A confidential client's secret is on the page
@@ -129,7 +131,7 @@ func (d *Dashboard) Client(c *fiber.Ctx, v *view) error {
 	}
 	s := cl.Settings
 	f := clientForm{ID: cl.ID, Name: s.Name, Type: string(cl.Type), TokenFormat: string(s.TokenFormat), Grants: s.GrantTypes,
-		RedirectURIs: s.RedirectURIs, PostLogout: s.PostLogoutRedirectURIs, Scopes: s.Scopes, Client: cl}
+		RedirectURIs: s.RedirectURIs, PostLogout: s.PostLogoutRedirectURIs, Scopes: s.Scopes, FirstParty: s.FirstParty, Client: cl}
 	f.Available = d.Catalog.Scopes(v.Env.Slug)
 	v.Title, v.Section, v.Data = s.Name, "clients", f
 	return d.render(c, fiber.StatusOK, "client.html", v)

@@ -22,6 +22,7 @@ type clientBody struct {
 	Scopes                 []string `json:"scopes"`
 	TokenFormat            string   `json:"token_format,omitempty"`
 	RefreshRetryWindow     int64    `json:"refresh_retry_window"`
+	FirstParty             bool     `json:"first_party"`
 	CreatedAt              string   `json:"created_at,omitempty"`
 	UpdatedAt              string   `json:"updated_at,omitempty"`
 }
@@ -30,13 +31,13 @@ func viewClient(cl catalog.Client) clientBody {
 	s := cl.Settings
 	return clientBody{ID: cl.ID, Name: s.Name, Type: string(cl.Type), GrantTypes: nonNil(s.GrantTypes), RedirectURIs: nonNil(s.RedirectURIs),
 		PostLogoutRedirectURIs: nonNil(s.PostLogoutRedirectURIs), Scopes: nonNil(s.Scopes), TokenFormat: string(s.TokenFormat),
-		RefreshRetryWindow: s.RefreshRetryWindow, CreatedAt: stamp(cl.CreatedAt), UpdatedAt: stamp(cl.UpdatedAt)}
+		RefreshRetryWindow: s.RefreshRetryWindow, FirstParty: s.FirstParty, CreatedAt: stamp(cl.CreatedAt), UpdatedAt: stamp(cl.UpdatedAt)}
 }
 
 func (b clientBody) settings() client.Settings {
 	return client.Settings{Name: b.Name, GrantTypes: b.GrantTypes, RedirectURIs: b.RedirectURIs,
 		PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, Scopes: b.Scopes, TokenFormat: environment.TokenFormat(b.TokenFormat),
-		RefreshRetryWindow: b.RefreshRetryWindow}
+		RefreshRetryWindow: b.RefreshRetryWindow, FirstParty: b.FirstParty}
 }
 
 // CreateClient serves POST /api/v1/clients. A confidential client's secret is in this answer

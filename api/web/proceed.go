@@ -39,7 +39,8 @@ func (h *Handlers) proceed(c *fiber.Ctx, t tenants.Tenant, cl catalog.Client, re
 	}
 	requested := oauth.NewScopes(strings.Fields(req.Scope)...)
 	remembered := h.Sessions.Consent(t.Slug, sess.UserID, cl.ID)
-	if _, covered := requested.SubsetOf(remembered); !covered || len(remembered) == 0 || req.prompted("consent") {
+	_, covered := requested.SubsetOf(remembered)
+	if req.prompted("consent") || !cl.Settings.FirstParty && (!covered || len(remembered) == 0) {
 		if req.prompted("none") {
 			return h.redirectError(c, t, req, &oauth.Error{Code: "consent_required", Description: "the user must approve this application", Status: 400})
 		}

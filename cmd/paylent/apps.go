@@ -23,12 +23,13 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func clientsCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "clients create", "clients create --env ENV --name NAME --type confidential|public --grant GRANT... [--redirect-uri URI]... [--scope SCOPE]... [--token-format jwt|opaque] [--json]")
+	fs := flags(env, "clients create", "clients create --env ENV --name NAME --type confidential|public --grant GRANT... [--redirect-uri URI]... [--scope SCOPE]... [--token-format jwt|opaque] [--first-party] [--json]")
 	slug := fs.String("env", "", "environment")
 	name := fs.String("name", "", "the application's name, shown on the consent page")
 	typ := fs.String("type", "", "confidential (server-side, has a secret) or public (SPA, mobile, CLI: PKCE)")
 	format := fs.String("token-format", "", "access token format: jwt or opaque (default: the environment's)")
 	retry := fs.Int64("refresh-retry-window", 0, "seconds within which a just-rotated refresh token may be presented again")
+	firstParty := fs.Bool("first-party", false, "your own application: users are not asked for consent (confidential clients only)")
 	asJSON := fs.Bool("json", false, `print {"client_id": ..., "client_secret": ...}`)
 	var grants, uris, scopes, logoutURIs stringList
 	fs.Var(&logoutURIs, "post-logout-redirect-uri", "where RP-initiated logout may return (repeatable)")
@@ -49,7 +50,7 @@ func clientsCreateCommand(ctx context.Context, env *cliEnv, args []string) error
 	id, sec := secret.ID(), ""
 	cmd := client.Register{Environment: *slug, ID: id, Type: client.Type(*typ), Settings: client.Settings{
 		Name: *name, GrantTypes: grants, RedirectURIs: uris, Scopes: scopes, PostLogoutRedirectURIs: logoutURIs,
-		TokenFormat: environment.TokenFormat(*format), RefreshRetryWindow: *retry}}
+		TokenFormat: environment.TokenFormat(*format), RefreshRetryWindow: *retry, FirstParty: *firstParty}}
 	if cmd.Type == client.Confidential {
 		sec = secret.Token()
 		cmd.SecretHash = secret.Hash(sec)

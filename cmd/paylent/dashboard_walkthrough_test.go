@@ -146,10 +146,9 @@ func TestDashboardWalkthrough(t *testing.T) {
 	sh.shot("sign-in")
 	run(t, ctx, chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitVisible(chromedp.CSS("#email")))
 	sh.shot("operator-login")
+	// The dashboard is a first-party client of the operators' environment: no consent screen.
 	run(t, ctx, chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("button[value=approve]")))
-	sh.shot("operator-consent")
-	run(t, ctx, chromedp.Click(chromedp.CSS("button[value=approve]")), chromedp.WaitVisible(chromedp.CSS("#register-application")))
+		chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#register-application")))
 
 	// Pick examples-dev in the switcher.
 	eval[bool](t, ctx, `(() => { const s = document.getElementById("env-switch"); s.value = "examples-dev"; s.dispatchEvent(new Event("change")); return true })()`)

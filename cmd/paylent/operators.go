@@ -41,7 +41,7 @@ func ensureDashboardClient(ctx context.Context, loop *eventstore.Loop, cfg Confi
 		Settings: client.Settings{Name: "Paylent dashboard", GrantTypes: []string{client.GrantAuthorizationCode},
 			RedirectURIs:           []string{dashboard.RedirectURI(dir, cfg.PublicScheme)},
 			PostLogoutRedirectURIs: []string{dashboard.SignedOutURI(dir, cfg.PublicScheme)},
-			Scopes:                 []string{"openid", "profile", "email"}}}, systemActor("operators"))
+			Scopes:                 []string{"openid", "profile", "email"}, FirstParty: true}}, systemActor("operators"))
 	if err != nil {
 		return fmt.Errorf("register the dashboard's client: %w", err)
 	}

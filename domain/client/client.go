@@ -45,6 +45,10 @@ type Settings struct {
 	// returns the same new token instead of revoking the family (mobile clients lose
 	// responses). 0 is strict.
 	RefreshRetryWindow int64 `json:"refresh_retry_window"`
+	// FirstParty clients are the tenant's own applications: their users are not asked for
+	// consent (prompt=consent still asks). Confidential clients only: a public client's
+	// identity cannot be assured (RFC 8252 §8.6).
+	FirstParty bool `json:"first_party,omitempty"`
 }
 
 // Registered is the first event of a client.

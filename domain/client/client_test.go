@@ -139,3 +139,15 @@ func TestEnsure(t *testing.T) {
 		t.Fatalf("second event %#v", out[0][1])
 	}
 }
+
+func TestFirstPartyIsForConfidentialClients(t *testing.T) {
+	settings := client.Settings{Name: "CLI", GrantTypes: []string{"authorization_code"}, RedirectURIs: []string{"http://127.0.0.1/callback"}, FirstParty: true}
+	cmd := client.Register{Environment: "acme-test", ID: "public-first-party", Type: client.Public, Settings: settings}
+	if _, err := cmd.Decide([][]domain.Event{nil, {env}}, time.Now()); !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), "first_party") {
+		t.Fatalf("a public first-party client: %v", err)
+	}
+	cmd.Type, cmd.SecretHash = client.Confidential, hash
+	if _, err := cmd.Decide([][]domain.Event{nil, {env}}, time.Now()); err != nil {
+		t.Fatalf("a confidential first-party client: %v", err)
+	}
+}

@@ -201,6 +201,9 @@ func (s Settings) normalize(t Type) (Settings, error) {
 			return s, domain.Invalid("post_logout_redirect_uris", "%q %s", truncate(u, 80), msg)
 		}
 	}
+	if s.FirstParty && t != Confidential {
+		return s, domain.Invalid("first_party", "only confidential clients can skip consent: a public client's identity cannot be assured")
+	}
 	if s.Allows(GrantAuthorizationCode) && len(s.RedirectURIs) == 0 {
 		return s, domain.Invalid("redirect_uris", "the authorization_code grant needs at least one redirect URI")
 	}
