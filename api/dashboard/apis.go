@@ -19,11 +19,11 @@ type apiForm struct{ Identifier, Name string }
 // CreateAPI serves POST /e/:env/apis: an API identifier (the audience of its tokens).
 func (d *Dashboard) CreateAPI(c *fiber.Ctx, v *view) error {
 	f := apiForm{Identifier: strings.TrimSpace(c.FormValue("identifier")), Name: strings.TrimSpace(c.FormValue("name"))}
-	res, err := d.Loop.Execute(c.UserContext(), resource.Create{Environment: v.Env.Slug, Identifier: f.Identifier, Name: f.Name}, actor(c, v))
+	_, err := d.Loop.Execute(c.UserContext(), resource.Create{Environment: v.Env.Slug, Identifier: f.Identifier, Name: f.Name}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		d.scopesPage(v, f)
 		return d.render(c, fiber.StatusBadRequest, "scopes.html", v)
 	}
-	return done(c, scopesBase(v), res.Position, okAPICreated)
+	return done(c, scopesBase(v), okAPICreated)
 }

@@ -115,7 +115,7 @@ func (d *Dashboard) CreateClient(c *fiber.Ctx, v *view) error {
 		return d.clientForm(c, v, fiber.StatusBadRequest, f)
 	}
 	if sec == "" {
-		return done(c, d.clientsBase(v)+"/"+cmd.ID, res.Position, okClientSaved)
+		return done(c, d.clientsBase(v)+"/"+cmd.ID, okClientSaved)
 	}
 	d.waitFor(c.UserContext(), res.Position) //nolint:errcheck // bounded; the page shows what it has
 	cl, _ := d.Catalog.Client(v.Env.Slug, cmd.ID)
@@ -145,7 +145,7 @@ func (d *Dashboard) UpdateClient(c *fiber.Ctx, v *view) error {
 	}
 	f := readClientForm(c)
 	f.ID, f.Type, f.Client = cl.ID, string(cl.Type), cl
-	res, err := d.Loop.Execute(c.UserContext(), client.Update{Environment: v.Env.Slug, ID: cl.ID,
+	_, err := d.Loop.Execute(c.UserContext(), client.Update{Environment: v.Env.Slug, ID: cl.ID,
 		Settings: f.settings(cl.Settings.RefreshRetryWindow)}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
@@ -153,7 +153,7 @@ func (d *Dashboard) UpdateClient(c *fiber.Ctx, v *view) error {
 		v.Title, v.Section, v.Data = cl.Settings.Name, "clients", f
 		return d.render(c, fiber.StatusBadRequest, "client.html", v)
 	}
-	return done(c, d.clientsBase(v)+"/"+url.PathEscape(cl.ID), res.Position, okClientSaved)
+	return done(c, d.clientsBase(v)+"/"+url.PathEscape(cl.ID), okClientSaved)
 }
 
 // RotateSecret serves POST /e/:env/clients/:id/secret: a new secret, shown once; the old
@@ -193,9 +193,9 @@ func (d *Dashboard) ConfirmDeleteClient(c *fiber.Ctx, v *view) error {
 
 // DeleteClient serves POST /e/:env/clients/:id/delete.
 func (d *Dashboard) DeleteClient(c *fiber.Ctx, v *view) error {
-	res, err := d.Loop.Execute(c.UserContext(), client.Delete{Environment: v.Env.Slug, ID: c.Params("id")}, actor(c, v))
+	_, err := d.Loop.Execute(c.UserContext(), client.Delete{Environment: v.Env.Slug, ID: c.Params("id")}, actor(c, v))
 	if err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
 	}
-	return done(c, d.clientsBase(v), res.Position, okClientDeleted)
+	return done(c, d.clientsBase(v), okClientDeleted)
 }

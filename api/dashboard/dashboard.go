@@ -109,7 +109,7 @@ func (d *Dashboard) origin() string { return d.Scheme + "://" + d.Directory.Dash
 func (d *Dashboard) issuer() string { return d.Directory.Issuer(domain.OperatorsEnvironment) }
 
 // waitFor waits, bounded, until every projection has applied pos: the page after a write
-// shows the write (the redirect carries ?at=POSITION, so this holds on any instance).
+// shows the write.
 func (d *Dashboard) waitFor(ctx context.Context, pos int64) error {
 	if pos <= 0 {
 		return nil

@@ -86,7 +86,7 @@ func (d *Dashboard) signedIn(c *fiber.Ctx) (*view, bool, error) {
 }
 
 // environment is the middleware of /e/:env/...: a signed-in operator of the environment's
-// account, a valid CSRF token on every POST, and read-your-writes for ?at=POSITION. An
+// account, a valid CSRF token on every POST, and current read models (fresh). An
 // environment of another account answers exactly as one that does not exist.
 func (d *Dashboard) environment(c *fiber.Ctx) error {
 	v, ok, err := d.signedIn(c)

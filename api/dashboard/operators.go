@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -89,7 +90,9 @@ func (d *Dashboard) AddOperator(c *fiber.Ctx, v *view) error {
 	}
 	res, err := d.Loop.Execute(c.UserContext(), account.AddOperator{Account: v.Env.Account, UserID: id, Email: p.Email}, actor(c, v))
 	if err != nil {
-		v.Error, p.Password = d.problem(err), ""
+		// A user just created keeps their password on this page: it exists nowhere else.
+		v.Error = d.problem(err) + " Add the address again to retry."
+		p.Added = operatorRow{ID: id, Email: p.Email, Name: p.Name}
 		return d.operatorsPage(c, v, fiber.StatusBadRequest, p)
 	}
 	d.waitFor(c.UserContext(), res.Position) //nolint:errcheck // bounded; the list shows what it has
@@ -114,12 +117,11 @@ func (d *Dashboard) ConfirmRemoveOperator(c *fiber.Ctx, v *view) error {
 // operator; removing yourself ends your access to its environments.
 func (d *Dashboard) RemoveOperator(c *fiber.Ctx, v *view) error {
 	id := strings.Clone(c.Params("id"))
-	rows := d.accountOperators(v)
-	if len(rows) == 1 && rows[0].ID == id {
-		v.Error = "An account keeps at least one operator: add another before removing this one."
+	res, err := d.Loop.Execute(c.UserContext(), account.RemoveOperator{Account: v.Env.Account, UserID: id}, actor(c, v))
+	if errors.Is(err, account.ErrLastOperator) {
+		v.Error = d.problem(err)
 		return d.operatorsPage(c, v, fiber.StatusBadRequest, operatorsPage{})
 	}
-	res, err := d.Loop.Execute(c.UserContext(), account.RemoveOperator{Account: v.Env.Account, UserID: id}, actor(c, v))
 	if err != nil {
 		return d.message(c, fiber.StatusNotFound, "Not removed", d.problem(err))
 	}
@@ -127,5 +129,5 @@ func (d *Dashboard) RemoveOperator(c *fiber.Ctx, v *view) error {
 		d.waitFor(c.UserContext(), res.Position) //nolint:errcheck // bounded
 		return c.Redirect("/", fiber.StatusSeeOther)
 	}
-	return done(c, operatorsBase(v), res.Position, okOperatorRemoved)
+	return done(c, operatorsBase(v), okOperatorRemoved)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"html/template"
 	"io/fs"
-	"strconv"
 	"strings"
 	"time"
 
@@ -121,15 +120,14 @@ func notice(key, text string) string {
 	return key
 }
 
-// done ends a successful write: back to path with the write's position (at=) and its notice.
-// Whichever instance serves the next page shows the write: every page first waits for the
-// log's head (fresh).
-func done(c *fiber.Ctx, path string, pos int64, key string) error {
+// done ends a successful write: back to path with its notice. Whichever instance serves the
+// next page shows the write: every page first waits for the log's head (fresh).
+func done(c *fiber.Ctx, path, key string) error {
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	return c.Redirect(path+sep+"at="+strconv.FormatInt(pos, 10)+"&ok="+key, fiber.StatusSeeOther)
+	return c.Redirect(path+sep+"ok="+key, fiber.StatusSeeOther)
 }
 
 // problem is how a form shows a refused write: the domain's words for bad input, a plain

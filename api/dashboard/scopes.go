@@ -92,7 +92,7 @@ func (d *Dashboard) scopeForm(c *fiber.Ctx, v *view, status int, f scopeForm) er
 func (d *Dashboard) CreateScope(c *fiber.Ctx, v *view) error {
 	f := scopeForm{Name: strings.Clone(strings.TrimSpace(c.FormValue("name"))),
 		Description: strings.Clone(strings.TrimSpace(c.FormValue("description"))), API: strings.Clone(c.FormValue("api"))}
-	res, err := d.Loop.Execute(c.UserContext(), scope.Create{Environment: v.Env.Slug, Name: f.Name, Description: f.Description, API: f.API}, actor(c, v))
+	_, err := d.Loop.Execute(c.UserContext(), scope.Create{Environment: v.Env.Slug, Name: f.Name, Description: f.Description, API: f.API}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		if errors.Is(err, scope.ErrExists) {
@@ -100,7 +100,7 @@ func (d *Dashboard) CreateScope(c *fiber.Ctx, v *view) error {
 		}
 		return d.scopeForm(c, v, fiber.StatusBadRequest, f)
 	}
-	return done(c, scopesBase(v), res.Position, okScopeCreated)
+	return done(c, scopesBase(v), okScopeCreated)
 }
 
 // customScope finds the custom scope named by the path; standard scopes and unknown names
@@ -144,9 +144,9 @@ func (d *Dashboard) DeleteScope(c *fiber.Ctx, v *view) error {
 	if !ok {
 		return err
 	}
-	res, err := d.Loop.Execute(c.UserContext(), scope.Delete{Environment: v.Env.Slug, Name: s.Name}, actor(c, v))
+	_, err = d.Loop.Execute(c.UserContext(), scope.Delete{Environment: v.Env.Slug, Name: s.Name}, actor(c, v))
 	if err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
 	}
-	return done(c, scopesBase(v), res.Position, okScopeDeleted)
+	return done(c, scopesBase(v), okScopeDeleted)
 }

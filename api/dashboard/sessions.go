@@ -112,7 +112,7 @@ func (d *Dashboard) RevokeSession(c *fiber.Ctx, v *view) error {
 	if !ok {
 		return d.message(c, fiber.StatusNotFound, "No such session", "This environment has no session with that id (ended sessions are forgotten after a while).")
 	}
-	res, err := d.Loop.Execute(c.UserContext(), session.Revoke{Environment: v.Env.Slug, SessionID: s.ID, Reason: session.ReasonOperator}, actor(c, v))
+	_, err := d.Loop.Execute(c.UserContext(), session.Revoke{Environment: v.Env.Slug, SessionID: s.ID, Reason: session.ReasonOperator}, actor(c, v))
 	if err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not revoked", d.problem(err))
 	}
@@ -120,7 +120,7 @@ func (d *Dashboard) RevokeSession(c *fiber.Ctx, v *view) error {
 	if !localTo(back, "/e/"+v.Env.Slug+"/") {
 		back = sessionsBase(v)
 	}
-	return done(c, strings.Clone(back), res.Position, okSessionRevoked)
+	return done(c, strings.Clone(back), okSessionRevoked)
 }
 
 // revokeUserSessions ends every active session of a user (when they are disabled or
@@ -140,10 +140,8 @@ func (d *Dashboard) revokeUserSessions(c *fiber.Ctx, v *view, userID string) (in
 	return pos, nil
 }
 
-// localTo reports whether p is a plain path under prefix: no host, backslash or "..".
-func localTo(p, prefix string) bool {
-	return strings.HasPrefix(p, prefix) && !strings.Contains(p, "//") && !strings.Contains(p, "..") && !strings.ContainsAny(p, "\\\r\n")
-}
+// localTo reports whether p is a plain path under prefix (see isLocalPath).
+func localTo(p, prefix string) bool { return isLocalPath(p, prefix) && !strings.Contains(p, "//") }
 
 // withQuery appends q to path, if it has anything.
 func withQuery(path string, q url.Values) string {

@@ -127,9 +127,9 @@ func (d *Dashboard) SaveSettings(c *fiber.Ctx, v *view) error {
 		v.Error = d.problem(err)
 		return d.settingsPage(c, v, fiber.StatusBadRequest, f)
 	case res.Position == 0:
-		return done(c, settingsBase(v), 0, okSettingsSame)
+		return done(c, settingsBase(v), okSettingsSame)
 	}
-	return done(c, settingsBase(v), res.Position, okSettingsSaved)
+	return done(c, settingsBase(v), okSettingsSaved)
 }
 
 // RotateSigningKeys serves POST /e/:env/settings/keys/rotate: the next key becomes primary,
@@ -138,13 +138,13 @@ func (d *Dashboard) RotateSigningKeys(c *fiber.Ctx, v *view) error {
 	if d.RotateKeys == nil {
 		return d.message(c, fiber.StatusNotFound, "Not available", "Key rotation is not available on this instance.")
 	}
-	pos, err := d.RotateKeys(c.UserContext(), v.Tenant, actor(c, v))
+	_, err := d.RotateKeys(c.UserContext(), v.Tenant, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		env, _ := d.Catalog.Environment(v.Env.Slug)
 		return d.settingsPage(c, v, fiber.StatusBadRequest, formOf(env.Settings))
 	}
-	return done(c, settingsBase(v), pos, okSigningRotated)
+	return done(c, settingsBase(v), okSigningRotated)
 }
 
 // Human says a number of seconds typed in the form the way people do ("1 hour",

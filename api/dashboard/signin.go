@@ -35,12 +35,28 @@ func (d *Dashboard) Login(c *fiber.Ctx) error {
 	return c.Redirect(d.issuer()+"/oauth/authorize?"+q.Encode(), fiber.StatusSeeOther)
 }
 
-// safeReturn keeps only a local dashboard path as the place to go after signing in.
+// safeReturn keeps only a local dashboard path as the place to go after signing in: "/" or
+// a path under /e/, printable ASCII without backslashes, no scheme or host however a browser
+// might read it (tabs and newlines are dropped by browsers and would split headers here).
 func safeReturn(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") {
+	if !isLocalPath(p, "/e/") {
 		return "/"
 	}
 	return p
+}
+
+// isLocalPath reports whether p is a plain same-origin path under prefix.
+func isLocalPath(p, prefix string) bool {
+	if !strings.HasPrefix(p, prefix) || strings.HasPrefix(p, "//") || strings.Contains(p, "..") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x21 || p[i] > 0x7e || p[i] == '\\' {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && strings.HasPrefix(u.Path, prefix)
 }
 
 // Callback serves GET /callback: checks state, redeems the code at the token endpoint,

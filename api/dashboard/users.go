@@ -126,7 +126,7 @@ func (d *Dashboard) CreateUser(c *fiber.Ctx, v *view) error {
 		return d.userForm(c, v, fiber.StatusBadRequest, f)
 	}
 	id := secret.ID()
-	res, err := d.Loop.Execute(c.UserContext(), user.Create{Environment: v.Env.Slug, ID: id, Email: f.Email, Name: f.Name,
+	_, err := d.Loop.Execute(c.UserContext(), user.Create{Environment: v.Env.Slug, ID: id, Email: f.Email, Name: f.Name,
 		PasswordHash: secret.HashPassword(password, secret.DefaultPasswordParams)}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
@@ -135,7 +135,7 @@ func (d *Dashboard) CreateUser(c *fiber.Ctx, v *view) error {
 		}
 		return d.userForm(c, v, fiber.StatusBadRequest, f)
 	}
-	return done(c, userPath(v, id), res.Position, okUserCreated)
+	return done(c, userPath(v, id), okUserCreated)
 }
 
 // User serves GET /e/:env/users/:id.
@@ -178,12 +178,12 @@ func (d *Dashboard) RenameUser(c *fiber.Ctx, v *view) error {
 		return d.noUser(c)
 	}
 	name := strings.Clone(strings.TrimSpace(c.FormValue("name")))
-	res, err := d.Loop.Execute(c.UserContext(), user.Change{Environment: v.Env.Slug, UserID: u.ID, Name: &name}, actor(c, v))
+	_, err := d.Loop.Execute(c.UserContext(), user.Change{Environment: v.Env.Slug, UserID: u.ID, Name: &name}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		return d.userPage(c, v, fiber.StatusBadRequest, u, name)
 	}
-	return done(c, userPath(v, u.ID), res.Position, okUserRenamed)
+	return done(c, userPath(v, u.ID), okUserRenamed)
 }
 
 // DisableUser serves POST /e/:env/users/:id/disable: the user can no longer sign in, and
@@ -198,22 +198,19 @@ func (d *Dashboard) setDisabled(c *fiber.Ctx, v *view, disable bool) error {
 	if !ok {
 		return d.noUser(c)
 	}
-	res, err := d.Loop.Execute(c.UserContext(), user.Change{Environment: v.Env.Slug, UserID: u.ID, Disable: &disable}, actor(c, v))
-	if err != nil {
+	if _, err := d.Loop.Execute(c.UserContext(), user.Change{Environment: v.Env.Slug, UserID: u.ID, Disable: &disable}, actor(c, v)); err != nil {
 		v.Error = d.problem(err)
 		return d.userPage(c, v, fiber.StatusBadRequest, u, u.Name)
 	}
-	pos, key := res.Position, okUserEnabled
+	key := okUserEnabled
 	if disable {
 		key = okUserDisabled
-		p, err := d.revokeUserSessions(c, v, u.ID)
-		if err != nil {
+		if _, err := d.revokeUserSessions(c, v, u.ID); err != nil {
 			v.Error = "The user is disabled, but not every session was revoked: " + d.problem(err)
 			return d.userPage(c, v, fiber.StatusServiceUnavailable, u, u.Name)
 		}
-		pos = max(pos, p)
 	}
-	return done(c, userPath(v, u.ID), pos, key)
+	return done(c, userPath(v, u.ID), key)
 }
 
 // ConfirmDeleteUser serves GET /e/:env/users/:id/delete: deleting asks first.
@@ -233,15 +230,13 @@ func (d *Dashboard) DeleteUser(c *fiber.Ctx, v *view) error {
 	if !ok {
 		return d.noUser(c)
 	}
-	pos, err := d.revokeUserSessions(c, v, u.ID)
-	if err != nil {
+	if _, err := d.revokeUserSessions(c, v, u.ID); err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
 	}
-	res, err := d.Loop.Execute(c.UserContext(), user.Delete{Environment: v.Env.Slug, UserID: u.ID, Email: u.Email}, actor(c, v))
-	if err != nil {
+	if _, err := d.Loop.Execute(c.UserContext(), user.Delete{Environment: v.Env.Slug, UserID: u.ID, Email: u.Email}, actor(c, v)); err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
 	}
-	return done(c, usersBase(v), max(pos, res.Position), okUserDeleted)
+	return done(c, usersBase(v), okUserDeleted)
 }
 
 // RevokeConsent serves POST /e/:env/users/:id/consents/:client/revoke: the consent is
@@ -252,20 +247,17 @@ func (d *Dashboard) RevokeConsent(c *fiber.Ctx, v *view) error {
 		return d.noUser(c)
 	}
 	clientID := strings.Clone(c.Params("client"))
-	res, err := d.Loop.Execute(c.UserContext(), consent.Revoke{Environment: v.Env.Slug, UserID: u.ID, ClientID: clientID}, actor(c, v))
-	if err != nil {
+	if _, err := d.Loop.Execute(c.UserContext(), consent.Revoke{Environment: v.Env.Slug, UserID: u.ID, ClientID: clientID}, actor(c, v)); err != nil {
 		v.Error = d.problem(err)
 		return d.userPage(c, v, fiber.StatusBadRequest, u, u.Name)
 	}
-	pos := res.Position
 	// As the Management API does: the app's refresh tokens (and their access tokens) go too.
 	for _, g := range d.Tokens.GrantsOf(v.Env.Slug, u.ID, clientID) {
-		r, err := d.Loop.Execute(c.UserContext(), grant.Revoke{Environment: v.Env.Slug, GrantID: g, Reason: grant.ReasonOperator}, actor(c, v))
+		_, err := d.Loop.Execute(c.UserContext(), grant.Revoke{Environment: v.Env.Slug, GrantID: g, Reason: grant.ReasonOperator}, actor(c, v))
 		if err != nil {
 			v.Error = d.problem(err)
 			return d.userPage(c, v, fiber.StatusBadRequest, u, u.Name)
 		}
-		pos = max(pos, r.Position)
 	}
-	return done(c, userPath(v, u.ID), pos, okConsentRevoked)
+	return done(c, userPath(v, u.ID), okConsentRevoked)
 }

@@ -29,6 +29,9 @@ type Deps struct {
 	Catalog       *catalog.Catalog
 	Sessions      *sessions.Store
 	SessionsReady Waiter
+	// CatalogReady lets a login see users created, changed or disabled through any instance
+	// up to the moment it arrived.
+	CatalogReady Waiter
 	// Keys verifies id_token_hint at logout.
 	Keys interface {
 		VerificationKeys(env string, now time.Time) jwk.Set

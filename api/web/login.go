@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -79,6 +80,7 @@ func (h *Handlers) Login(c *fiber.Ctx, t tenants.Tenant) error {
 // all cost one Argon2id verification and give the same error; wrong passwords are recorded.
 func (h *Handlers) authenticate(c *fiber.Ctx, t tenants.Tenant, email, password string) (catalog.User, error) {
 	fail := errors.New("login failed")
+	h.catchUpCatalog(c.UserContext())
 	u, known := h.Catalog.UserByEmail(t.Slug, email)
 	stored := h.dummyHash
 	locked := known && (u.Disabled || h.Now().Before(user.Lockout(u.FailedLogins, u.LastFailure)))
@@ -121,4 +123,22 @@ func (h *Handlers) startSession(c *fiber.Ctx, t tenants.Tenant, u catalog.User) 
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: ev.ExpiresAt})
 	h.waitSessions(c.UserContext(), res.Position)
 	return sessions.Session{ID: ev.SessionID, UserID: u.ID, TokenHash: hash, AuthTime: now, LastActivity: now, ExpiresAt: ev.ExpiresAt}, nil
+}
+
+// catchUpCatalog waits (bounded) until the catalog has applied the log's head as read after
+// the request arrived: a user just created, or disabled, through another instance is seen.
+// Every login pays it, whatever its outcome, so it reveals nothing about the account.
+func (h *Handlers) catchUpCatalog(ctx context.Context) {
+	if h.CatalogReady == nil || h.Store == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	head, err := h.Store.Head(ctx)
+	if err == nil {
+		err = h.CatalogReady.WaitFor(ctx, head)
+	}
+	if err != nil {
+		h.log.Warn("login answers from a catalog that may lag", "err", err)
+	}
 }

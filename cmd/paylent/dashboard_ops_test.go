@@ -447,8 +447,7 @@ func TestDashboardAuditLive(t *testing.T) {
 	run(t, ctx, chromedp.Navigate(dashURL), chromedp.WaitVisible(chromedp.CSS("#signin")), chromedp.Click(chromedp.CSS("#signin")),
 		chromedp.WaitVisible(chromedp.CSS("#email")), chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password), chromedp.Click(chromedp.CSS("button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("button[value=approve]")), chromedp.Click(chromedp.CSS("button[value=approve]")),
-		chromedp.WaitVisible(chromedp.CSS("#register-application")))
+		chromedp.WaitVisible(chromedp.CSS("#register-application"))) // first-party: no consent step
 	run(t, ctx, chromedp.Navigate(dashURL+"/e/acme-test/audit"), chromedp.WaitVisible(chromedp.CSS("#audit-live")))
 	first := eval[string](t, ctx, `document.querySelector("#audit-rows tr").id`)
 	id := s.userJSON(t, "acme-test", "live@example.com", "Live")

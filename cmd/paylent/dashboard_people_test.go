@@ -307,7 +307,7 @@ func TestDashboardSessions(t *testing.T) {
 	// the active ones, and Sam's browser must sign in again.
 	back := "/e/acme-test/sessions?user=sam%40example.com"
 	resp, _ = expectPost(t, d, m[1], url.Values{"back": {back}}, http.StatusSeeOther)
-	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, back+"&at=") {
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, back+"&ok=") {
 		t.Errorf("after revoke: %q", loc)
 	}
 	_, page = d.get(resp.Header.Get("Location"))
@@ -323,7 +323,7 @@ func TestDashboardSessions(t *testing.T) {
 	}
 	// A "back" that leaves the environment is not followed.
 	sid := m[2]
-	if resp, _ := expectPost(t, d, m[1], url.Values{"back": {"//evil.example.com/x"}}, http.StatusSeeOther); !strings.HasPrefix(resp.Header.Get("Location"), "/e/acme-test/sessions?at=") {
+	if resp, _ := expectPost(t, d, m[1], url.Values{"back": {"//evil.example.com/x"}}, http.StatusSeeOther); !strings.HasPrefix(resp.Header.Get("Location"), "/e/acme-test/sessions?ok=") {
 		t.Errorf("revoke went back to %q", resp.Header.Get("Location"))
 	}
 	expectPost(t, d, "/e/acme-test/sessions/no-such-session/revoke", nil, http.StatusNotFound)

@@ -1,11 +1,9 @@
 package main_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -50,13 +48,21 @@ func newDash(t *testing.T, i *instance) *dash {
 	return d
 }
 
-// via sends the client's next requests to instance i, keeping its cookies.
+// via sends the client's next requests to instance i, keeping its cookies. https URLs (a
+// public scheme of https: TLS ends in front of Paylent) reach it in plain HTTP.
 func (d *dash) via(i *instance) {
 	target := fmt.Sprintf("127.0.0.1:%d", i.port)
-	d.c.Transport = &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, target)
-	}}
+	d.c.Transport = roundTrip(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Host = r.URL.Host
+		r.URL.Scheme, r.URL.Host = "http", target
+		return http.DefaultTransport.RoundTrip(r)
+	})
 }
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // do sends a request; a relative path goes to the dashboard.
 func (d *dash) do(method, target string, form url.Values) (*http.Response, string) {

@@ -46,3 +46,26 @@ func TestDashboardSignIn(t *testing.T) {
 		t.Fatalf("after sign-out: %d", resp.StatusCode)
 	}
 }
+
+// Behind a TLS terminator (PAYLENT_PUBLIC_SCHEME=https), the dashboard still signs operators
+// in: it redeems the code at its own listener in plain HTTP, and its cookies are Secure.
+func TestDashboardBehindTLS(t *testing.T) {
+	s := startOne(t, "PAYLENT_PUBLIC_SCHEME=https")
+	email, password := s.operator(t, "acme", "ops@acme.example")
+	d := newDash(t, s.a)
+	d.base = "https://dashboard." + s.a.domain
+	resp, _ := d.do("GET", "/login", nil)
+	for _, c := range resp.Cookies() {
+		if !c.Secure || !c.HttpOnly {
+			t.Errorf("cookie %s is not Secure and HttpOnly", c.Name)
+		}
+	}
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "https://paylent."+s.a.domain+"/oauth/authorize?") ||
+		!strings.Contains(loc, url.QueryEscape("https://dashboard."+s.a.domain+"/callback")) {
+		t.Fatalf("authorization request: %q", loc)
+	}
+	d.signIn(email, password)
+	if code, page := d.get("/e/acme-test/clients"); code != http.StatusOK || !strings.Contains(page, "Register Application") {
+		t.Fatalf("after sign-in over https: %d", code)
+	}
+}

@@ -61,7 +61,7 @@ func addOperator(ctx context.Context, db *database, acct, email, name, password 
 	}
 	if userID == "" {
 		if password == "" {
-			password, generated = secret.Random(12), "yes"
+			password, generated = secret.Random(16), "yes"
 		}
 		userID = secret.ID()
 		if _, err := db.loop.Execute(ctx, user.Create{Environment: domain.OperatorsEnvironment, ID: userID, Email: email, Name: name,
@@ -126,6 +126,9 @@ func operatorsCreateCommand(ctx context.Context, env *cliEnv, args []string) err
 		if err != nil {
 			return err
 		}
+		if err := user.ValidatePassword(p, *email); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 		password = p
 	}
 	db, err := openDatabase(ctx, env.cfg, env.log)
@@ -161,9 +164,5 @@ func readPasswordLine() (string, error) {
 	if err != nil && line == "" {
 		return "", fmt.Errorf("read password from stdin: %w", err)
 	}
-	line = strings.TrimRight(line, "\r\n")
-	if len(line) < 8 {
-		return "", fmt.Errorf("%w: the password must be at least 8 characters", errUsage)
-	}
-	return line, nil
+	return strings.TrimRight(line, "\r\n"), nil
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -150,7 +151,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		Dashboard: dashboard.New(dashboard.Deps{Loop: db.loop, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
 			Directory: dir, Runtimes: rm.byName, RotateKeys: rotateKeys, MasterKey: mk, Scheme: cfg.PublicScheme,
 			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log}),
-		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name],
+		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name], CatalogReady: rm.byName[catalog.Name],
 			Keys: rm.keys, MasterKey: mk, Scheme: cfg.PublicScheme, Logger: log}),
 		Checks: []api.Check{
 			{Name: "database", Probe: db.store.Ping},
@@ -196,18 +197,30 @@ func outboxDir(cfg Config) string {
 	return filepath.Join(cfg.DataDir, "outbox")
 }
 
-// selfTransport dials this instance's own listener whatever the host: the dashboard redeems
-// its codes at the operators' token endpoint over HTTP, like any client, without depending
-// on how the public domain resolves from inside the machine.
+// selfTransport sends a request for any public URL to this instance's own listener, in plain
+// HTTP with the public Host: the dashboard redeems its codes at the operators' token endpoint
+// over HTTP, like any client, whether or not the public domain resolves from inside the
+// machine and whatever terminates TLS in front of it (PAYLENT_PUBLIC_SCHEME=https).
 func selfTransport(addr net.Addr) http.RoundTripper {
-	_, port, _ := net.SplitHostPort(addr.String())
-	target := net.JoinHostPort("127.0.0.1", port)
-	return &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, target)
-		},
-		MaxIdleConns: 4, IdleConnTimeout: time.Minute,
+	target := addr.String()
+	if tcp, ok := addr.(*net.TCPAddr); ok && (tcp.IP == nil || tcp.IP.IsUnspecified()) {
+		target = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port)) // listening on every address
 	}
+	return toListener{target: target, next: &http.Transport{MaxIdleConns: 4, IdleConnTimeout: time.Minute,
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+}
+
+type toListener struct {
+	target string
+	next   http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t toListener) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Host = r.URL.Host // the public host: it names the environment
+	r.URL.Scheme, r.URL.Host = "http", t.target
+	return t.next.RoundTrip(r)
 }
 
 // ensureDashboardIfOperators keeps the dashboard's client current (public domain, master

@@ -136,6 +136,10 @@ func (c AddOperator) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, 
 	switch {
 	case !s.Exists:
 		return nil, domain.ErrNotFound
+	case c.Account == domain.OperatorsAccount:
+		// Its environment holds every operator and the dashboard's own client: operating it
+		// would let one account reach all others.
+		return nil, domain.Invalid("account", "the operators' account %q has no operators", c.Account)
 	case c.UserID == "":
 		return nil, domain.Invalid("user_id", "is required")
 	case s.Operators[c.UserID]:
@@ -143,6 +147,9 @@ func (c AddOperator) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, 
 	}
 	return [][]domain.Event{{OperatorAdded{UserID: c.UserID, Email: c.Email}}}, nil
 }
+
+// ErrLastOperator: an account keeps at least one operator, or nobody could manage it.
+var ErrLastOperator = domain.Invalid("operator", "an account keeps at least one operator: add another before removing this one")
 
 // RemoveOperator takes an operator's access to the account away.
 type RemoveOperator struct {
@@ -156,8 +163,11 @@ func (c RemoveOperator) Streams() []domain.StreamRef { return []domain.StreamRef
 // Decide implements domain.Command.
 func (c RemoveOperator) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
 	s := Fold(h[0])
-	if !s.Exists || !s.Operators[c.UserID] {
+	switch {
+	case !s.Exists || !s.Operators[c.UserID]:
 		return nil, domain.ErrNotFound
+	case len(s.Operators) == 1:
+		return nil, ErrLastOperator
 	}
 	return [][]domain.Event{{OperatorRemoved{UserID: c.UserID}}}, nil
 }

@@ -24,14 +24,22 @@ func TestOperators(t *testing.T) {
 	if again, err := (account.AddOperator{Account: "acme", UserID: "u1"}).Decide([][]domain.Event{history}, now); err != nil || len(again[0]) != 0 {
 		t.Fatalf("adding twice appends nothing: %v %v", again, err)
 	}
+	if _, err := (account.RemoveOperator{Account: "acme", UserID: "u1"}).Decide([][]domain.Event{history}, now); !errors.Is(err, account.ErrLastOperator) {
+		t.Fatalf("removing the last operator: %v", err)
+	}
+	history = append(history, account.OperatorAdded{UserID: "u2", Email: "two@acme.test"})
 	out, err = account.RemoveOperator{Account: "acme", UserID: "u1"}.Decide([][]domain.Event{history}, now)
 	if err != nil || len(out[0]) != 1 {
 		t.Fatalf("remove: %v %v", out, err)
 	}
-	if s := account.Fold(append(history, out[0]...)); s.Operators["u1"] {
-		t.Fatal("still an operator after removal")
+	if s := account.Fold(append(history, out[0]...)); s.Operators["u1"] || !s.Operators["u2"] {
+		t.Fatal("wrong operators after removal")
 	}
-	if _, err := (account.RemoveOperator{Account: "acme", UserID: "u2"}).Decide([][]domain.Event{history}, now); !errors.Is(err, domain.ErrNotFound) {
+	system := []domain.Event{account.Created{Account: domain.OperatorsAccount}}
+	if _, err := (account.AddOperator{Account: domain.OperatorsAccount, UserID: "u1"}).Decide([][]domain.Event{system}, now); !errors.Is(err, domain.ErrInvalid) {
+		t.Fatalf("an operator of the operators' account: %v", err)
+	}
+	if _, err := (account.RemoveOperator{Account: "acme", UserID: "u3"}).Decide([][]domain.Event{history}, now); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("removing a stranger: %v", err)
 	}
 }
