@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -65,6 +66,20 @@ func TestDashboardOperators(t *testing.T) {
 	}
 	if code, _ := owner.get("/e/acme-test/clients"); code != http.StatusOK {
 		t.Errorf("the last operator lost access: %d", code)
+	}
+	// The CLI sees and keeps the same rules.
+	var listed []map[string]string
+	if err := json.Unmarshal([]byte(s.run(t, "operators", "list", "--account", "acme", "--json")), &listed); err != nil ||
+		len(listed) != 1 || listed[0]["email"] != "ops@acme.example" {
+		t.Errorf("operators list: %v %v", listed, err)
+	}
+	if code, _, errOut := cli(t, s.cliEnv, "operators", "remove", "--account", "acme", "--email", "ops@acme.example"); code != 1 ||
+		!strings.Contains(errOut, "at least one operator") {
+		t.Errorf("CLI removed the last operator: %d %s", code, errOut)
+	}
+	if code, _, errOut := cli(t, s.cliEnv, "operators", "create", "--account", "paylent", "--email", "root@example.com"); code != 1 ||
+		!strings.Contains(errOut, "has no operators") {
+		t.Errorf("an operator of the operators' account: %d %s", code, errOut)
 	}
 	out := s.run(t, "events", "--env", "_system")
 	if strings.Count(out, `"type":"account.operator_added"`) != 2 || strings.Count(out, `"type":"account.operator_removed"`) != 1 ||

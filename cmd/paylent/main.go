@@ -34,6 +34,7 @@ Usage:
   paylent keys rotate|list --env E [--json]     replace the primary signing key / list the keys
   paylent operators create --account A --email M [--name N] [--password-stdin] [--json]
                                                  let a person manage account A in the dashboard
+  paylent operators list --account A [--json] / operators remove --account A --email M
 
 Every command takes --help. Configuration comes from PAYLENT_* variables (see README.md).
 `
@@ -83,7 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"verify":      verifyCommand,
 		"projections": subcommands(map[string]command{"rebuild": rebuildCommand}),
 		"keys":        subcommands(map[string]command{"rotate": keysRotateCommand, "list": keysListCommand}),
-		"operators":   subcommands(map[string]command{"create": operatorsCreateCommand}),
+		"operators": subcommands(map[string]command{"create": operatorsCreateCommand, "list": operatorsListCommand,
+			"remove": operatorsRemoveCommand}),
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

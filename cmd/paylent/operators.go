@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/paylent/paylent/api/dashboard"
@@ -55,6 +56,13 @@ func systemActor(via string) domain.Actor {
 // addOperator creates the operator's user in the operators' environment when the address is
 // new (password "" generates one, returned), and makes them an operator of the account.
 func addOperator(ctx context.Context, db *database, acct, email, name, password string) (userID, generated string, err error) {
+	// The account's own rules come first, so that a refusal leaves no user behind.
+	if acct == domain.OperatorsAccount {
+		return "", "", fmt.Errorf("the operators' account %q has no operators", acct)
+	}
+	if _, err := accountOperators(ctx, db, acct); err != nil {
+		return "", "", fmt.Errorf("%w: create one of its environments first (paylent env create)", err)
+	}
 	userID, err = operatorUserID(ctx, db, email)
 	if err != nil {
 		return "", "", err
@@ -165,4 +173,98 @@ func readPasswordLine() (string, error) {
 		return "", fmt.Errorf("read password from stdin: %w", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// accountOperators reads an account's operators (user id → email) from its stream.
+func accountOperators(ctx context.Context, db *database, acct string) (map[string]string, error) {
+	envs, err := db.store.ReadStream(ctx, account.Stream(acct).Stream)
+	if err != nil {
+		return nil, err
+	}
+	if len(envs) == 0 {
+		return nil, fmt.Errorf("no account %q", acct)
+	}
+	ops := map[string]string{}
+	for _, e := range envs {
+		rec, err := db.registry.DecodeEnvelope(e)
+		if err != nil {
+			return nil, err
+		}
+		switch ev := rec.Event.(type) {
+		case account.OperatorAdded:
+			ops[ev.UserID] = ev.Email
+		case account.OperatorRemoved:
+			delete(ops, ev.UserID)
+		}
+	}
+	return ops, nil
+}
+
+func operatorsListCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "operators list", "operators list --account ACCOUNT [--json]")
+	acct := fs.String("account", "", "the account")
+	asJSON := fs.Bool("json", false, `print [{"user_id": ..., "email": ...}]`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *acct == "" {
+		return fmt.Errorf("%w: --account is required", errUsage)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	ops, err := accountOperators(ctx, db, *acct)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		UserID string `json:"user_id"`
+		Email  string `json:"email"`
+	}
+	rows := make([]row, 0, len(ops))
+	for id, email := range ops {
+		rows = append(rows, row{id, email})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Email < rows[j].Email })
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(rows)
+	}
+	for _, r := range rows {
+		fmt.Fprintf(env.stdout, "%s\t%s\n", r.Email, r.UserID)
+	}
+	return nil
+}
+
+func operatorsRemoveCommand(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "operators remove", "operators remove --account ACCOUNT --email EMAIL")
+	acct := fs.String("account", "", "the account")
+	email := fs.String("email", "", "the operator's email address")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *acct == "" || *email == "" {
+		return fmt.Errorf("%w: --account and --email are required", errUsage)
+	}
+	db, err := openDatabase(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	id, err := operatorUserID(ctx, db, *email)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return fmt.Errorf("%s is not an operator", user.NormalizeEmail(*email))
+	}
+	if _, err := db.loop.Execute(ctx, account.RemoveOperator{Account: *acct, UserID: id}, operatorActor("operators-remove")); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("%s does not operate account %s", user.NormalizeEmail(*email), *acct)
+		}
+		return err
+	}
+	fmt.Fprintf(env.stdout, "%s no longer operates account %s\n", user.NormalizeEmail(*email), *acct)
+	return nil
 }

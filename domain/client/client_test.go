@@ -135,7 +135,7 @@ func TestEnsure(t *testing.T) {
 	if _, ok := out[0][0].(client.Updated); !ok {
 		t.Fatalf("first event %T", out[0][0])
 	}
-	if r, ok := out[0][1].(client.SecretRotated); !ok || !r.PreviousValidUntil.Equal(now) {
+	if r, ok := out[0][1].(client.SecretRotated); !ok || !r.PreviousValidUntil.Equal(now.Add(client.EnsureGrace)) {
 		t.Fatalf("second event %#v", out[0][1])
 	}
 }

@@ -258,6 +258,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// EnsureGrace is how long Ensure keeps a replaced secret valid.
+const EnsureGrace = time.Hour
+
 // Ensure makes a client that Paylent itself needs (the dashboard's) exist with exactly these
 // settings and this secret: it registers it, or updates what differs, or appends nothing.
 type Ensure struct {
@@ -295,7 +298,9 @@ func (c Ensure) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, err
 		if err := validSecretHash(s.Type, c.SecretHash); err != nil {
 			return nil, err
 		}
-		evs = append(evs, SecretRotated{SecretHash: c.SecretHash, PreviousSecretHash: s.SecretHash, PreviousValidUntil: now})
+		// The previous secret keeps working for EnsureGrace: instances restarted one by one
+		// with a new master key do not cut each other off.
+		evs = append(evs, SecretRotated{SecretHash: c.SecretHash, PreviousSecretHash: s.SecretHash, PreviousValidUntil: now.Add(EnsureGrace)})
 	}
 	out := make([][]domain.Event, len(h))
 	out[0] = evs
