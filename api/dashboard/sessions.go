@@ -124,20 +124,14 @@ func (d *Dashboard) RevokeSession(c *fiber.Ctx, v *view) error {
 }
 
 // revokeUserSessions ends every active session of a user (when they are disabled or
-// deleted) and returns the position of the last revocation.
-func (d *Dashboard) revokeUserSessions(c *fiber.Ctx, v *view, userID string) (int64, error) {
-	var pos int64
-	for _, s := range d.Sessions.OfUser(v.Env.Slug, userID) {
-		if !s.Active(d.Now()) {
-			continue
-		}
-		res, err := d.Loop.Execute(c.UserContext(), session.Revoke{Environment: v.Env.Slug, SessionID: s.ID, Reason: session.ReasonOperator}, actor(c, v))
-		if err != nil {
-			return pos, err
-		}
-		pos = max(pos, res.Position)
+// deleted) in one atomic append.
+func (d *Dashboard) revokeUserSessions(c *fiber.Ctx, v *view, userID string) error {
+	ids := sessions.ActiveIDs(d.Sessions.OfUser(v.Env.Slug, userID), d.Now())
+	if len(ids) == 0 {
+		return nil
 	}
-	return pos, nil
+	_, err := d.Loop.Execute(c.UserContext(), session.RevokeAll{Environment: v.Env.Slug, SessionIDs: ids, Reason: session.ReasonOperator}, actor(c, v))
+	return err
 }
 
 // localTo reports whether p is a plain path under prefix (see isLocalPath).

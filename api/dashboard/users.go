@@ -205,7 +205,7 @@ func (d *Dashboard) setDisabled(c *fiber.Ctx, v *view, disable bool) error {
 	key := okUserEnabled
 	if disable {
 		key = okUserDisabled
-		if _, err := d.revokeUserSessions(c, v, u.ID); err != nil {
+		if err := d.revokeUserSessions(c, v, u.ID); err != nil {
 			v.Error = "The user is disabled, but not every session was revoked: " + d.problem(err)
 			return d.userPage(c, v, fiber.StatusServiceUnavailable, u, u.Name)
 		}
@@ -230,7 +230,7 @@ func (d *Dashboard) DeleteUser(c *fiber.Ctx, v *view) error {
 	if !ok {
 		return d.noUser(c)
 	}
-	if _, err := d.revokeUserSessions(c, v, u.ID); err != nil {
+	if err := d.revokeUserSessions(c, v, u.ID); err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
 	}
 	if _, err := d.Loop.Execute(c.UserContext(), user.Delete{Environment: v.Env.Slug, UserID: u.ID, Email: u.Email}, actor(c, v)); err != nil {

@@ -143,19 +143,14 @@ func (h *Handlers) DeleteUser(c *fiber.Ctx, t tenants.Tenant) error {
 	return wrote(c, fiber.StatusOK, max(res.Position, pos), fiber.Map{"deleted": true})
 }
 
+// revokeSessions ends every active session of a user in one atomic append.
 func (h *Handlers) revokeSessions(c *fiber.Ctx, t tenants.Tenant, userID string) (int64, error) {
-	var pos int64
-	for _, s := range h.Sessions.OfUser(t.Slug, userID) {
-		if !s.Active(h.Now()) {
-			continue
-		}
-		res, err := h.Loop.Execute(c.UserContext(), session.Revoke{Environment: t.Slug, SessionID: s.ID, Reason: session.ReasonOperator}, actor(c))
-		if err != nil {
-			return pos, err
-		}
-		pos = max(pos, res.Position)
+	ids := sessions.ActiveIDs(h.Sessions.OfUser(t.Slug, userID), h.Now())
+	if len(ids) == 0 {
+		return 0, nil
 	}
-	return pos, nil
+	res, err := h.Loop.Execute(c.UserContext(), session.RevokeAll{Environment: t.Slug, SessionIDs: ids, Reason: session.ReasonOperator}, actor(c))
+	return res.Position, err
 }
 
 // sessionBody is a session as the API shows it (never its token hash).

@@ -165,3 +165,32 @@ func (c Revoke) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	}
 	return [][]domain.Event{{Revoked{Reason: c.Reason}}}, nil
 }
+
+// RevokeAll revokes several sessions at once (a user disabled or deleted): one atomic
+// append, so either every session ends or none does. Sessions already revoked, or unknown,
+// are left as they are.
+type RevokeAll struct {
+	Environment string
+	SessionIDs  []string
+	Reason      string
+}
+
+// Streams implements domain.Command.
+func (c RevokeAll) Streams() []domain.StreamRef {
+	refs := make([]domain.StreamRef, len(c.SessionIDs))
+	for i, id := range c.SessionIDs {
+		refs[i] = Stream(c.Environment, id)
+	}
+	return refs
+}
+
+// Decide implements domain.Command.
+func (c RevokeAll) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
+	out := make([][]domain.Event, len(h))
+	for i, history := range h {
+		if s := Fold(history); s.Started != nil && !s.Revoked {
+			out[i] = []domain.Event{Revoked{Reason: c.Reason}}
+		}
+	}
+	return out, nil
+}

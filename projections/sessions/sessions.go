@@ -189,3 +189,14 @@ func (s *Store) ConsentsOf(env, userID string) map[string][]string {
 	}
 	return out
 }
+
+// ActiveIDs are the ids of the sessions that are active at now.
+func ActiveIDs(list []Session, now time.Time) []string {
+	var ids []string
+	for _, s := range list {
+		if s.Active(now) {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
+}
