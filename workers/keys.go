@@ -2,12 +2,6 @@ package workers
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,16 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/signingkey"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/keygen"
 	"github.com/paylent/paylent/projections/keys"
 )
-
-// RSAKeyBits is the size of generated signing keys.
-const RSAKeyBits = 2048
 
 // RetireGrace is added to the token lifetime when a rotation retires a key: other instances
 // sign with the old primary until they have applied the rotation, and clocks drift.
@@ -33,68 +23,12 @@ const RetireGrace = 5 * time.Minute
 // keyManagerActor is the actor of the events the key manager appends.
 var keyManagerActor = domain.Actor{Kind: domain.ActorSystem, ID: "key-manager"}
 
-// GenerateMaterial generates an RSA signing key and seals its PKCS#8 form with masterKey.
-// The kid is the key's RFC 7638 thumbprint (SHA-256, unpadded base64url). random supplies
-// the nonce (crypto/rand when nil; the RSA key itself always comes from crypto/rand).
-func GenerateMaterial(masterKey []byte, random io.Reader) (signingkey.Material, error) {
-	if random == nil {
-		random = rand.Reader
-	}
-	priv, err := rsa.GenerateKey(random, RSAKeyBits)
-	if err != nil {
-		return signingkey.Material{}, fmt.Errorf("generate signing key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return signingkey.Material{}, fmt.Errorf("encode signing key: %w", err)
-	}
-	defer clear(der)
-	nonce := make([]byte, signingkey.NonceSize)
-	if _, err := io.ReadFull(random, nonce); err != nil {
-		return signingkey.Material{}, fmt.Errorf("read nonce: %w", err)
-	}
-	sealed, err := signingkey.Seal(masterKey, nonce, der)
-	if err != nil {
-		return signingkey.Material{}, fmt.Errorf("seal signing key: %w", err)
-	}
-	pub, err := jwk.FromRaw(&priv.PublicKey)
-	if err != nil {
-		return signingkey.Material{}, fmt.Errorf("public key as JWK: %w", err)
-	}
-	thumb, err := pub.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return signingkey.Material{}, fmt.Errorf("thumbprint public key: %w", err)
-	}
-	kid := base64.RawURLEncoding.EncodeToString(thumb)
-	if err := errors.Join(pub.Set(jwk.KeyIDKey, kid), pub.Set(jwk.AlgorithmKey, jwa.RS256),
-		pub.Set(jwk.KeyUsageKey, string(jwk.ForSignature))); err != nil {
-		return signingkey.Material{}, fmt.Errorf("public key as JWK: %w", err)
-	}
-	pubJSON, err := json.Marshal(pub)
-	if err != nil {
-		return signingkey.Material{}, fmt.Errorf("encode public key: %w", err)
-	}
-	return signingkey.Material{KID: kid, PublicJWK: pubJSON, SealedPrivate: sealed}, nil
-}
-
-func generate(masterKey []byte, random io.Reader, n int) ([]signingkey.Material, error) {
-	out := make([]signingkey.Material, n)
-	for i := range out {
-		m, err := GenerateMaterial(masterKey, random)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = m
-	}
-	return out, nil
-}
-
 // RotateKeys makes a new primary key for env: the next key is promoted, the old primary is
 // retired (verifiable for maxTokenLifetime + RetireGrace), and a new next key is created.
 // maxTokenLifetime is the longest lifetime of a token the old primary may have signed.
 func RotateKeys(ctx context.Context, loop *eventstore.Loop, actor domain.Actor, env string, masterKey []byte, maxTokenLifetime time.Duration) (eventstore.Result, error) {
 	// Two candidates: a rotation needs a second one only when there is no next key.
-	cands, err := generate(masterKey, nil, 2)
+	cands, err := keygen.Generate(masterKey, nil, 2)
 	if err != nil {
 		return eventstore.Result{}, err
 	}
@@ -188,7 +122,7 @@ func (m *KeyManager) Sync(ctx context.Context) error {
 
 // Ensure gives env a primary and a next key if it lacks them, whatever the projection says.
 func (m *KeyManager) Ensure(ctx context.Context, env string) error {
-	cands, err := generate(m.opts.MasterKey, m.opts.Rand, 2)
+	cands, err := keygen.Generate(m.opts.MasterKey, m.opts.Rand, 2)
 	if err != nil {
 		return err
 	}

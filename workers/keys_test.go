@@ -23,6 +23,7 @@ import (
 	"github.com/paylent/paylent/domain/eventtypes"
 	"github.com/paylent/paylent/domain/signingkey"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/keygen"
 	"github.com/paylent/paylent/internal/pgtest"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
@@ -33,7 +34,7 @@ import (
 var masterKey = bytes.Repeat([]byte{0x5a}, 32)
 
 func TestGenerateMaterial(t *testing.T) {
-	m, err := workers.GenerateMaterial(masterKey, nil)
+	m, err := keygen.Material(masterKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestGenerateMaterial(t *testing.T) {
 	if bytes.Contains(m.SealedPrivate, der[len(der)/2:][:32]) {
 		t.Error("the sealed key holds the private key in clear")
 	}
-	other, _ := workers.GenerateMaterial(masterKey, nil)
+	other, _ := keygen.Material(masterKey, nil)
 	if other.KID == m.KID || bytes.Equal(other.SealedPrivate[:signingkey.NonceSize], m.SealedPrivate[:signingkey.NonceSize]) {
 		t.Error("two keys share a kid or a nonce")
 	}

@@ -44,10 +44,8 @@ type Deps struct {
 	TokensReady  Waiter
 	CatalogReady Waiter
 	Keys         Keys
-	// EnsureKeys creates an environment's signing keys when it has none yet (the key
-	// manager's Ensure), and KeysReady waits for the keys projection.
-	EnsureKeys func(ctx context.Context, env string) error
-	KeysReady  Waiter
+	// KeysReady waits for the keys projection.
+	KeysReady Waiter
 	// RotationKey (the master key) keys the derivation of rotated refresh tokens.
 	RotationKey []byte
 	Now         func() time.Time

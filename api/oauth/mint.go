@@ -89,26 +89,22 @@ func (h *Handlers) buildAccess(ctx context.Context, t tenants.Tenant, g issuance
 	return signed, ev, err
 }
 
-// signJWT signs claims with the environment's primary key. An environment created a moment
-// ago may not have one yet (the key manager creates it within a second): then it is created
-// now, and the request waits for it instead of failing.
+// signJWT signs claims with the environment's primary key. Environments are created with
+// their keys in one append, so a missing key means this instance has not applied that
+// append yet: the request waits, once and bounded, for the keys projection to reach the
+// log's head. No request creates keys.
 func (h *Handlers) signJWT(ctx context.Context, env, typ string, claims any) (string, error) {
 	signer, err := h.Keys.Signer(env)
-	if errors.Is(err, domain.ErrNotFound) && h.EnsureKeys != nil {
-		if err := h.EnsureKeys(ctx, env); err != nil {
-			return "", err
+	if errors.Is(err, domain.ErrNotFound) && h.KeysReady != nil && h.Head != nil {
+		wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+		if head, err := h.Head.Latest(wait); err == nil {
+			h.KeysReady.WaitFor(wait, head) //nolint:errcheck // checked by Signer below
 		}
-		if h.KeysReady != nil && h.Head != nil {
-			wait, cancel := context.WithTimeout(ctx, 3*time.Second)
-			if head, err := h.Head.Latest(wait); err == nil {
-				h.KeysReady.WaitFor(wait, head) //nolint:errcheck // checked by Signer below
-			}
-			cancel()
-		}
+		cancel()
 		signer, err = h.Keys.Signer(env)
 	}
 	if errors.Is(err, domain.ErrNotFound) {
-		return "", oauth.ErrTemporarilyUnavailable.WithDescription("the environment's signing key is being created; retry in a second").WithCause(err)
+		return "", oauth.ErrTemporarilyUnavailable.WithDescription("the environment has no signing key; retry in a moment").WithCause(err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("signing key of %s: %w", env, err)

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
-	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/migrations"
 	"github.com/paylent/paylent/projections"
@@ -70,7 +70,12 @@ func envCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.close()
-	res, err := db.loop.Execute(ctx, environment.Create{Account: *acct, Slug: *slug, DisplayName: *name}, operatorActor("env-create"))
+	mk, err := masterKey(env.cfg)
+	if err != nil {
+		return err
+	}
+	res, err := app.New(app.Options{Loop: db.loop, MasterKey: mk}).CreateEnvironment(ctx,
+		app.CreateEnvironment{Account: *acct, Slug: *slug, DisplayName: *name}, operatorActor("env-create"))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/paylent/paylent/api/dashboard"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/account"
 	"github.com/paylent/paylent/domain/client"
@@ -25,8 +26,9 @@ import (
 // registered for this public domain and master key. Idempotent: every instance runs it at
 // start, and `paylent operators create` before adding an operator.
 func ensureOperators(ctx context.Context, loop *eventstore.Loop, cfg Config, mk []byte) error {
-	_, err := loop.Execute(ctx, environment.Create{Account: domain.OperatorsAccount, Slug: domain.OperatorsEnvironment,
-		DisplayName: "Paylent operators", System: true}, systemActor("operators"))
+	_, err := app.New(app.Options{Loop: loop, MasterKey: mk}).CreateEnvironment(ctx, app.CreateEnvironment{
+		Account: domain.OperatorsAccount, Slug: domain.OperatorsEnvironment, DisplayName: "Paylent operators", System: true},
+		systemActor("operators"))
 	if err != nil && !errors.Is(err, environment.ErrSlugTaken) {
 		return fmt.Errorf("create the operators' environment: %w", err)
 	}

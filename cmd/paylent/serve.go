@@ -18,6 +18,7 @@ import (
 	"github.com/paylent/paylent/api/oauth"
 	"github.com/paylent/paylent/api/ratelimit"
 	"github.com/paylent/paylent/api/web"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/registration"
@@ -117,7 +118,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		wg.Wait() // projections checkpoint on their way out
 	}()
 	rm := newReadModels(env, db, msg, mk)
-	keyManager := startWorkers(env, db, msg, rm, mk, goWork)
+	startWorkers(env, db, msg, rm, mk, goWork)
 
 	dir := tenants.NewDirectory(rm.catalog, cfg.PublicDomain, cfg.PublicScheme)
 	if cfg.Embedded() {
@@ -137,7 +138,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	oauthHandlers := oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
 		Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log,
-		EnsureKeys: keyManager.Ensure, KeysReady: rm.byName[keys.Name]})
+		KeysReady: rm.byName[keys.Name]})
 	rotateKeys := func(ctx context.Context, t tenants.Tenant, a domain.Actor) (int64, error) {
 		res, err := workers.RotateKeys(ctx, db.loop, a, t.Slug, mk, t.Settings.AccessTokenTTL())
 		return res.Position, err
@@ -161,7 +162,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 // startWorkers runs the relay, the projections, the key manager and the listeners.
-func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, goWork func(string, func(context.Context) error)) *workers.KeyManager {
+func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, goWork func(string, func(context.Context) error)) {
 	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.js, Logger: env.log})
 	goWork("relay", relay.Run)
 	for _, rt := range rm.runtimes {
@@ -176,6 +177,8 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 			}
 			return slugs
 		}})
+	// New environments get their keys in the append that creates them; the key manager
+	// completes environments created by earlier versions, which had none.
 	goWork("key-manager", keyManager.Run)
 	goWork("mailer", workers.NewMailer(workers.MailerOptions{Pool: db.pool, Loop: db.loop, Store: db.store, Queue: rm.mail,
 		Sender: mailSender(env.cfg), PasscodeKey: registration.Key(mk), Logger: env.log,
@@ -186,7 +189,6 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 	goWork("control", func(ctx context.Context) error {
 		return db.store.Listen(ctx, controlChannel, func(p string) { control(ctx, env, rm.runtimes, p) })
 	})
-	return keyManager
 }
 
 // outboxDir is the dev outbox the dashboard's Mailbox shows ("" when mail goes over SMTP).
@@ -296,8 +298,8 @@ func seed(ctx context.Context, env *cliEnv, db *database, dir *tenants.Directory
 	if err := ensureOperators(ctx, db.loop, env.cfg, mk); err != nil {
 		return err
 	}
-	_, err := db.loop.Execute(ctx, environment.Create{Account: "examples", Slug: "examples-dev",
-		DisplayName: "Examples (development)"}, operatorActor("seed"))
+	_, err := app.New(app.Options{Loop: db.loop, MasterKey: mk}).CreateEnvironment(ctx, app.CreateEnvironment{
+		Account: "examples", Slug: "examples-dev", DisplayName: "Examples (development)"}, operatorActor("seed"))
 	switch {
 	case errors.Is(err, environment.ErrSlugTaken):
 		return nil

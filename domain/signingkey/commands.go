@@ -176,3 +176,29 @@ func (c Rotate) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, err
 	}
 	return [][]domain.Event{nil, p.events}, nil
 }
+
+// CreateEnvironment creates an environment together with its first primary and next keys,
+// in one append: an environment never exists without a key to sign with, so no request has
+// to create one and no verifier ever sees an empty key set. It needs two candidates.
+type CreateEnvironment struct {
+	environment.Create
+	Candidates []Material
+}
+
+// Streams implements domain.Command: the account's, the environment's and its keys'.
+func (c CreateEnvironment) Streams() []domain.StreamRef {
+	return append(c.Create.Streams(), Stream(c.Slug))
+}
+
+// Decide implements domain.Command.
+func (c CreateEnvironment) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, error) {
+	out, err := c.Create.Decide(h[:2], now)
+	if err != nil {
+		return nil, err
+	}
+	p := &planner{st: Fold(h[2]), cands: c.Candidates}
+	if err := p.fill(); err != nil {
+		return nil, err
+	}
+	return append(out, p.events), nil
+}

@@ -213,3 +213,41 @@ func TestSealOpen(t *testing.T) {
 		}
 	}
 }
+
+// An environment is created with its keys in one decision, or not at all.
+func TestCreateEnvironment(t *testing.T) {
+	create := func(slug string, kids ...string) signingkey.CreateEnvironment {
+		return signingkey.CreateEnvironment{Create: environment.Create{Account: "acme", Slug: slug}, Candidates: cands(kids...)}
+	}
+	got, err := create("acme-test", "a", "b").Decide([][]domain.Event{nil, nil, nil}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || len(got[0]) != 1 || len(got[1]) != 1 {
+		t.Fatalf("decided %+v: want the account, the environment and its keys", got)
+	}
+	if c, ok := got[1][0].(environment.Created); !ok || c.Environment != "acme-test" {
+		t.Errorf("environment stream: %+v", got[1])
+	}
+	if want := []domain.Event{created("a"), promoted("a"), created("b")}; !reflect.DeepEqual(got[2], want) {
+		t.Errorf("keys %+v\nwant %+v", got[2], want)
+	}
+	for _, tc := range []struct {
+		name  string
+		cmd   signingkey.CreateEnvironment
+		given [][]domain.Event
+		want  error
+	}{
+		{"one candidate", create("acme-test", "a"), [][]domain.Event{nil, nil, nil}, domain.ErrInvalid},
+		{"slug taken", create("acme-test", "a", "b"), [][]domain.Event{nil, env, nil}, environment.ErrSlugTaken},
+		{"bad slug", create("Acme", "a", "b"), [][]domain.Event{nil, nil, nil}, domain.ErrInvalid},
+		{"bad key", signingkey.CreateEnvironment{Create: environment.Create{Account: "acme", Slug: "acme-test"},
+			Candidates: []signingkey.Material{{KID: "a"}, material("b")}}, [][]domain.Event{nil, nil, nil}, domain.ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := tc.cmd.Decide(tc.given, now); !errors.Is(err, tc.want) {
+				t.Errorf("error %v, want %v", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,43 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/signingkey"
+	"github.com/paylent/paylent/internal/keygen"
+)
+
+// CreateEnvironment asks for a new environment under an account (created on first use).
+type CreateEnvironment struct {
+	Account     string
+	Slug        string
+	DisplayName string
+	// System creates the operators' environment; only Paylent itself sets it.
+	System bool
+}
+
+// EnvironmentCreated is the outcome of CreateEnvironment.
+type EnvironmentCreated struct {
+	Slug     string
+	Account  string
+	Position int64
+}
+
+// CreateEnvironment creates an environment together with its first signing keys, in one
+// append. An existing slug is environment.ErrSlugTaken.
+func (a *App) CreateEnvironment(ctx context.Context, req CreateEnvironment, actor domain.Actor) (EnvironmentCreated, error) {
+	cands, err := keygen.Generate(a.masterKey, a.rand, 2)
+	if err != nil {
+		return EnvironmentCreated{}, err
+	}
+	res, err := a.loop.Execute(ctx, signingkey.CreateEnvironment{
+		Create:     environment.Create{Account: req.Account, Slug: req.Slug, DisplayName: req.DisplayName, System: req.System},
+		Candidates: cands}, actor)
+	if err != nil {
+		return EnvironmentCreated{}, fmt.Errorf("create environment %s: %w", req.Slug, err)
+	}
+	return EnvironmentCreated{Slug: req.Slug, Account: req.Account, Position: res.Position}, nil
+}
