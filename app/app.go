@@ -1,16 +1,46 @@
 package app
 
 import (
+	"context"
 	"io"
+	"log/slog"
+	"time"
 
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/sessions"
+	"github.com/paylent/paylent/projections/tokens"
 )
+
+// Waiter waits until a read model has applied a position.
+type Waiter interface {
+	WaitFor(ctx context.Context, pos int64) error
+}
+
+// Head reads the event log's head.
+type Head interface {
+	Latest(ctx context.Context) (int64, error)
+}
+
+// ReadModels are the instance's read models and how to wait for each.
+type ReadModels struct {
+	Head          Head
+	Catalog       *catalog.Catalog
+	CatalogReady  Waiter
+	Tokens        *tokens.Store
+	TokensReady   Waiter
+	Sessions      *sessions.Store
+	SessionsReady Waiter
+}
 
 // App holds what operations need. Build one in the composition root and share it.
 type App struct {
 	loop      *eventstore.Loop
 	masterKey []byte
 	rand      io.Reader
+	rm        ReadModels
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // Options configure an App.
@@ -20,9 +50,20 @@ type Options struct {
 	MasterKey []byte
 	// Rand supplies nonces for sealing (default crypto/rand).
 	Rand io.Reader
+	// ReadModels are needed by the operations that end access (they find what a user or a
+	// client holds); creating an environment needs none.
+	ReadModels ReadModels
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // New returns an App.
 func New(o Options) *App {
-	return &App{loop: o.Loop, masterKey: o.MasterKey, rand: o.Rand}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &App{loop: o.Loop, masterKey: o.MasterKey, rand: o.Rand, rm: o.ReadModels, now: o.Now, log: o.Logger}
 }

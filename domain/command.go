@@ -11,6 +11,11 @@ type StreamRef struct {
 	// token's): the loop skips reading it and appends with ExpectNoStream. That saves a
 	// round trip on the hot path; a collision would still fail as a conflict.
 	Fresh bool
+	// Guard declares that the decision depends on the stream's state although it appends
+	// nothing there: the append fails as a conflict (and the command decides again) if the
+	// stream changed since it was read. A token decision guards its user and client, so a
+	// user disabled or a client deleted concurrently cannot be missed.
+	Guard bool
 }
 
 // Command is a request to change state, decided purely from the history of the streams it

@@ -17,7 +17,20 @@ var (
 	ErrUnknownEvent = errors.New("unknown event")
 	// ErrMalformedEvent: a stored event whose JSON does not decode.
 	ErrMalformedEvent = errors.New("malformed event")
+	// ErrForbidden: the actor may not do this (it would give more than it holds).
+	ErrForbidden = errors.New("forbidden")
 )
+
+type forbiddenError struct{ msg string }
+
+func (e *forbiddenError) Error() string { return e.msg }
+
+func (e *forbiddenError) Is(target error) bool { return target == ErrForbidden }
+
+// Forbidden returns an error with its own message that matches ErrForbidden.
+func Forbidden(format string, args ...any) error {
+	return &forbiddenError{msg: fmt.Sprintf(format, args...)}
+}
 
 // ValidationError is a rule broken by one input field. It matches ErrInvalid.
 type ValidationError struct {

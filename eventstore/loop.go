@@ -83,7 +83,12 @@ func (l *Loop) attempt(ctx context.Context, cmd domain.Command, refs []domain.St
 	if len(decided) > len(refs) {
 		return Result{}, fmt.Errorf("command decided events for %d streams but names %d", len(decided), len(refs))
 	}
-	var appends []StreamAppend
+	var appends, guards []StreamAppend
+	for i, ref := range refs {
+		if ref.Guard && (i >= len(decided) || len(decided[i]) == 0) {
+			guards = append(guards, StreamAppend{Environment: ref.Environment, Stream: ref.Stream, ExpectedVersion: versions[i]})
+		}
+	}
 	for i, evs := range decided {
 		if len(evs) == 0 {
 			continue
@@ -101,9 +106,30 @@ func (l *Loop) attempt(ctx context.Context, cmd domain.Command, refs []domain.St
 	if len(appends) == 0 {
 		return Result{}, nil
 	}
-	envs, err := l.store.Append(ctx, appends...)
+	envs, err := l.store.Append(ctx, append(appends, guards...)...)
 	if err != nil {
 		return Result{}, err
 	}
 	return Result{Position: envs[len(envs)-1].Position, Events: envs}, nil
+}
+
+// Read decodes a stream's history (its events, oldest first), for an operation that must
+// know an aggregate's state before it chooses the command to run.
+func (l *Loop) Read(ctx context.Context, ref domain.StreamRef) ([]domain.Event, error) {
+	envs, err := l.store.ReadStream(ctx, ref.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", ref.Stream, err)
+	}
+	out := make([]domain.Event, 0, len(envs))
+	for _, env := range envs {
+		if env.Environment != ref.Environment {
+			return nil, domain.ErrNotFound // another environment's stream is unknown here
+		}
+		rec, err := l.registry.DecodeEnvelope(env)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", ref.Stream, err)
+		}
+		out = append(out, rec.Event)
+	}
+	return out, nil
 }

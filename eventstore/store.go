@@ -103,7 +103,9 @@ func validateAppends(appends []StreamAppend) error {
 		return domain.Invalid("appends", "nothing to append")
 	}
 	seen := make(map[string]bool, len(appends))
+	events := 0
 	for _, a := range appends {
+		events += len(a.Events)
 		switch {
 		case a.Stream == "" || len(a.Stream) > MaxStreamName:
 			return domain.Invalid("stream", "must be 1 to %d bytes", MaxStreamName)
@@ -113,8 +115,8 @@ func validateAppends(appends []StreamAppend) error {
 			return domain.Invalid("environment", "must be 1 to %d bytes", MaxStreamName)
 		case a.ExpectedVersion < ExpectAny:
 			return domain.Invalid("expected_version", "must be >= -1")
-		case len(a.Events) == 0:
-			return domain.Invalid("events", "stream %s: no events", a.Stream)
+		case len(a.Events) == 0 && a.ExpectedVersion == ExpectAny:
+			return domain.Invalid("events", "stream %s: no events (an append without events only checks a version)", a.Stream)
 		}
 		seen[a.Stream] = true
 		for _, e := range a.Events {
@@ -131,6 +133,9 @@ func validateAppends(appends []StreamAppend) error {
 				return domain.Invalid("occurred_at", "event %s: missing", e.Type)
 			}
 		}
+	}
+	if events == 0 {
+		return domain.Invalid("events", "no events: an append of version checks alone writes nothing")
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/internal/secret"
@@ -103,7 +104,8 @@ func (f clientForm) settings(retry int64) client.Settings {
 // this answers with, and nowhere else, ever.
 func (d *Dashboard) CreateClient(c *fiber.Ctx, v *view) error {
 	f := readClientForm(c)
-	cmd := client.Register{Environment: v.Env.Slug, ID: secret.ID(), Type: client.Type(f.Type), Settings: f.settings(0)}
+	cmd := client.Register{Environment: v.Env.Slug, ID: secret.ID(), Type: client.Type(f.Type), Settings: f.settings(0),
+		Grantor: client.OperatorGrantor}
 	sec := ""
 	if cmd.Type == client.Confidential {
 		sec = secret.Token()
@@ -145,7 +147,7 @@ func (d *Dashboard) UpdateClient(c *fiber.Ctx, v *view) error {
 	}
 	f := readClientForm(c)
 	f.ID, f.Type, f.Client = cl.ID, string(cl.Type), cl
-	_, err := d.Loop.Execute(c.UserContext(), client.Update{Environment: v.Env.Slug, ID: cl.ID,
+	_, err := d.Loop.Execute(c.UserContext(), client.Update{Environment: v.Env.Slug, ID: cl.ID, Grantor: client.OperatorGrantor,
 		Settings: f.settings(cl.Settings.RefreshRetryWindow)}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
@@ -171,7 +173,8 @@ func (d *Dashboard) RotateSecret(c *fiber.Ctx, v *view) error {
 		grace = 24 * time.Hour
 	}
 	sec := secret.Token()
-	res, err := d.Loop.Execute(c.UserContext(), client.RotateSecret{Environment: v.Env.Slug, ID: cl.ID, SecretHash: secret.Hash(sec), Grace: grace}, actor(c, v))
+	res, err := d.Loop.Execute(c.UserContext(), client.RotateSecret{Environment: v.Env.Slug, ID: cl.ID, SecretHash: secret.Hash(sec), Grace: grace,
+		Grantor: client.OperatorGrantor}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		return d.Client(c, v)
@@ -193,7 +196,7 @@ func (d *Dashboard) ConfirmDeleteClient(c *fiber.Ctx, v *view) error {
 
 // DeleteClient serves POST /e/:env/clients/:id/delete.
 func (d *Dashboard) DeleteClient(c *fiber.Ctx, v *view) error {
-	_, err := d.Loop.Execute(c.UserContext(), client.Delete{Environment: v.Env.Slug, ID: c.Params("id")}, actor(c, v))
+	_, err := d.App.DeleteClient(c.UserContext(), app.ClientRef{Environment: v.Env.Slug, ClientID: c.Params("id")}, actor(c, v))
 	if err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
 	}

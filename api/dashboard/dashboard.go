@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/projections"
@@ -25,6 +26,8 @@ const ClientID = "paylent-dashboard"
 
 // Deps wire the dashboard.
 type Deps struct {
+	// App is the operations layer: every state change that ends access goes through it.
+	App       *app.App
 	Loop      *eventstore.Loop
 	Store     eventstore.Store
 	Catalog   *catalog.Catalog

@@ -139,6 +139,8 @@ func (d *Dashboard) problem(err error) string {
 		return strings.ReplaceAll(ve.Field, "_", " ") + ": " + ve.Message
 	case errors.Is(err, domain.ErrAlreadyExists):
 		return "That already exists."
+	case errors.Is(err, domain.ErrForbidden):
+		return "Not allowed: " + err.Error() + "."
 	case errors.Is(err, domain.ErrNotFound):
 		return "That no longer exists."
 	case errors.Is(err, eventstore.ErrConflict):

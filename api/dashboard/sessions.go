@@ -123,17 +123,6 @@ func (d *Dashboard) RevokeSession(c *fiber.Ctx, v *view) error {
 	return done(c, strings.Clone(back), okSessionRevoked)
 }
 
-// revokeUserSessions ends every active session of a user (when they are disabled or
-// deleted) in one atomic append.
-func (d *Dashboard) revokeUserSessions(c *fiber.Ctx, v *view, userID string) error {
-	ids := sessions.ActiveIDs(d.Sessions.OfUser(v.Env.Slug, userID), d.Now())
-	if len(ids) == 0 {
-		return nil
-	}
-	_, err := d.Loop.Execute(c.UserContext(), session.RevokeAll{Environment: v.Env.Slug, SessionIDs: ids, Reason: session.ReasonOperator}, actor(c, v))
-	return err
-}
-
 // localTo reports whether p is a plain path under prefix (see isLocalPath).
 func localTo(p, prefix string) bool { return isLocalPath(p, prefix) && !strings.Contains(p, "//") }
 

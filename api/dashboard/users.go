@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/paylent/paylent/domain/consent"
-	"github.com/paylent/paylent/domain/grant"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/user"
 	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
@@ -198,17 +197,13 @@ func (d *Dashboard) setDisabled(c *fiber.Ctx, v *view, disable bool) error {
 	if !ok {
 		return d.noUser(c)
 	}
-	if _, err := d.Loop.Execute(c.UserContext(), user.Change{Environment: v.Env.Slug, UserID: u.ID, Disable: &disable}, actor(c, v)); err != nil {
+	change, key := d.App.EnableUser, okUserEnabled
+	if disable {
+		change, key = d.App.DisableUser, okUserDisabled
+	}
+	if _, err := change(c.UserContext(), app.UserRef{Environment: v.Env.Slug, UserID: u.ID}, actor(c, v)); err != nil {
 		v.Error = d.problem(err)
 		return d.userPage(c, v, fiber.StatusBadRequest, u, u.Name)
-	}
-	key := okUserEnabled
-	if disable {
-		key = okUserDisabled
-		if err := d.revokeUserSessions(c, v, u.ID); err != nil {
-			v.Error = "The user is disabled, but not every session was revoked: " + d.problem(err)
-			return d.userPage(c, v, fiber.StatusServiceUnavailable, u, u.Name)
-		}
 	}
 	return done(c, userPath(v, u.ID), key)
 }
@@ -230,10 +225,7 @@ func (d *Dashboard) DeleteUser(c *fiber.Ctx, v *view) error {
 	if !ok {
 		return d.noUser(c)
 	}
-	if err := d.revokeUserSessions(c, v, u.ID); err != nil {
-		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
-	}
-	if _, err := d.Loop.Execute(c.UserContext(), user.Delete{Environment: v.Env.Slug, UserID: u.ID, Email: u.Email}, actor(c, v)); err != nil {
+	if _, err := d.App.DeleteUser(c.UserContext(), app.UserRef{Environment: v.Env.Slug, UserID: u.ID}, actor(c, v)); err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
 	}
 	return done(c, usersBase(v), okUserDeleted)
@@ -247,17 +239,10 @@ func (d *Dashboard) RevokeConsent(c *fiber.Ctx, v *view) error {
 		return d.noUser(c)
 	}
 	clientID := strings.Clone(c.Params("client"))
-	if _, err := d.Loop.Execute(c.UserContext(), consent.Revoke{Environment: v.Env.Slug, UserID: u.ID, ClientID: clientID}, actor(c, v)); err != nil {
+	// The app's grants (refresh tokens and their access tokens) end in the same append.
+	if _, err := d.App.RevokeConsent(c.UserContext(), app.ConsentRef{Environment: v.Env.Slug, UserID: u.ID, ClientID: clientID}, actor(c, v)); err != nil {
 		v.Error = d.problem(err)
 		return d.userPage(c, v, fiber.StatusBadRequest, u, u.Name)
-	}
-	// As the Management API does: the app's refresh tokens (and their access tokens) go too.
-	for _, g := range d.Tokens.GrantsOf(v.Env.Slug, u.ID, clientID) {
-		_, err := d.Loop.Execute(c.UserContext(), grant.Revoke{Environment: v.Env.Slug, GrantID: g, Reason: grant.ReasonOperator}, actor(c, v))
-		if err != nil {
-			v.Error = d.problem(err)
-			return d.userPage(c, v, fiber.StatusBadRequest, u, u.Name)
-		}
 	}
 	return done(c, userPath(v, u.ID), okConsentRevoked)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/api/ratelimit"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/tenants"
 )
@@ -121,4 +122,9 @@ func actor(c *fiber.Ctx) domain.Actor {
 		ua = ua[:200]
 	}
 	return domain.Actor{Kind: domain.ActorClient, ID: callerOf(c).clientID, IP: c.IP(), UserAgent: ua}
+}
+
+// grantor is the caller's authority over clients: the scopes of its token.
+func grantor(c *fiber.Ctx) client.Grantor {
+	return client.Grantor{Holds: callerOf(c).scopes}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/internal/secret"
@@ -50,7 +51,7 @@ func (h *Handlers) CreateClient(c *fiber.Ctx, t tenants.Tenant) error {
 	if in.ID != "" {
 		return invalid("client_id", "is assigned by Paylent")
 	}
-	cmd := client.Register{Environment: t.Slug, ID: secret.ID(), Type: client.Type(in.Type), Settings: in.settings()}
+	cmd := client.Register{Environment: t.Slug, ID: secret.ID(), Type: client.Type(in.Type), Settings: in.settings(), Grantor: grantor(c)}
 	sec := ""
 	if cmd.Type == client.Confidential {
 		sec = secret.Token()
@@ -109,7 +110,7 @@ func (h *Handlers) UpdateClient(c *fiber.Ctx, t tenants.Tenant) error {
 	if (in.Type != "" && in.Type != string(cl.Type)) || (in.ID != "" && in.ID != id) {
 		return invalid("type", "client_id and type cannot change")
 	}
-	res, err := h.Loop.Execute(c.UserContext(), client.Update{Environment: t.Slug, ID: id, Settings: in.settings()}, actor(c))
+	res, err := h.Loop.Execute(c.UserContext(), client.Update{Environment: t.Slug, ID: id, Settings: in.settings(), Grantor: grantor(c)}, actor(c))
 	if err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func (h *Handlers) RotateClientSecret(c *fiber.Ctx, t tenants.Tenant) error {
 		}
 	}
 	sec := secret.Token()
-	res, err := h.Loop.Execute(c.UserContext(), client.RotateSecret{Environment: t.Slug, ID: c.Params("id"), SecretHash: secret.Hash(sec),
+	res, err := h.Loop.Execute(c.UserContext(), client.RotateSecret{Environment: t.Slug, ID: c.Params("id"), SecretHash: secret.Hash(sec), Grantor: grantor(c),
 		Grace: time.Duration(in.GraceSeconds) * time.Second}, actor(c))
 	if err != nil {
 		return err
@@ -144,16 +145,18 @@ func (h *Handlers) RotateClientSecret(c *fiber.Ctx, t tenants.Tenant) error {
 		"previous_secret_valid_until": stamp(h.Now().Add(time.Duration(in.GraceSeconds) * time.Second))})
 }
 
-// DeleteClient serves DELETE /api/v1/clients/:id.
+// DeleteClient serves DELETE /api/v1/clients/:id: the client and, in the same append, its
+// grants and kept tokens end.
 func (h *Handlers) DeleteClient(c *fiber.Ctx, t tenants.Tenant) error {
-	res, err := h.Loop.Execute(c.UserContext(), client.Delete{Environment: t.Slug, ID: c.Params("id")}, actor(c))
+	ended, err := h.App.DeleteClient(c.UserContext(), app.ClientRef{Environment: t.Slug, ClientID: c.Params("id")}, actor(c))
 	if err != nil {
 		return err
 	}
-	if err := h.catchUp(c, "catalog", res.Position); err != nil {
+	if err := h.catchUp(c, "catalog", ended.Position); err != nil {
 		return err
 	}
-	return wrote(c, fiber.StatusOK, res.Position, fiber.Map{"deleted": true})
+	return wrote(c, fiber.StatusOK, ended.Position, fiber.Map{"deleted": true,
+		"revoked": fiber.Map{"grants": ended.Grants, "tokens": ended.Tokens}})
 }
 
 func nonNil(s []string) []string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
 )
@@ -40,6 +41,11 @@ func (h *Handlers) Fail(c *fiber.Ctx, err error) error {
 		ae = errNotFound
 	case errors.Is(err, domain.ErrAlreadyExists):
 		ae = &apiError{status: fiber.StatusConflict, code: "conflict", msg: err.Error()}
+	case errors.Is(err, domain.ErrForbidden):
+		ae = &apiError{status: fiber.StatusForbidden, code: "forbidden", msg: err.Error()}
+	case errors.Is(err, app.ErrStale):
+		c.Set(fiber.HeaderRetryAfter, "1")
+		ae = &apiError{status: fiber.StatusServiceUnavailable, code: "temporarily_unavailable", msg: "read models are behind the event log; retry"}
 	case errors.Is(err, eventstore.ErrConflict):
 		ae = &apiError{status: fiber.StatusConflict, code: "conflict", msg: "a concurrent change won; retry"}
 	case errors.Is(err, eventstore.ErrUnavailable):

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/projections"
@@ -19,6 +20,8 @@ import (
 
 // Deps wire the Management API.
 type Deps struct {
+	// App is the operations layer: every state change that ends access goes through it.
+	App      *app.App
 	Loop     *eventstore.Loop
 	Store    eventstore.Store
 	Registry *domain.Registry

@@ -45,6 +45,7 @@ func Routes() []Route {
 		{"GET", "/sessions", u, func(h *Handlers) handler { return h.ListSessions }},
 		{"GET", "/sessions/:id", u, func(h *Handlers) handler { return h.GetSession }},
 		{"POST", "/sessions/:id/:action", u, func(h *Handlers) handler { return h.SessionAction }},
+		{"POST", "/tokens/revoke", u, func(h *Handlers) handler { return h.RevokeToken }},
 	}
 }
 

@@ -5,9 +5,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
-	"github.com/paylent/paylent/domain/consent"
-	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/user"
 	"github.com/paylent/paylent/internal/secret"
@@ -102,55 +101,48 @@ func (h *Handlers) UpdateUser(c *fiber.Ctx, t tenants.Tenant) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	id := c.Params("id")
-	res, err := h.Loop.Execute(c.UserContext(), user.Change{Environment: t.Slug, UserID: id, Name: in.Name, Disable: in.Disabled}, actor(c))
-	if err != nil {
-		return err
-	}
-	pos := res.Position
-	if in.Disabled != nil && *in.Disabled {
-		if p, err := h.revokeSessions(c, t, id); err != nil {
+	ref := app.UserRef{Environment: t.Slug, UserID: c.Params("id")}
+	var pos int64
+	if in.Name != nil {
+		p, err := h.App.RenameUser(c.UserContext(), ref, *in.Name, actor(c))
+		if err != nil {
 			return err
-		} else if p > pos {
-			pos = p
 		}
+		pos = p
+	}
+	if in.Disabled != nil {
+		change := h.App.EnableUser
+		if *in.Disabled {
+			change = h.App.DisableUser
+		}
+		ended, err := change(c.UserContext(), ref, actor(c))
+		if err != nil {
+			return err
+		}
+		pos = max(pos, ended.Position)
+	}
+	if _, ok := h.Catalog.User(t.Slug, ref.UserID); !ok && pos == 0 {
+		return errNotFound
 	}
 	if err := h.catchUp(c, "catalog", pos); err != nil {
 		return err
 	}
-	u, _ := h.Catalog.User(t.Slug, id)
+	u, _ := h.Catalog.User(t.Slug, ref.UserID)
 	return wrote(c, fiber.StatusOK, pos, fiber.Map{"user": viewUser(u)})
 }
 
-// DeleteUser serves DELETE /api/v1/users/:id: the user, their sessions and their grants end.
+// DeleteUser serves DELETE /api/v1/users/:id: the user is deleted and, in the same append,
+// their sessions and grants (with every token) end.
 func (h *Handlers) DeleteUser(c *fiber.Ctx, t tenants.Tenant) error {
-	id := c.Params("id")
-	u, ok := h.Catalog.User(t.Slug, id)
-	if !ok {
-		return errNotFound
-	}
-	pos, err := h.revokeSessions(c, t, id)
+	ended, err := h.App.DeleteUser(c.UserContext(), app.UserRef{Environment: t.Slug, UserID: c.Params("id")}, actor(c))
 	if err != nil {
 		return err
 	}
-	res, err := h.Loop.Execute(c.UserContext(), user.Delete{Environment: t.Slug, UserID: id, Email: u.Email}, actor(c))
-	if err != nil {
+	if err := h.catchUp(c, "catalog", ended.Position); err != nil {
 		return err
 	}
-	if err := h.catchUp(c, "catalog", res.Position); err != nil {
-		return err
-	}
-	return wrote(c, fiber.StatusOK, max(res.Position, pos), fiber.Map{"deleted": true})
-}
-
-// revokeSessions ends every active session of a user in one atomic append.
-func (h *Handlers) revokeSessions(c *fiber.Ctx, t tenants.Tenant, userID string) (int64, error) {
-	ids := sessions.ActiveIDs(h.Sessions.OfUser(t.Slug, userID), h.Now())
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	res, err := h.Loop.Execute(c.UserContext(), session.RevokeAll{Environment: t.Slug, SessionIDs: ids, Reason: session.ReasonOperator}, actor(c))
-	return res.Position, err
+	return wrote(c, fiber.StatusOK, ended.Position, fiber.Map{"deleted": true,
+		"revoked": fiber.Map{"sessions": ended.Sessions, "grants": ended.Grants}})
 }
 
 // sessionBody is a session as the API shows it (never its token hash).
@@ -241,25 +233,13 @@ func (h *Handlers) ListConsents(c *fiber.Ctx, t tenants.Tenant) error {
 // RevokeConsent serves DELETE /api/v1/users/:id/consents/:client: the consent is forgotten
 // and every grant of the user for the client is revoked (with their tokens).
 func (h *Handlers) RevokeConsent(c *fiber.Ctx, t tenants.Tenant) error {
-	uid, cid := c.Params("id"), c.Params("client")
-	res, err := h.Loop.Execute(c.UserContext(), consent.Revoke{Environment: t.Slug, UserID: uid, ClientID: cid}, actor(c))
+	ended, err := h.App.RevokeConsent(c.UserContext(), app.ConsentRef{Environment: t.Slug, UserID: c.Params("id"),
+		ClientID: c.Params("client")}, actor(c))
 	if err != nil {
 		return err
 	}
-	pos := res.Position
-	for _, g := range h.grantsOf(c, t, uid, cid) {
-		r, err := h.Loop.Execute(c.UserContext(), grant.Revoke{Environment: t.Slug, GrantID: g, Reason: grant.ReasonOperator}, actor(c))
-		if err != nil {
-			return err
-		}
-		pos = max(pos, r.Position)
-	}
-	if err := h.catchUp(c, "sessions", res.Position); err != nil {
+	if err := h.catchUp(c, "sessions", ended.Position); err != nil {
 		return err
 	}
-	return wrote(c, fiber.StatusOK, pos, fiber.Map{"revoked": true})
-}
-
-func (h *Handlers) grantsOf(_ *fiber.Ctx, t tenants.Tenant, userID, clientID string) []string {
-	return h.Tokens.GrantsOf(t.Slug, userID, clientID)
+	return wrote(c, fiber.StatusOK, ended.Position, fiber.Map{"revoked": true, "grants": ended.Grants})
 }

@@ -76,6 +76,8 @@ func (h *Handlers) authorizationCode(c *fiber.Ctx, t tenants.Tenant, cl catalog.
 	switch {
 	case errors.Is(err, domain.ErrNotFound), errors.Is(err, domain.ErrInvalid):
 		return invalid
+	case errors.Is(err, grant.ErrPartyEnded):
+		return errPartyEnded
 	case err != nil:
 		return err
 	case has[authcode.ReplayDetected](res.Events):

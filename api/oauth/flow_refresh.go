@@ -17,6 +17,10 @@ import (
 	"github.com/paylent/paylent/tenants"
 )
 
+// errPartyEnded answers a grant whose user was disabled or deleted, or whose client was
+// deleted, since the request was read.
+var errPartyEnded = oauth.ErrInvalidGrant.WithDescription("the grant is no longer valid")
+
 // refreshToken is RFC 6749 §6 with rotation: every use returns a new refresh token; the
 // used one is superseded, and presenting it again revokes the whole grant (except within
 // the client's retry window, where the same new token is returned again). The scope may be
@@ -76,6 +80,8 @@ func (h *Handlers) refreshToken(c *fiber.Ctx, t tenants.Tenant, cl catalog.Clien
 	switch {
 	case errors.Is(err, grant.ErrRevoked), errors.Is(err, grant.ErrExpired), errors.Is(err, domain.ErrNotFound):
 		return invalid
+	case errors.Is(err, grant.ErrPartyEnded):
+		return errPartyEnded
 	case errors.Is(err, domain.ErrInvalid):
 		return oauth.ErrInvalidScope.WithDescription("the requested scope was not granted")
 	case err != nil:

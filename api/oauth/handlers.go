@@ -92,8 +92,11 @@ func (h *Handlers) fresh(ctx context.Context) {
 	if err == nil {
 		err = h.TokensReady.WaitFor(ctx, head)
 	}
+	if err == nil && h.CatalogReady != nil { // a token's user and client must be current too
+		err = h.CatalogReady.WaitFor(ctx, head)
+	}
 	if err != nil {
-		h.log.Warn("cannot confirm the tokens projection is current; answering from what it has", "err", err)
+		h.log.Warn("cannot confirm the tokens and catalog projections are current; answering from what they have", "err", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/paylent/paylent/domain/access"
 	"github.com/paylent/paylent/domain/token"
 	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/tokens"
@@ -30,6 +31,26 @@ var errUnknownToken = errors.New("unknown token")
 // environment's keys, issuer and typ) and its jti; an opaque or refresh token by its hash.
 // It answers errUnknownToken for anything else, including other environments' tokens.
 func (h *Handlers) lookup(ctx context.Context, t tenants.Tenant, value string) (found, error) {
+	f, err := h.identify(ctx, t, value)
+	if err == nil && !h.parties(t.Slug, f.Token).Honoured() {
+		f.Revoked = true // its user was disabled or deleted, or its client deleted
+	}
+	return f, err
+}
+
+// parties reads what the catalog knows of a token's user and client.
+func (h *Handlers) parties(env string, tok tokens.Token) access.Parties {
+	_, clientOK := h.Catalog.Client(env, tok.ClientID)
+	p := access.Parties{ClientExists: clientOK,
+		ForUser: tok.SubjectKind == token.SubjectUser || tok.SubjectKind == "" && tok.Subject != tok.ClientID}
+	if p.ForUser {
+		u, ok := h.Catalog.User(env, tok.Subject)
+		p.UserExists, p.UserDisabled = ok, u.Disabled
+	}
+	return p
+}
+
+func (h *Handlers) identify(ctx context.Context, t tenants.Tenant, value string) (found, error) {
 	if len(value) > 8192 {
 		return found{}, errUnknownToken
 	}

@@ -48,7 +48,7 @@ func clientsCreateCommand(ctx context.Context, env *cliEnv, args []string) error
 	}
 	defer db.close()
 	id, sec := secret.ID(), ""
-	cmd := client.Register{Environment: *slug, ID: id, Type: client.Type(*typ), Settings: client.Settings{
+	cmd := client.Register{Environment: *slug, ID: id, Type: client.Type(*typ), Grantor: client.OperatorGrantor, Settings: client.Settings{
 		Name: *name, GrantTypes: grants, RedirectURIs: uris, Scopes: scopes, PostLogoutRedirectURIs: logoutURIs,
 		TokenFormat: environment.TokenFormat(*format), RefreshRetryWindow: *retry, FirstParty: *firstParty}}
 	if cmd.Type == client.Confidential {

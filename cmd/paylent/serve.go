@@ -62,6 +62,12 @@ func newReadModels(env *cliEnv, db *database, msg *messaging, masterKey []byte) 
 	return rm
 }
 
+// forApp gives the operations layer the read models and how to wait for each.
+func (rm *readModels) forApp() app.ReadModels {
+	return app.ReadModels{Head: rm.head, Catalog: rm.catalog, CatalogReady: rm.byName[catalog.Name],
+		Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name]}
+}
+
 // caughtUp is the readiness probe of the projections: each has applied the store's head.
 func (rm *readModels) caughtUp(db *database) func(context.Context) error {
 	return func(ctx context.Context) error {
@@ -139,6 +145,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	oauthHandlers := oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
 		Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log,
 		KeysReady: rm.byName[keys.Name]})
+	ops := app.New(app.Options{Loop: db.loop, MasterKey: mk, Logger: log, ReadModels: rm.forApp()})
 	rotateKeys := func(ctx context.Context, t tenants.Tenant, a domain.Actor) (int64, error) {
 		res, err := workers.RotateKeys(ctx, db.loop, a, t.Slug, mk, t.Settings.AccessTokenTTL())
 		return res.Position, err
@@ -146,10 +153,10 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	return serveHTTP(ctx, env, ln, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
 		OAuth: oauthHandlers,
-		Mgmt: mgmt.New(mgmt.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
+		Mgmt: mgmt.New(mgmt.Deps{App: ops, Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
 			Tokens: rm.tokens, Keys: rm.keys, Runtimes: rm.byName, Verify: oauthHandlers.VerifyAccessToken, Logger: log,
 			RotateKeys: rotateKeys}),
-		Dashboard: dashboard.New(dashboard.Deps{Loop: db.loop, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
+		Dashboard: dashboard.New(dashboard.Deps{App: ops, Loop: db.loop, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
 			Directory: dir, Runtimes: rm.byName, RotateKeys: rotateKeys, MasterKey: mk, Scheme: cfg.PublicScheme,
 			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log}),
 		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name], CatalogReady: rm.byName[catalog.Name],

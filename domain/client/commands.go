@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/hex"
 	"reflect"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -20,6 +21,36 @@ type Register struct {
 	Type        Type
 	Settings    Settings
 	SecretHash  string
+	// Grantor is who registers it: it may give only the Management API scopes it holds.
+	Grantor Grantor
+}
+
+// Grantor is the authority of whoever registers or changes a client, as far as the
+// Management API's scopes go: nobody gives a client a management scope they do not hold
+// themselves, or takes over (rotates the secret of) a client holding more than they do.
+// Operators (the dashboard, the CLI on the machine) hold every scope of their account's
+// environments; a Management API caller holds its token's scopes. The zero value holds
+// none, so a face that forgets to say gives nothing.
+type Grantor struct {
+	Operator bool
+	Holds    oauth.Scopes
+}
+
+// OperatorGrantor is an operator's authority.
+var OperatorGrantor = Grantor{Operator: true}
+
+// mayGive refuses management scopes among want that the grantor does not hold, except
+// those in kept (the client has them already: changing other settings is no escalation).
+func (g Grantor) mayGive(want, kept []string) error {
+	if g.Operator {
+		return nil
+	}
+	for _, s := range want {
+		if oauth.IsManagement(s) && !g.Holds.Has(s) && !slices.Contains(kept, s) {
+			return domain.Forbidden("the scope %s can be given to a client only by a caller that holds it", s)
+		}
+	}
+	return nil
 }
 
 // Streams implements domain.Command: the new client, its environment, then each custom
@@ -51,6 +82,9 @@ func (c Register) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, err
 	if err := scopesExist(settings.Scopes, h[2:]); err != nil {
 		return nil, err
 	}
+	if err := c.Grantor.mayGive(settings.Scopes, nil); err != nil {
+		return nil, err
+	}
 	out := make([][]domain.Event, len(h))
 	out[0] = []domain.Event{Registered{ClientID: c.ID, Type: c.Type, Settings: settings, SecretHash: c.SecretHash}}
 	return out, nil
@@ -61,6 +95,8 @@ type Update struct {
 	Environment string
 	ID          string
 	Settings    Settings
+	// Grantor may add only the Management API scopes it holds.
+	Grantor Grantor
 }
 
 // Streams implements domain.Command.
@@ -81,6 +117,9 @@ func (c Update) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	if err := scopesExist(settings.Scopes, h[1:]); err != nil {
 		return nil, err
 	}
+	if err := c.Grantor.mayGive(settings.Scopes, s.Settings.Scopes); err != nil {
+		return nil, err
+	}
 	out := make([][]domain.Event, len(h))
 	out[0] = []domain.Event{Updated{Settings: settings}}
 	return out, nil
@@ -92,6 +131,9 @@ type RotateSecret struct {
 	ID          string
 	SecretHash  string
 	Grace       time.Duration
+	// Grantor must hold every Management API scope of the client: whoever learns the new
+	// secret acts as the client.
+	Grantor Grantor
 }
 
 // Streams implements domain.Command.
@@ -111,6 +153,9 @@ func (c RotateSecret) Decide(h [][]domain.Event, now time.Time) ([][]domain.Even
 		return nil, domain.Invalid("grace", "must be between 0 and 30 days")
 	}
 	if err := validSecretHash(s.Type, c.SecretHash); err != nil {
+		return nil, err
+	}
+	if err := c.Grantor.mayGive(s.Settings.Scopes, nil); err != nil {
 		return nil, err
 	}
 	return [][]domain.Event{{SecretRotated{SecretHash: c.SecretHash, PreviousSecretHash: s.SecretHash,
@@ -281,7 +326,8 @@ func (c Ensure) Streams() []domain.StreamRef {
 func (c Ensure) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, error) {
 	s := Fold(h[0])
 	if !s.Exists {
-		return Register(c).Decide(h, now)
+		return Register{Environment: c.Environment, ID: c.ID, Type: c.Type, Settings: c.Settings, SecretHash: c.SecretHash,
+			Grantor: OperatorGrantor}.Decide(h, now) // Paylent itself
 	}
 	if s.Type != c.Type {
 		return nil, domain.Invalid("type", "client %s exists with type %s", c.ID, s.Type)

@@ -6,15 +6,40 @@ import (
 
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/authcode"
+	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/token"
+	"github.com/paylent/paylent/domain/user"
 )
 
 // Errors a refresh can end with (all answered invalid_grant).
 var (
 	ErrRevoked = errors.New("the grant was revoked")
 	ErrExpired = errors.New("the refresh token has expired")
+	// ErrPartyEnded: the grant's user is disabled or deleted, or its client deleted. Nothing
+	// is issued for them, whatever a face's read model still says.
+	ErrPartyEnded = errors.New("the user or the client no longer stands")
 )
+
+// parties are the guarded streams of the user and the client a token is issued for: the
+// decision reads them, and the append fails if either changed meanwhile.
+func parties(env string, t token.Issued) []domain.StreamRef {
+	u, c := user.Stream(env, t.Subject), client.Stream(env, t.ClientID)
+	u.Guard, c.Guard = true, true
+	return []domain.StreamRef{u, c}
+}
+
+// standing refuses a disabled or deleted user and a deleted client (the two parties'
+// histories, as parties names them).
+func standing(h [][]domain.Event) error {
+	if u := user.FoldAll(h[0]); !u.Exists || u.Deleted || u.Disabled {
+		return ErrPartyEnded
+	}
+	if !client.Fold(h[1]).Exists {
+		return ErrPartyEnded
+	}
+	return nil
+}
 
 // Redeem redeems an authorization code: the code becomes used, a grant is created with the
 // tokens minted for it. A code that was already redeemed is a replay: the decision records
@@ -37,7 +62,7 @@ func (c Redeem) Streams() []domain.StreamRef {
 	if c.Refresh != nil {
 		refs = append(refs, fresh(token.Stream(c.Environment, c.Refresh.JTI)))
 	}
-	return refs
+	return append(refs, parties(c.Environment, c.Access)...)
 }
 
 // Decide implements domain.Command.
@@ -60,6 +85,12 @@ func (c Redeem) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, err
 	if code.Issued.ClientID != c.Access.ClientID || !now.Before(code.Issued.ExpiresAt) {
 		return nil, domain.Invalid("code", "the authorization code is expired or was issued to another client")
 	}
+	if code.Issued.UserID != c.Access.Subject {
+		return nil, domain.Invalid("subject", "the access token's subject is not the code's user")
+	}
+	if err := standing(h[len(h)-2:]); err != nil {
+		return nil, err
+	}
 	id := authcode.GrantID(c.CodeHash)
 	created := Created{GrantID: id, ClientID: code.Issued.ClientID, UserID: code.Issued.UserID, Scope: code.Issued.Scope,
 		SessionID: code.Issued.SessionID, AuthTime: code.Issued.AuthTime, Tokens: []TokenRef{ref(c.Access)}}
@@ -71,7 +102,7 @@ func (c Redeem) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, err
 		r.GrantID = id
 		created.Refresh = r.JTI
 		created.Tokens = append(created.Tokens, ref(r))
-		out[len(out)-1] = []domain.Event{r}
+		out[3] = []domain.Event{r}
 	}
 	out[0] = []domain.Event{authcode.Redeemed{GrantID: id}}
 	out[1] = []domain.Event{created}
@@ -95,8 +126,8 @@ type Refresh struct {
 
 // Streams implements domain.Command: the grant, the new access token, the new refresh token.
 func (c Refresh) Streams() []domain.StreamRef {
-	return []domain.StreamRef{Stream(c.Environment, c.GrantID), fresh(token.Stream(c.Environment, c.Access.JTI)),
-		fresh(token.Stream(c.Environment, c.NewRefresh.JTI))}
+	return append([]domain.StreamRef{Stream(c.Environment, c.GrantID), fresh(token.Stream(c.Environment, c.Access.JTI)),
+		fresh(token.Stream(c.Environment, c.NewRefresh.JTI))}, parties(c.Environment, c.Access)...)
 }
 
 // Decide implements domain.Command. Reuse of a rotated token appends the detection and the
@@ -109,6 +140,13 @@ func (c Refresh) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, er
 		return nil, domain.ErrNotFound
 	case g.Revoked:
 		return nil, ErrRevoked
+	case g.UserID != c.Access.Subject || g.ClientID != c.Access.ClientID:
+		return nil, domain.Invalid("subject", "the access token's subject or client is not the grant's")
+	}
+	if err := standing(h[3:5]); err != nil {
+		return nil, err
+	}
+	switch {
 	case c.Presented == g.Current:
 		if !now.Before(c.PresentedExpiresAt) {
 			return nil, ErrExpired

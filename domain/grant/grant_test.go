@@ -1,15 +1,18 @@
 package grant_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/authcode"
+	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/token"
+	"github.com/paylent/paylent/domain/user"
 )
 
 var (
@@ -18,6 +21,14 @@ var (
 	code     = authcode.Issued{CodeHash: codeHash, ClientID: "client-1", RedirectURI: "https://app/cb", Scope: "openid profile",
 		UserID: "user-1", SessionID: "s-1", AuthTime: now, ExpiresAt: now.Add(time.Minute)}
 )
+
+var (
+	userH   = []domain.Event{user.Created{UserID: "user-1", Email: "u@example.com"}}
+	clientH = []domain.Event{client.Registered{ClientID: "client-1", Type: client.Confidential}}
+)
+
+// with appends the histories of the user and the client, the streams a decision guards.
+func with(h ...[]domain.Event) [][]domain.Event { return append(h, userH, clientH) }
 
 func tok(jti, kind string) token.Issued {
 	return token.Issued{JTI: jti, Kind: kind, Format: token.FormatOpaque, ClientID: "client-1", Subject: "user-1",
@@ -37,7 +48,7 @@ func types(out [][]domain.Event) []string {
 func TestRedeemThenReplay(t *testing.T) {
 	refresh := tok("refresh-1", token.KindRefresh)
 	cmd := grant.Redeem{Environment: "e", CodeHash: codeHash, Access: tok("access-1", token.KindAccess), Refresh: &refresh}
-	out, err := cmd.Decide([][]domain.Event{{code}, nil, nil, nil}, now)
+	out, err := cmd.Decide(with([]domain.Event{code}, nil, nil, nil), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +65,7 @@ func TestRedeemThenReplay(t *testing.T) {
 
 	// The same code again: the replay is recorded and the grant revoked with its tokens.
 	replay := grant.Redeem{Environment: "e", CodeHash: codeHash, Access: tok("access-2", token.KindAccess)}
-	out2, err := replay.Decide([][]domain.Event{{code, out[0][0]}, {created}, nil}, now.Add(time.Second))
+	out2, err := replay.Decide(with([]domain.Event{code, out[0][0]}, []domain.Event{created}, nil), now.Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +76,12 @@ func TestRedeemThenReplay(t *testing.T) {
 		t.Errorf("revocation %+v", rev)
 	}
 	// An expired code is refused; another client's too.
-	if _, err := cmd.Decide([][]domain.Event{{code}, nil, nil, nil}, now.Add(2*time.Minute)); err == nil {
+	if _, err := cmd.Decide(with([]domain.Event{code}, nil, nil, nil), now.Add(2*time.Minute)); err == nil {
 		t.Error("expired code redeemed")
 	}
 	other := cmd
 	other.Access.ClientID = "client-2"
-	if _, err := other.Decide([][]domain.Event{{code}, nil, nil, nil}, now); err == nil {
+	if _, err := other.Decide(with([]domain.Event{code}, nil, nil, nil), now); err == nil {
 		t.Error("another client redeemed the code")
 	}
 }
@@ -83,7 +94,7 @@ func TestRefreshRotationReuseAndRetry(t *testing.T) {
 			Access: tok("a-"+next, token.KindAccess), NewRefresh: tok(next, token.KindRefresh), RetryWindow: window,
 			PresentedExpiresAt: now.Add(48 * time.Hour)}
 	}
-	out, err := refresh("r1", "r2", 0, "openid").Decide([][]domain.Event{{created}, nil, nil}, now)
+	out, err := refresh("r1", "r2", 0, "openid").Decide(with([]domain.Event{created}, nil, nil), now)
 	if err != nil || strings.Join(types(out), ",") != "grant.rotated,token.issued,token.issued" {
 		t.Fatalf("rotation: %v %v", types(out), err)
 	}
@@ -91,7 +102,7 @@ func TestRefreshRotationReuseAndRetry(t *testing.T) {
 	history := []domain.Event{created, rotated}
 
 	// r1 again, strict: reuse → the family is revoked.
-	out, err = refresh("r1", "r2", 0).Decide([][]domain.Event{history, nil, nil}, now.Add(time.Second))
+	out, err = refresh("r1", "r2", 0).Decide(with(history, nil, nil), now.Add(time.Second))
 	if err != nil || strings.Join(types(out), ",") != "grant.reuse_detected,grant.revoked" {
 		t.Fatalf("reuse: %v %v", types(out), err)
 	}
@@ -99,22 +110,55 @@ func TestRefreshRotationReuseAndRetry(t *testing.T) {
 		t.Errorf("revocation must name every live token: %+v", rev.Tokens)
 	}
 	// r1 again within a 30 s window: the same r2, a new access token, no revocation.
-	out, err = refresh("r1", "r2", 30*time.Second).Decide([][]domain.Event{history, nil, nil}, now.Add(10*time.Second))
+	out, err = refresh("r1", "r2", 30*time.Second).Decide(with(history, nil, nil), now.Add(10*time.Second))
 	if err != nil || strings.Join(types(out), ",") != "grant.rotation_retried,token.issued" {
 		t.Fatalf("retry: %v %v", types(out), err)
 	}
 	// ...but not after the window.
-	out, _ = refresh("r1", "r2", 30*time.Second).Decide([][]domain.Event{history, nil, nil}, now.Add(time.Minute))
+	out, _ = refresh("r1", "r2", 30*time.Second).Decide(with(history, nil, nil), now.Add(time.Minute))
 	if strings.Join(types(out), ",") != "grant.reuse_detected,grant.revoked" {
 		t.Errorf("retry after the window: %v", types(out))
 	}
 	// Widening is refused; a revoked grant refuses everything.
-	if _, err := refresh("r2", "r3", 0, "openid", "email").Decide([][]domain.Event{history, nil, nil}, now); err == nil {
+	if _, err := refresh("r2", "r3", 0, "openid", "email").Decide(with(history, nil, nil), now); err == nil {
 		t.Error("scope widened on refresh")
 	}
 	revoked := append(history, grant.Revoked{Reason: "x"})
-	if _, err := refresh("r2", "r3", 0).Decide([][]domain.Event{revoked, nil, nil}, now); err != grant.ErrRevoked {
+	if _, err := refresh("r2", "r3", 0).Decide(with(revoked, nil, nil), now); err != grant.ErrRevoked {
 		t.Errorf("refresh of a revoked grant: %v", err)
+	}
+}
+
+// Nothing is issued for a disabled or deleted user or a deleted client, whatever the
+// caller's read model said; a token for another subject than the grant's is refused.
+func TestPartiesMustStand(t *testing.T) {
+	created := grant.Created{GrantID: "g1", ClientID: "client-1", UserID: "user-1", Scope: "openid", Refresh: "r1"}
+	refresh := grant.Refresh{Environment: "e", GrantID: "g1", Presented: "r1", Access: tok("a2", token.KindAccess),
+		NewRefresh: tok("r2", token.KindRefresh), PresentedExpiresAt: now.Add(time.Hour)}
+	redeem := grant.Redeem{Environment: "e", CodeHash: codeHash, Access: tok("access-1", token.KindAccess)}
+	disabled := append(append([]domain.Event(nil), userH...), user.Disabled{})
+	deletedUser := append(append([]domain.Event(nil), userH...), user.Deleted{})
+	deletedClient := append(append([]domain.Event(nil), clientH...), client.Deleted{})
+	for name, parties := range map[string][2][]domain.Event{
+		"user disabled": {disabled, clientH}, "user deleted": {deletedUser, clientH},
+		"client deleted": {userH, deletedClient}, "no user": {nil, clientH},
+	} {
+		if _, err := refresh.Decide([][]domain.Event{{created}, nil, nil, parties[0], parties[1]}, now); !errors.Is(err, grant.ErrPartyEnded) {
+			t.Errorf("refresh, %s: %v", name, err)
+		}
+		if _, err := redeem.Decide([][]domain.Event{{code}, nil, nil, parties[0], parties[1]}, now); !errors.Is(err, grant.ErrPartyEnded) {
+			t.Errorf("redeem, %s: %v", name, err)
+		}
+	}
+	other := refresh
+	other.Access.Subject = "user-2"
+	if _, err := other.Decide(with([]domain.Event{created}, nil, nil), now); !errors.Is(err, domain.ErrInvalid) {
+		t.Errorf("refresh for another subject: %v", err)
+	}
+	for _, ref := range refresh.Streams()[3:] {
+		if !ref.Guard {
+			t.Errorf("%s is read but not guarded", ref.Stream)
+		}
 	}
 }
 

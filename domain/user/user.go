@@ -225,7 +225,8 @@ func emailTaken(history []domain.Event) bool {
 	return !released
 }
 
-// Change updates, disables, enables or deletes a user.
+// Change renames or re-enables a user. Disabling and deleting end access and are
+// access.EndUser's.
 type Change struct {
 	Environment string
 	UserID      string
@@ -253,35 +254,15 @@ func (c Change) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 		}
 		out = append(out, Updated{Name: *c.Name})
 	}
-	if c.Disable != nil && *c.Disable != s.Disabled {
-		if *c.Disable {
-			out = append(out, Disabled{})
-		} else {
-			out = append(out, Enabled{})
-		}
+	if c.Disable != nil && *c.Disable {
+		// Disabling must end the user's sessions and grants in the same append: that is
+		// access.EndUser, the only decision that emits Disabled.
+		return nil, domain.Invalid("disabled", "a user is disabled by ending their access (access.EndUser)")
+	}
+	if c.Disable != nil && !*c.Disable && s.Disabled {
+		out = append(out, Enabled{})
 	}
 	return [][]domain.Event{out}, nil
-}
-
-// Delete deletes a user and releases their address.
-type Delete struct {
-	Environment string
-	UserID      string
-	Email       string
-}
-
-// Streams implements domain.Command.
-func (c Delete) Streams() []domain.StreamRef {
-	return []domain.StreamRef{Stream(c.Environment, c.UserID), EmailStream(c.Environment, c.Email)}
-}
-
-// Decide implements domain.Command.
-func (c Delete) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
-	s := FoldAll(h[0])
-	if !s.Exists || s.Deleted || NormalizeEmail(c.Email) != s.Email {
-		return nil, domain.ErrNotFound
-	}
-	return [][]domain.Event{{Deleted{}}, {EmailReleased{UserID: c.UserID}}}, nil
 }
 
 // FullState is a user with its lifecycle.

@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"AppendAssignsEnvelope", testAppendAssignsEnvelope},
 		{"ExpectedVersions", testExpectedVersions},
 		{"MultiStreamAppendIsAtomic", testMultiStreamAtomic},
+		{"GuardsCheckVersionsWithoutEvents", testGuards},
 		{"StreamStaysInItsEnvironment", testStreamEnvironment},
 		{"RejectsBadInput", testRejectsBadInput},
 		{"ReadsFromPosition", testReads},
@@ -367,4 +368,34 @@ func sameEnvelope(a, b domain.Envelope) bool {
 	return a.ID == b.ID && a.Position == b.Position && a.Stream == b.Stream && a.StreamVersion == b.StreamVersion &&
 		a.Type == b.Type && a.OccurredAt.Equal(b.OccurredAt) && bytes.Equal(a.Data, b.Data) &&
 		bytes.Equal(a.Actor, b.Actor) && bytes.Equal(a.Hash, b.Hash) && bytes.Equal(a.PrevHash, b.PrevHash)
+}
+
+// An append without events checks a stream's version: the whole request fails when the
+// guarded stream moved, and the guard itself writes nothing.
+func testGuards(t *testing.T, s eventstore.Store) {
+	appendOne(t, s, "env-a", "user-1", eventstore.ExpectNoStream, Event("user.created", map[string]int{"n": 1}))
+	guard := func(v int64) eventstore.StreamAppend {
+		return eventstore.StreamAppend{Environment: "env-a", Stream: "user-1", ExpectedVersion: v}
+	}
+	token := func(id string) eventstore.StreamAppend {
+		return eventstore.StreamAppend{Environment: "env-a", Stream: id, ExpectedVersion: eventstore.ExpectNoStream,
+			Events: []eventstore.NewEvent{Event("token.issued", map[string]int{"n": 1})}}
+	}
+	out, err := s.Append(t.Context(), token("token-1"), guard(1))
+	if err != nil || len(out) != 1 || out[0].Stream != "token-1" {
+		t.Fatalf("append under a holding guard: %v %+v", err, out)
+	}
+	appendOne(t, s, "env-a", "user-1", 1, Event("user.disabled", map[string]int{"n": 2}))
+	if _, err := s.Append(t.Context(), token("token-2"), guard(1)); !errors.Is(err, eventstore.ErrConflict) {
+		t.Fatalf("append under a moved guard: %v, want a conflict", err)
+	}
+	if evs, err := s.ReadStream(t.Context(), "token-2"); err != nil || len(evs) != 0 {
+		t.Fatalf("the refused append wrote %d events (%v)", len(evs), err)
+	}
+	if evs, err := s.ReadStream(t.Context(), "user-1"); err != nil || len(evs) != 2 {
+		t.Fatalf("the guarded stream has %d events (%v), want 2", len(evs), err)
+	}
+	if _, err := s.Append(t.Context(), eventstore.StreamAppend{Environment: "env-a", Stream: "x", ExpectedVersion: eventstore.ExpectAny}); !errors.Is(err, domain.ErrInvalid) {
+		t.Fatalf("an append of nothing at any version: %v, want invalid", err)
+	}
 }

@@ -207,3 +207,27 @@ func (s *Store) GrantsOf(env, subject, clientID string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Held lists what a user or a client holds that has not expired at now and is not revoked:
+// the ids of their grants, and the jtis of their kept tokens issued outside any grant
+// (opaque client-credentials tokens). An empty subject or clientID matches any.
+func (s *Store) Held(env, subject, clientID string, now time.Time) (grants, standalone []string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	seen := map[string]bool{}
+	for _, t := range s.st.Tokens[env] {
+		if (subject != "" && t.Subject != subject) || (clientID != "" && t.ClientID != clientID) || t.Revoked || !now.Before(t.ExpiresAt) {
+			continue
+		}
+		switch {
+		case t.GrantID == "":
+			standalone = append(standalone, t.JTI)
+		case !seen[t.GrantID]:
+			seen[t.GrantID] = true
+			grants = append(grants, t.GrantID)
+		}
+	}
+	sort.Strings(grants)
+	sort.Strings(standalone)
+	return grants, standalone
+}
