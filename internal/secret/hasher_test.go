@@ -69,12 +69,17 @@ func TestHasherLimitsConcurrency(t *testing.T) {
 			}
 		})
 	}
-	for range 20 {
-		<-g.started
+	// Two run and hold their turns; each release lets exactly one more in.
+	<-g.started
+	<-g.started
+	for i := range 20 {
 		if g.running.Load() > 2 {
 			t.Errorf("%d computations at once, limit 2", g.running.Load())
 		}
 		g.release <- struct{}{}
+		if i < 18 {
+			<-g.started
+		}
 	}
 	wg.Wait()
 	if g.peak.Load() != 2 || errs.Load() != 0 {

@@ -20,7 +20,7 @@ type PasswordParams struct {
 
 // DefaultPasswordParams are the first of OWASP's equivalent Argon2id configurations
 // (Password Storage Cheat Sheet: m=19 MiB, t=2, p=1). On the reference machine one hash
-// costs about 30 ms of one core (docs/BENCHMARKS.md); the hasher bounds how many run at
+// costs about 20 ms of one core (docs/BENCHMARKS.md); the hasher bounds how many run at
 // once. Hashes made with the earlier m=64 MiB, t=2, p=2 still verify: a PHC string carries
 // its parameters.
 var DefaultPasswordParams = PasswordParams{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
