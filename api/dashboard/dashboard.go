@@ -13,6 +13,7 @@ import (
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
@@ -47,6 +48,8 @@ type Deps struct {
 	Transport http.RoundTripper
 	// Outbox is the dev outbox directory ("" when mail goes over SMTP): the Mailbox page.
 	Outbox string
+	// Hasher hashes new users' and operators' passwords within the process's budget.
+	Hasher *secret.Hasher
 	Logger *slog.Logger
 	Now    func() time.Time
 }

@@ -81,11 +81,18 @@ func (d *Dashboard) AddOperator(c *fiber.Ctx, v *view) error {
 	id := u.ID
 	if !exists {
 		id, p.Password = secret.ID(), secret.Random(16)
-		_, err := d.Loop.Execute(c.UserContext(), user.Create{Environment: domain.OperatorsEnvironment, ID: id, Email: p.Email, Name: p.Name,
-			PasswordHash: secret.HashPassword(p.Password, secret.DefaultPasswordParams), EmailVerified: true}, actor(c, v))
+		pw, err := user.NewPassword(p.Password, p.Email)
+		var hash user.PasswordHash
+		if err == nil {
+			hash, err = user.HashedPassword(pw, d.Hasher.Func(c.UserContext()))
+		}
+		if err == nil {
+			_, err = d.Loop.Execute(c.UserContext(), user.Create{Environment: domain.OperatorsEnvironment, ID: id, Email: p.Email, Name: p.Name,
+				PasswordHash: hash, EmailVerified: true}, actor(c, v))
+		}
 		if err != nil {
 			v.Error, p.Password = d.problem(err), ""
-			return d.operatorsPage(c, v, fiber.StatusBadRequest, p)
+			return d.operatorsPage(c, v, failStatus(c, err), p)
 		}
 	}
 	res, err := d.Loop.Execute(c.UserContext(), account.AddOperator{Account: v.Env.Account, UserID: id, Email: p.Email}, actor(c, v))

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -147,9 +148,21 @@ func (d *Dashboard) problem(err error) string {
 		return "Someone changed this at the same moment. Try again."
 	case errors.Is(err, eventstore.ErrUnavailable):
 		return "The event store is unavailable. Nothing was changed; try again shortly."
+	case errors.Is(err, secret.ErrBusy):
+		return "Too many passwords are being checked at once. Nothing was changed; try again in a moment."
 	}
 	d.Logger.Error("dashboard write failed", "err", err)
 	return "Something went wrong. Nothing was changed."
+}
+
+// failStatus is the status of a page that shows a failed write: 503 with Retry-After when
+// the password hasher was busy (the write may succeed in a moment), 400 otherwise.
+func failStatus(c *fiber.Ctx, err error) int {
+	if errors.Is(err, secret.ErrBusy) {
+		c.Set(fiber.HeaderRetryAfter, "2")
+		return fiber.StatusServiceUnavailable
+	}
+	return fiber.StatusBadRequest
 }
 
 // errorHandler renders what a handler returned as a page.

@@ -120,13 +120,19 @@ func (d *Dashboard) CreateUser(c *fiber.Ctx, v *view) error {
 		v.Error = d.problem(err)
 		return d.userForm(c, v, fiber.StatusBadRequest, f)
 	}
-	if err := user.ValidatePassword(password, f.Email); err != nil {
+	pw, err := user.NewPassword(password, f.Email)
+	if err != nil {
 		v.Error = d.problem(err)
 		return d.userForm(c, v, fiber.StatusBadRequest, f)
 	}
+	hash, err := user.HashedPassword(pw, d.Hasher.Func(c.UserContext()))
+	if err != nil {
+		v.Error = d.problem(err)
+		return d.userForm(c, v, failStatus(c, err), f)
+	}
 	id := secret.ID()
-	_, err := d.Loop.Execute(c.UserContext(), user.Create{Environment: v.Env.Slug, ID: id, Email: f.Email, Name: f.Name,
-		PasswordHash: secret.HashPassword(password, secret.DefaultPasswordParams)}, actor(c, v))
+	_, err = d.Loop.Execute(c.UserContext(), user.Create{Environment: v.Env.Slug, ID: id, Email: f.Email, Name: f.Name,
+		PasswordHash: hash}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		if errors.Is(err, user.ErrEmailTaken) {

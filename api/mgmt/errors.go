@@ -11,6 +11,7 @@ import (
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/secret"
 )
 
 // apiError is a JSON error with a stable code.
@@ -51,6 +52,9 @@ func (h *Handlers) Fail(c *fiber.Ctx, err error) error {
 	case errors.Is(err, eventstore.ErrUnavailable):
 		c.Set(fiber.HeaderRetryAfter, "5")
 		ae = &apiError{status: fiber.StatusServiceUnavailable, code: "temporarily_unavailable", msg: "the event store is unavailable; retry shortly"}
+	case errors.Is(err, secret.ErrBusy):
+		c.Set(fiber.HeaderRetryAfter, "2")
+		ae = &apiError{status: fiber.StatusServiceUnavailable, code: "temporarily_unavailable", msg: "too many password hashes at once; retry shortly"}
 	default:
 		h.log.Error("management API request failed", "path", c.Path(), "err", err)
 		ae = &apiError{status: fiber.StatusInternalServerError, code: "server_error", msg: "internal error"}

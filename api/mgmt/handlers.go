@@ -10,6 +10,7 @@ import (
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
@@ -35,8 +36,10 @@ type Deps struct {
 	Verify func(ctx context.Context, t tenants.Tenant, value string) (tokens.Token, error)
 	// RotateKeys rotates an environment's signing keys (workers.RotateKeys, wired by cmd).
 	RotateKeys func(ctx context.Context, t tenants.Tenant, actor domain.Actor) (int64, error)
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Hasher hashes new users' passwords within the process's budget.
+	Hasher *secret.Hasher
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Handlers serve the Management API.

@@ -40,12 +40,17 @@ func (h *Handlers) CreateUser(c *fiber.Ctx, t tenants.Tenant) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	if err := user.ValidatePassword(in.Password, in.Email); err != nil {
+	pw, err := user.NewPassword(in.Password, in.Email)
+	if err != nil {
+		return err
+	}
+	hash, err := user.HashedPassword(pw, h.Hasher.Func(c.UserContext()))
+	if err != nil {
 		return err
 	}
 	id := secret.ID()
 	res, err := h.Loop.Execute(c.UserContext(), user.Create{Environment: t.Slug, ID: id, Email: in.Email, Name: in.Name,
-		PasswordHash: secret.HashPassword(in.Password, secret.DefaultPasswordParams), EmailVerified: in.EmailVerified}, actor(c))
+		PasswordHash: hash, EmailVerified: in.EmailVerified}, actor(c))
 	if err != nil {
 		return err
 	}

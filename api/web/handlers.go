@@ -41,6 +41,8 @@ type Deps struct {
 	// Scheme is the public scheme; cookies are Secure under https.
 	Scheme string
 	Secure bool
+	// Hasher hashes and verifies passwords within the process's budget.
+	Hasher *secret.Hasher
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -49,9 +51,6 @@ type Deps struct {
 type Handlers struct {
 	Deps
 	log *slog.Logger
-	// dummyHash is verified against when the email is unknown, so that an unknown email and
-	// a wrong password take the same time.
-	dummyHash string
 }
 
 // New returns the handlers.
@@ -63,7 +62,12 @@ func New(d Deps) *Handlers {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	d.Secure = d.Scheme == "https"
-	return &Handlers{Deps: d, log: d.Logger, dummyHash: secret.HashPassword(secret.Token(), secret.DefaultPasswordParams)}
+	// The hash an unknown email is verified against, made now so that the first such login
+	// costs what the others do (if this fails, the first login makes it).
+	if _, err := d.Hasher.Dummy(context.Background()); err != nil {
+		d.Logger.Warn("could not prepare the login's dummy hash", "err", err)
+	}
+	return &Handlers{Deps: d, log: d.Logger}
 }
 
 // sessionCookie is the login session's cookie (host-only: each environment has its own).

@@ -18,6 +18,13 @@ import (
 // wrong password look the same.
 const errLogin = "Wrong email or password. After repeated failures, wait a few minutes before trying again."
 
+// errBusyLogin is shown when the password hasher's budget is spent: nothing was checked,
+// and nothing is recorded against the account.
+const errBusyLogin = "Too many sign-ins at once; try again in a moment."
+
+// busyRetryAfter is the Retry-After (seconds) of an answer refused for a busy hasher.
+const busyRetryAfter = "2"
+
 // loginPage renders the login page.
 // redirectTarget is where a successful login may redirect the browser (the form-action of
 // the page must allow it).
@@ -64,6 +71,10 @@ func (h *Handlers) Login(c *fiber.Ctx, t tenants.Tenant) error {
 		if req != nil {
 			target = req.RedirectURI
 		}
+		if errors.Is(err, secret.ErrBusy) {
+			c.Set(fiber.HeaderRetryAfter, busyRetryAfter)
+			return h.loginPage(c, t, cl.Settings.Name, flow, email, errBusyLogin, fiber.StatusServiceUnavailable, target)
+		}
 		return h.loginPage(c, t, cl.Settings.Name, flow, email, errLogin, fiber.StatusUnauthorized, target)
 	}
 	sess, err := h.startSession(c, t, u)
@@ -77,17 +88,25 @@ func (h *Handlers) Login(c *fiber.Ctx, t tenants.Tenant) error {
 }
 
 // authenticate checks a password. An unknown email, a locked account and a wrong password
-// all cost one Argon2id verification and give the same error; wrong passwords are recorded.
+// all cost one Argon2id verification, through the hasher, and give the same error; wrong
+// passwords are recorded. A busy hasher (secret.ErrBusy) checked nothing: it is returned as
+// is and recorded nowhere.
 func (h *Handlers) authenticate(c *fiber.Ctx, t tenants.Tenant, email, password string) (catalog.User, error) {
 	fail := errors.New("login failed")
 	h.catchUpCatalog(c.UserContext())
 	u, known := h.Catalog.UserByEmail(t.Slug, email)
-	stored := h.dummyHash
 	locked := known && (u.Disabled || h.Now().Before(user.Lockout(u.FailedLogins, u.LastFailure)))
-	if known && !locked {
-		stored = u.PasswordHash
+	stored, err := u.PasswordHash, error(nil)
+	if !known || locked {
+		stored, err = h.Hasher.Dummy(c.UserContext())
 	}
-	ok, err := secret.VerifyPassword(stored, password)
+	ok := false
+	if err == nil {
+		ok, err = h.Hasher.Verify(c.UserContext(), stored, password)
+	}
+	if errors.Is(err, secret.ErrBusy) || c.UserContext().Err() != nil {
+		return catalog.User{}, secret.ErrBusy
+	}
 	if !known || locked {
 		return catalog.User{}, fail
 	}

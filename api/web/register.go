@@ -107,19 +107,24 @@ func (h *Handlers) RegisterComplete(c *fiber.Ctx, t tenants.Tenant) error {
 	id := secret.ID()
 	regID, _, _ := strings.Cut(in.RegistrationToken, ".")
 	if err == nil {
-		err = user.ValidatePassword(in.Password, in.Email)
+		_, err = user.NewPassword(in.Password, in.Email) // the form's answer before any lookup
 	}
 	var email string
 	if err == nil {
 		email, err = h.registrationEmail(c, t, regID)
 	}
+	var pw user.Password
 	if err == nil {
-		err = user.ValidatePassword(in.Password, email)
+		pw, err = user.NewPassword(in.Password, email)
+	}
+	var hash user.PasswordHash
+	if err == nil {
+		hash, err = user.HashedPassword(pw, h.Hasher.Func(c.UserContext()))
 	}
 	if err == nil {
 		_, err = h.Loop.Execute(c.UserContext(), registration.Complete{Environment: t.Slug, RegistrationID: regID,
 			TokenHash: secret.Hash(in.RegistrationToken), User: user.Create{Environment: t.Slug, ID: id, Email: email, Name: in.Name,
-				PasswordHash: secret.HashPassword(in.Password, secret.DefaultPasswordParams), EmailVerified: true}}, anonymous(c))
+				PasswordHash: hash, EmailVerified: true}}, anonymous(c))
 	}
 	if err != nil {
 		return h.registerFail(c, t, asJSON, "complete", in, err)
@@ -163,6 +168,9 @@ func (h *Handlers) registerFail(c *fiber.Ctx, t tenants.Tenant, asJSON bool, ste
 	switch {
 	case errors.Is(err, errCSRF):
 		return errorPage(c, t, fiber.StatusForbidden, "Request refused", "This form was not sent from this site. Go back, reload the page and try again.")
+	case errors.Is(err, secret.ErrBusy):
+		c.Set(fiber.HeaderRetryAfter, busyRetryAfter)
+		status, code, msg = fiber.StatusServiceUnavailable, "temporarily_unavailable", "Too many sign-ups at once; try again in a moment."
 	case errors.Is(err, registration.ErrDisabled):
 		status, code, msg = fiber.StatusForbidden, "registration_disabled", "Registration is disabled in this environment."
 	case errors.Is(err, registration.ErrWrongCode):

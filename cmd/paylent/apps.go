@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
@@ -117,8 +116,13 @@ func usersCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
 	if *slug == "" || *email == "" || *name == "" || *password == "" {
 		return fmt.Errorf("%w: --env, --email, --name and a password are required", errUsage)
 	}
-	if utf8.RuneCountInString(*password) < 8 || len(*password) > 1024 {
-		return fmt.Errorf("%w: the password must be 8 to 1024 characters", errUsage)
+	pw, err := user.NewPassword(*password, *email)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	hash, err := user.HashedPassword(pw, env.hasher.Func(ctx))
+	if err != nil {
+		return err
 	}
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
@@ -126,8 +130,7 @@ func usersCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer db.close()
 	id := secret.ID()
-	cmd := user.Create{Environment: *slug, ID: id, Email: *email, Name: *name,
-		PasswordHash: secret.HashPassword(*password, secret.DefaultPasswordParams)}
+	cmd := user.Create{Environment: *slug, ID: id, Email: *email, Name: *name, PasswordHash: hash}
 	if _, err := db.loop.Execute(ctx, cmd, operatorActor("users-create")); err != nil {
 		return notFoundAsEnv(err, *slug)
 	}

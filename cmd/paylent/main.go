@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/paylent/paylent/internal/secret"
 )
 
 const usage = `paylent: a multi-tenant OAuth 2.0 / OpenID Connect provider
@@ -61,6 +63,9 @@ type cliEnv struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	// hasher is the process's one password hasher: every hash and verification of a
+	// password, by the server and by the CLI, runs within its budget.
+	hasher *secret.Hasher
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -97,7 +102,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "paylent: configuration:\n%v\n", err)
 		return exitUsage
 	}
-	env := &cliEnv{cfg: cfg, stdout: stdout, stderr: stderr, log: newLogger(stderr, cfg.LogLevel, args[0] == "serve")}
+	env := &cliEnv{cfg: cfg, stdout: stdout, stderr: stderr, log: newLogger(stderr, cfg.LogLevel, args[0] == "serve"),
+		hasher: secret.NewHasher(secret.HasherConfig{})}
 	err := cmd(ctx, env, args[1:])
 	name := args[0]
 	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys" || name == "mail" || name == "apis" || name == "operators") {

@@ -57,7 +57,7 @@ func systemActor(via string) domain.Actor {
 
 // addOperator creates the operator's user in the operators' environment when the address is
 // new (password "" generates one, returned), and makes them an operator of the account.
-func addOperator(ctx context.Context, db *database, acct, email, name, password string) (userID, generated string, err error) {
+func addOperator(ctx context.Context, db *database, hasher *secret.Hasher, acct, email, name, password string) (userID, generated string, err error) {
 	// The account's own rules come first, so that a refusal leaves no user behind.
 	if acct == domain.OperatorsAccount {
 		return "", "", fmt.Errorf("the operators' account %q has no operators", acct)
@@ -74,8 +74,12 @@ func addOperator(ctx context.Context, db *database, acct, email, name, password 
 			password, generated = secret.Random(16), "yes"
 		}
 		userID = secret.ID()
+		hash, err := passwordHash(ctx, hasher, password, email)
+		if err != nil {
+			return "", "", err
+		}
 		if _, err := db.loop.Execute(ctx, user.Create{Environment: domain.OperatorsEnvironment, ID: userID, Email: email, Name: name,
-			PasswordHash: secret.HashPassword(password, secret.DefaultPasswordParams), EmailVerified: true}, operatorActor("operators-create")); err != nil {
+			PasswordHash: hash, EmailVerified: true}, operatorActor("operators-create")); err != nil {
 			return "", "", fmt.Errorf("create the operator's user: %w", err)
 		}
 	}
@@ -90,6 +94,16 @@ func addOperator(ctx context.Context, db *database, acct, email, name, password 
 		generated = password
 	}
 	return userID, generated, nil
+}
+
+// passwordHash applies the password policy to plain (generated passwords too) and hashes it
+// with the process's hasher.
+func passwordHash(ctx context.Context, hasher *secret.Hasher, plain, email string) (user.PasswordHash, error) {
+	pw, err := user.NewPassword(plain, email)
+	if err != nil {
+		return user.PasswordHash{}, err
+	}
+	return user.HashedPassword(pw, hasher.Func(ctx))
 }
 
 // operatorUserID finds the operators' environment's user holding email ("" if none).
@@ -136,7 +150,7 @@ func operatorsCreateCommand(ctx context.Context, env *cliEnv, args []string) err
 		if err != nil {
 			return err
 		}
-		if err := user.ValidatePassword(p, *email); err != nil {
+		if _, err := user.NewPassword(p, *email); err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 		password = p
@@ -153,7 +167,7 @@ func operatorsCreateCommand(ctx context.Context, env *cliEnv, args []string) err
 	if err := ensureOperators(ctx, db.loop, env.cfg, mk); err != nil {
 		return err
 	}
-	id, generated, err := addOperator(ctx, db, *acct, *email, *name, password)
+	id, generated, err := addOperator(ctx, db, env.hasher, *acct, *email, *name, password)
 	if err != nil {
 		return err
 	}

@@ -155,12 +155,12 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		OAuth: oauthHandlers,
 		Mgmt: mgmt.New(mgmt.Deps{App: ops, Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
 			Tokens: rm.tokens, Keys: rm.keys, Runtimes: rm.byName, Verify: oauthHandlers.VerifyAccessToken, Logger: log,
-			RotateKeys: rotateKeys}),
+			RotateKeys: rotateKeys, Hasher: env.hasher}),
 		Dashboard: dashboard.New(dashboard.Deps{App: ops, Loop: db.loop, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
 			Directory: dir, Runtimes: rm.byName, RotateKeys: rotateKeys, MasterKey: mk, Scheme: cfg.PublicScheme,
-			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log}),
+			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Hasher: env.hasher, Logger: log}),
 		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name], CatalogReady: rm.byName[catalog.Name],
-			Keys: rm.keys, MasterKey: mk, Scheme: cfg.PublicScheme, Logger: log}),
+			Keys: rm.keys, MasterKey: mk, Scheme: cfg.PublicScheme, Hasher: env.hasher, Logger: log}),
 		Checks: []api.Check{
 			{Name: "database", Probe: db.store.Ping},
 			{Name: "nats", Probe: msg.ready},
@@ -314,12 +314,16 @@ func seed(ctx context.Context, env *cliEnv, db *database, dir *tenants.Directory
 		return fmt.Errorf("seed examples-dev: %w", err)
 	}
 	password := secret.Random(12)
+	hash, err := passwordHash(ctx, env.hasher, password, "demo@example.com")
+	if err != nil {
+		return fmt.Errorf("seed the demo user: %w", err)
+	}
 	if _, err := db.loop.Execute(ctx, user.Create{Environment: "examples-dev", ID: secret.ID(), Email: "demo@example.com",
-		Name: "Demo User", PasswordHash: secret.HashPassword(password, secret.DefaultPasswordParams), EmailVerified: true},
+		Name: "Demo User", PasswordHash: hash, EmailVerified: true},
 		operatorActor("seed")); err != nil {
 		return fmt.Errorf("seed the demo user: %w", err)
 	}
-	_, opPassword, err := addOperator(ctx, db, "examples", "operator@example.com", "Example Operator", "")
+	_, opPassword, err := addOperator(ctx, db, env.hasher, "examples", "operator@example.com", "Example Operator", "")
 	if err != nil {
 		return fmt.Errorf("seed the operator: %w", err)
 	}

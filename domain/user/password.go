@@ -1,6 +1,8 @@
 package user
 
 import (
+	"fmt"
+	"log/slog"
 	"strings"
 	"unicode/utf8"
 
@@ -26,9 +28,61 @@ func init() {
 	}
 }
 
-// ValidatePassword checks a new password: long enough, not too long, not one of the most
-// common ones, and not the email address.
-func ValidatePassword(password, email string) error {
+// Password is a new password that the policy accepted: NewPassword is its only maker, so a
+// face holding one cannot have skipped the policy. It never prints its value.
+type Password struct{ plain, email string }
+
+// NewPassword applies the one password policy to plain, a new password for the account
+// with the address email: long enough, not too long, not one of the most common ones, and
+// not the address.
+func NewPassword(plain, email string) (Password, error) {
+	if err := checkPassword(plain, email); err != nil {
+		return Password{}, err
+	}
+	return Password{plain: plain, email: NormalizeEmail(email)}, nil
+}
+
+// String implements fmt.Stringer without the value.
+func (Password) String() string { return "[redacted]" }
+
+// GoString implements fmt.GoStringer without the value.
+func (Password) GoString() string { return "user.Password{[redacted]}" }
+
+// LogValue implements slog.LogValuer without the value.
+func (Password) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// PasswordHash is the Argon2id hash (PHC string) of a Password. Create requires one, and
+// HashedPassword is its only maker, so every user's password passed the policy. The event
+// keeps the PHC string, as it always has.
+type PasswordHash struct{ phc, email string }
+
+// HashedPassword hashes p with hash, the hasher the composition root built (the domain
+// computes no hash itself). Its errors (a busy hasher) come back wrapped.
+func HashedPassword(p Password, hash func(plain string) (string, error)) (PasswordHash, error) {
+	if p.plain == "" {
+		return PasswordHash{}, domain.Invalid("password", "is required")
+	}
+	phc, err := hash(p.plain)
+	if err != nil {
+		return PasswordHash{}, fmt.Errorf("hash password: %w", err)
+	}
+	if !strings.HasPrefix(phc, "$argon2id$") {
+		return PasswordHash{}, domain.Invalid("password_hash", "must be an Argon2id hash")
+	}
+	return PasswordHash{phc: phc, email: p.email}, nil
+}
+
+// PHC is the hash in PHC string form, as events store it.
+func (h PasswordHash) PHC() string { return h.phc }
+
+// For reports whether the password was checked against the (normalized) address email.
+func (h PasswordHash) For(email string) bool { return h.email == NormalizeEmail(email) }
+
+// IsZero reports whether h was not made by HashedPassword.
+func (h PasswordHash) IsZero() bool { return h.phc == "" }
+
+// checkPassword is the policy.
+func checkPassword(password, email string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case n < MinPasswordLength:

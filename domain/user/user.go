@@ -71,13 +71,14 @@ func Fold(history []domain.Event) State {
 // ErrEmailTaken: another user of the environment has the address.
 var ErrEmailTaken = domain.Exists("a user with this email already exists")
 
-// Create creates a user. ID and PasswordHash come from the caller.
+// Create creates a user. ID and PasswordHash come from the caller; the hash can only be
+// made from a Password the policy accepted (NewPassword, then HashedPassword).
 type Create struct {
 	Environment   string
 	ID            string
 	Email         string
 	Name          string
-	PasswordHash  string
+	PasswordHash  PasswordHash
 	EmailVerified bool
 }
 
@@ -99,8 +100,11 @@ func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	if n := utf8.RuneCountInString(c.Name); n < 1 || n > 200 || !utf8.ValidString(c.Name) {
 		return nil, domain.Invalid("name", "must be 1 to 200 characters")
 	}
-	if !strings.HasPrefix(c.PasswordHash, "$argon2id$") {
-		return nil, domain.Invalid("password_hash", "must be an Argon2id hash")
+	if c.PasswordHash.IsZero() {
+		return nil, domain.Invalid("password", "is required")
+	}
+	if !c.PasswordHash.For(email) {
+		return nil, domain.Invalid("password", "was checked against another email address")
 	}
 	if len(c.ID) < 8 || len(c.ID) > 64 {
 		return nil, domain.Invalid("user_id", "must be 8 to 64 characters")
@@ -112,7 +116,7 @@ func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 		return nil, ErrEmailTaken
 	}
 	return [][]domain.Event{
-		{Created{UserID: c.ID, Email: email, Name: c.Name, PasswordHash: c.PasswordHash, EmailVerified: c.EmailVerified}},
+		{Created{UserID: c.ID, Email: email, Name: c.Name, PasswordHash: c.PasswordHash.PHC(), EmailVerified: c.EmailVerified}},
 		{EmailClaimed{UserID: c.ID}},
 		nil,
 	}, nil
