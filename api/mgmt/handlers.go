@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"context"
+	"github.com/paylent/paylent/internal/eventsig"
 	"log/slog"
 	"strconv"
 	"time"
@@ -32,8 +33,11 @@ type Deps struct {
 	Verify func(ctx context.Context, t tenants.Tenant, value string) (tokens.Token, error)
 	// RotateKeys rotates an environment's signing keys (workers.RotateKeys, wired by cmd).
 	RotateKeys func(ctx context.Context, t tenants.Tenant, actor domain.Actor) (int64, error)
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// EventSigner signs each event GET /events prints (the relay's key), so a downstream
+	// service can verify it as it verifies NATS messages; nil prints none.
+	EventSigner *eventsig.Signer
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Handlers serve the Management API.

@@ -200,3 +200,15 @@ func ParseJWK(k JWK) (PublicKey, error) {
 	}
 	return PublicKey{KID: k.KID, Key: raw}, nil
 }
+
+// Signed is an envelope with its signature, as `paylent events` and GET /api/v1/events
+// print it: the envelope's fields and "signature", the same value as the NATS header.
+type Signed struct {
+	domain.Envelope
+	Signature string `json:"signature,omitempty"`
+}
+
+// Envelope returns env with its signature.
+func (s *Signer) Envelope(env domain.Envelope) Signed {
+	return Signed{Envelope: env, Signature: s.Sign(env.Hash)}
+}
