@@ -94,6 +94,7 @@ func New(opts Options) *fiber.App {
 		app.Get("/.well-known/openid-configuration", withTenant(h.Discovery))
 		app.Get("/.well-known/oauth-authorization-server", withTenant(h.Discovery))
 		app.Get("/.well-known/jwks.json", withTenant(h.JWKS))
+		app.Get(oauth.EventKeysPath, withTenant(h.EventKeySet))
 	}
 	if m := opts.Mgmt; m != nil {
 		var limiter *ratelimit.Limiter

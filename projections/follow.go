@@ -2,11 +2,11 @@ package projections
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/internal/eventsig"
 )
 
 // follow delivers new events from JetStream into feed until ctx ends. It starts at new
@@ -50,10 +50,10 @@ func (r *Runtime) consume(ctx context.Context, it jetstream.MessagesContext, fee
 		if err != nil {
 			return
 		}
-		var env domain.Envelope
-		if err := json.Unmarshal(msg.Data(), &env); err != nil || env.Position <= 0 {
-			// Not one of ours (someone published on our subjects); the store is the truth.
-			r.log.Warn("ignoring an unreadable message on the event stream", "subject", msg.Subject())
+		env, ok := r.verify(msg)
+		if !ok {
+			// Not the relay's (someone published on our subjects, or altered a message):
+			// the store is the truth, so read it now.
 			r.Nudge()
 			continue
 		}
@@ -63,4 +63,23 @@ func (r *Runtime) consume(ctx context.Context, it jetstream.MessagesContext, fee
 			return
 		}
 	}
+}
+
+// verify decodes a message and checks the relay's signature and the event's hash. A refusal
+// is logged with the position (when readable), subject and reason, never the content.
+func (r *Runtime) verify(msg jetstream.Msg) (domain.Envelope, bool) {
+	if r.opts.Keys == nil {
+		return domain.Envelope{}, false
+	}
+	env, err := r.opts.Keys.VerifyMessage(msg.Subject(), msg.Headers().Get(eventsig.Header), msg.Data())
+	if err != nil {
+		var pos int64
+		if md, merr := msg.Metadata(); merr == nil {
+			pos = int64(md.Sequence.Stream)
+		}
+		r.log.Warn("refusing a message from the event stream; reading the store instead",
+			"stream_seq", pos, "subject", msg.Subject(), "reason", err)
+		return domain.Envelope{}, false
+	}
+	return env, true
 }

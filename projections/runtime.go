@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/eventsig"
 )
 
 // Options configure a Runtime.
@@ -21,6 +23,11 @@ type Options struct {
 	Registry   *domain.Registry
 	// JetStream is the fast path; nil follows the store alone (CLI tools, unit tests).
 	JetStream jetstream.JetStream
+	// Keys verify what JetStream delivers: a message is applied only if the relay's
+	// signature verifies, its hash recomputes and its previous hash is the hash of the last
+	// event applied for its environment. Without Keys, messages are only a signal to read
+	// the store (nothing from NATS is applied unverified).
+	Keys *eventsig.KeySet
 	// Checkpoints keeps snapshots across restarts; nil starts from the beginning each time.
 	Checkpoints Checkpoints
 	Logger      *slog.Logger
@@ -66,7 +73,11 @@ type Runtime struct {
 	applied  atomic.Int64
 	follows  atomic.Bool
 	lastHash []byte // hash of the event at applied; only the Run goroutine touches it
-	savedAt  int64  // position of the last checkpoint; Run goroutine only
+	// heads is the hash of the last applied event of each environment, the link a NATS
+	// message must follow (Run goroutine only). An environment missing from it is looked
+	// up in the store (the authority) on its first NATS message.
+	heads   map[string][]byte
+	savedAt int64 // position of the last checkpoint; Run goroutine only
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced whenever applied, ready or failed changes
@@ -97,6 +108,7 @@ func New(opts Options) *Runtime {
 	return &Runtime{
 		opts: opts, proj: opts.Projection,
 		log:     opts.Logger.With("projection", opts.Projection.Name()),
+		heads:   map[string][]byte{},
 		changed: make(chan struct{}), nudge: make(chan struct{}, 1), rebuilds: make(chan chan error),
 	}
 }
@@ -257,14 +269,15 @@ func (r *Runtime) fatal(err error) error {
 	return nil
 }
 
-// fromFeed applies what NATS delivered, when it is the next position; a jump means NATS
-// lost something, so the store fills the gap.
+// fromFeed applies what NATS delivered, when it is the next position and its chain link
+// follows (its signature and hash were verified on receipt); a jump means NATS lost
+// something, and a broken link means someone else wrote it, so the store fills the gap.
 func (r *Runtime) fromFeed(ctx context.Context, env domain.Envelope, feed <-chan domain.Envelope) error {
 	for {
 		applied := r.applied.Load()
 		switch {
 		case env.Position <= applied:
-		case env.Position == applied+1:
+		case env.Position == applied+1 && r.links(ctx, env):
 			if err := r.apply(env); err != nil {
 				return err
 			}
@@ -291,7 +304,51 @@ func (r *Runtime) apply(env domain.Envelope) error {
 	}
 	r.applied.Store(env.Position)
 	r.lastHash = env.Hash
+	r.heads[env.Environment] = env.Hash
 	return nil
+}
+
+// links reports whether env, the next position, links to the last event applied for its
+// environment. A refusal is logged without the message's content.
+func (r *Runtime) links(ctx context.Context, env domain.Envelope) bool {
+	head, ok := r.heads[env.Environment]
+	if !ok {
+		h, err := r.environmentHead(ctx, env.Environment, env.Position)
+		if err != nil {
+			r.log.Debug("cannot read the environment's chain head; reading the store", "position", env.Position, "err", err)
+			return false
+		}
+		head, r.heads[env.Environment] = h, h
+	}
+	if !bytes.Equal(env.PrevHash, head) {
+		r.log.Warn("refusing a message from the event stream; reading the store instead",
+			"position", env.Position, "subject", env.Subject(), "reason", "previous hash does not follow the last event applied")
+		return false
+	}
+	return true
+}
+
+// environmentHead is the hash of the environment's last event before position (all of which
+// are applied), read from the store; the genesis hash for a new environment.
+func (r *Runtime) environmentHead(ctx context.Context, environment string, before int64) ([]byte, error) {
+	src, ok := r.opts.Source.(environmentReader)
+	if !ok {
+		return nil, errors.New("the source cannot read an environment backwards")
+	}
+	last, err := src.ReadEnvironmentBefore(ctx, environment, before, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(last) == 0 {
+		return eventstore.GenesisHash, nil
+	}
+	return last[0].Hash, nil
+}
+
+// environmentReader is the part of the event store that finds an environment's chain head
+// at a position.
+type environmentReader interface {
+	ReadEnvironmentBefore(ctx context.Context, environment string, before int64, limit int) ([]domain.Envelope, error)
 }
 
 // catchUp reads the store from the applied position until it is drained.
@@ -349,6 +406,7 @@ func (r *Runtime) restore(ctx context.Context) bool {
 	}
 	r.applied.Store(cp.Position)
 	r.lastHash, r.savedAt = cp.Hash, cp.Position
+	clear(r.heads)
 	r.log.Info("restored checkpoint", "position", cp.Position)
 	return true
 }
@@ -386,6 +444,7 @@ func (r *Runtime) rebuild(ctx context.Context) error {
 	}
 	r.applied.Store(pos)
 	r.lastHash, r.savedAt = hash, 0
+	clear(r.heads)
 	r.signal(nil)
 	r.checkpoint()
 	r.log.Info("rebuilt projection", "position", pos, "took", time.Since(started))

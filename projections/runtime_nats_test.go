@@ -12,6 +12,7 @@ import (
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/eventtypes"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/eventsig"
 	"github.com/paylent/paylent/internal/natstest"
 	"github.com/paylent/paylent/internal/pgtest"
 	"github.com/paylent/paylent/projections"
@@ -20,6 +21,12 @@ import (
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// relaySigner is the relay's event-signing key in these tests; relayKeys verify it.
+var (
+	relaySigner = eventsig.Derive(bytes.Repeat([]byte{1}, 32), eventsig.CurrentVersion)
+	relayKeys   = eventsig.NewKeySet(relaySigner.Public())
+)
 
 type liveRig struct {
 	store *eventstore.Postgres
@@ -47,7 +54,7 @@ func newLiveRig(t *testing.T, natsURL string) *liveRig {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	relay := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, PollInterval: 50 * time.Millisecond})
+	relay := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, Signer: relaySigner, PollInterval: 50 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { relay.Run(ctx); close(done) }() //nolint:errcheck // ends with ctx
 	t.Cleanup(func() { cancel(); <-done })
@@ -62,7 +69,7 @@ func TestRuntimeFollowsJetStream(t *testing.T) {
 	rig := newLiveRig(t, ns.ClientURL())
 	cat := catalog.New()
 	rt, _ := start(t, projections.Options{Projection: cat, Source: rig.store, Registry: eventtypes.Registry(),
-		JetStream: rig.js, PollInterval: time.Hour, NudgeAfter: time.Hour})
+		JetStream: rig.js, Keys: relayKeys, PollInterval: time.Hour, NudgeAfter: time.Hour})
 	waitReady(t, rt)
 
 	last := createEnvs(t, rig.loop, 30, "fast")
@@ -127,7 +134,7 @@ func TestSecondInstanceSeesWritesThroughNATS(t *testing.T) {
 	otherJS, _ := jetstream.New(other)
 	cat := catalog.New()
 	rt, _ := start(t, projections.Options{Projection: cat, Source: rig.store, Registry: eventtypes.Registry(),
-		JetStream: otherJS, PollInterval: time.Hour, NudgeAfter: time.Hour})
+		JetStream: otherJS, Keys: relayKeys, PollInterval: time.Hour, NudgeAfter: time.Hour})
 	waitReady(t, rt)
 	res, err := rig.loop.Execute(t.Context(), environment.Create{Account: "acme", Slug: "acme-test"}, system)
 	if err != nil {

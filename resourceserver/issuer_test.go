@@ -1,8 +1,10 @@
 package resourceserver
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -67,6 +69,11 @@ func newIssuer(t testing.TB) *testIssuer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
+	mux.HandleFunc("GET /.well-known/paylent-event-keys.json", func(w http.ResponseWriter, _ *http.Request) {
+		pub := testEventKey.Public().(ed25519.PublicKey)
+		json.NewEncoder(w).Encode(jsonMap{"keys": []jsonMap{{"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", //nolint:errcheck // test server
+			"kid": testEventKID, "x": base64.RawURLEncoding.EncodeToString(pub)}}})
+	})
 	mux.HandleFunc("POST /oauth/introspect", s.introspect)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
@@ -83,7 +90,7 @@ func (s *testIssuer) discovery(w http.ResponseWriter, _ *http.Request) {
 	}
 	s.mu.Unlock()
 	json.NewEncoder(w).Encode(jsonMap{"issuer": iss, "jwks_uri": s.URL + "/.well-known/jwks.json", //nolint:errcheck // test server
-		"introspection_endpoint": s.URL + "/oauth/introspect"})
+		"introspection_endpoint": s.URL + "/oauth/introspect", "paylent_event_signing_jwks_uri": s.URL + "/.well-known/paylent-event-keys.json"})
 }
 
 func (s *testIssuer) jwks(w http.ResponseWriter, _ *http.Request) {

@@ -30,13 +30,6 @@ const (
 	pruneEvery = time.Minute
 )
 
-// envelope is the part of an event envelope the watch reads.
-type envelope struct {
-	Type        string          `json:"type"`
-	Environment string          `json:"environment"`
-	Data        json.RawMessage `json:"data"`
-}
-
 // revokedToken is token.revoked's data, and each entry of grant.revoked's tokens.
 type revokedToken struct {
 	JTI       string    `json:"jti"`
@@ -91,10 +84,17 @@ func (d *denyList) prune(now time.Time) {
 
 // RevocationWatch is a running subscription to an environment's revocations.
 type RevocationWatch struct {
-	cc     jetstream.ConsumeContext
-	cancel context.CancelFunc
-	done   chan struct{}
+	cc      jetstream.ConsumeContext
+	cancel  context.CancelFunc
+	done    chan struct{}
+	ignored *atomic.Int64
 }
+
+// Ignored is how many messages the watch has refused because they did not verify: no
+// signature, a signature by a key the issuer does not publish, an altered event, or a
+// message on a subject that is not its event's. Anyone able to publish on NATS can make
+// this grow; nothing they publish revokes or un-revokes a token.
+func (w *RevocationWatch) Ignored() int64 { return w.ignored.Load() }
 
 // Stop ends the watch. Tokens revoked afterwards are no longer refused before their expiry
 // (those already in the deny-list still are).
@@ -108,6 +108,13 @@ func (w *RevocationWatch) Done() <-chan struct{} { return w.done }
 // revocation, rather than accepting them until they expire. It follows the environment's
 // token.revoked and grant.revoked events on JetStream (stream PAYLENT_EVENTS) and keeps each
 // revoked jti until the token expires.
+//
+// Only what Paylent's relay signed is applied. Each message's Ed25519 signature
+// (Paylent-Signature header) is checked against the keys the issuer publishes (discovery's
+// paylent_event_signing_jwks_uri, fetched at start and again when a message names an
+// unknown key, at most once per [Config.MinRefreshInterval]), and the event's hash is
+// recomputed from its content; anything else is ignored, logged and counted
+// ([RevocationWatch.Ignored]), so a compromised NATS cannot revoke or forge.
 //
 // It first reads the revocations of the last [Config.RevocationLookback] (set it to the
 // environment's longest access-token lifetime), and returns once it has caught up, so tokens
@@ -134,6 +141,10 @@ func (v *Verifier) WatchRevocations(ctx context.Context, nc *nats.Conn, environm
 	}
 	setup, cancelSetup := context.WithTimeout(ctx, catchUpTimeout)
 	defer cancelSetup()
+	keys := &eventKeys{v: v, interval: v.keys.interval}
+	if err := keys.fetch(setup); err != nil {
+		return nil, fmt.Errorf("resourceserver: event-signing keys: %w", err)
+	}
 	stream, err := js.Stream(setup, eventStream)
 	if err != nil {
 		return nil, fmt.Errorf("resourceserver: stream %s: %w", eventStream, err)
@@ -147,7 +158,7 @@ func (v *Verifier) WatchRevocations(ctx context.Context, nc *nats.Conn, environm
 	if err != nil {
 		return nil, fmt.Errorf("resourceserver: revocation consumer: %w", err)
 	}
-	w, caughtUp, err := v.consume(ctx, cons, environment)
+	w, caughtUp, err := v.consume(ctx, cons, environment, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -163,12 +174,19 @@ func (v *Verifier) WatchRevocations(ctx context.Context, nc *nats.Conn, environm
 }
 
 // consume starts the consumer; caughtUp is closed once the lookback window has been read.
-func (v *Verifier) consume(ctx context.Context, cons jetstream.Consumer, env string) (*RevocationWatch, <-chan struct{}, error) {
+func (v *Verifier) consume(ctx context.Context, cons jetstream.Consumer, env string, keys *eventKeys) (*RevocationWatch, <-chan struct{}, error) {
 	caughtUp := make(chan struct{})
 	var once sync.Once
 	markCaughtUp := func() { once.Do(func() { close(caughtUp) }) }
+	ignored := new(atomic.Int64)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		v.applyRevocation(env, m.Data())
+		if e, err := keys.verify(m.Subject(), m.Headers().Get(signatureHeader), m.Data()); err != nil {
+			ignored.Add(1)
+			v.log.Warn("resourceserver: ignoring a revocation message that does not verify",
+				"environment", env, "subject", m.Subject(), "reason", err)
+		} else {
+			v.applyRevocation(env, e)
+		}
 		if md, err := m.Metadata(); err == nil && md.NumPending == 0 {
 			markCaughtUp()
 		}
@@ -182,7 +200,7 @@ func (v *Verifier) consume(ctx context.Context, cons jetstream.Consumer, env str
 		markCaughtUp()
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &RevocationWatch{cc: cc, cancel: cancel, done: make(chan struct{})}
+	w := &RevocationWatch{cc: cc, cancel: cancel, done: make(chan struct{}), ignored: ignored}
 	go w.run(ctx, v.denied, v.now)
 	return w, caughtUp, nil
 }
@@ -206,10 +224,9 @@ func (w *RevocationWatch) run(ctx context.Context, d *denyList, now func() time.
 	}
 }
 
-// applyRevocation adds the jtis an event revokes to the deny-list.
-func (v *Verifier) applyRevocation(env string, data []byte) {
-	var e envelope
-	if err := json.Unmarshal(data, &e); err != nil || e.Environment != env {
+// applyRevocation adds the jtis a verified event revokes to the deny-list.
+func (v *Verifier) applyRevocation(env string, e *signedEnvelope) {
+	if e.Environment != env {
 		v.log.Warn("resourceserver: ignoring a message that is not a revocation event", "environment", env)
 		return
 	}

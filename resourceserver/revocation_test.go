@@ -1,12 +1,18 @@
 package resourceserver
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,12 +47,42 @@ func startNATS(t *testing.T) (*server.Server, jetstream.JetStream) {
 	return ns, js
 }
 
-// publishEvent publishes an envelope as the relay does.
+// testEventKey signs events as Paylent's relay does; the test issuer publishes it.
+var (
+	testEventKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, 32))
+	testEventKID = "relay-test-key"
+	positions    atomic.Int64
+)
+
+// signedEvent returns a hashed envelope and its signature header, as the relay publishes.
+func signedEvent(env, typ string, data any, key ed25519.PrivateKey, kid string) ([]byte, string) {
+	raw, _ := json.Marshal(data)
+	e := signedEnvelope{ID: fmt.Sprint("ev-", positions.Add(1)), Environment: env, Stream: "token/" + env + "/x", StreamVersion: 1,
+		Position: positions.Load(), Type: typ, SchemaVersion: 1, OccurredAt: time.Now().UTC().Truncate(time.Microsecond),
+		Actor: json.RawMessage(`{"kind":"system"}`), Data: raw, PrevHash: hex.EncodeToString(make([]byte, 32))}
+	hash := eventHash(make([]byte, 32), &e)
+	e.Hash = hex.EncodeToString(hash)
+	b, _ := json.Marshal(map[string]any{"envelope_version": 1, "id": e.ID, "environment": env, "stream": e.Stream,
+		"stream_version": 1, "position": e.Position, "type": typ, "schema_version": 1, "occurred_at": e.OccurredAt,
+		"actor": e.Actor, "data": e.Data, "hash": e.Hash, "prev_hash": e.PrevHash})
+	sig := ed25519.Sign(key, append([]byte(signingContext), hash...))
+	return b, kid + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// publishEvent publishes a signed envelope as the relay does.
 func publishEvent(t *testing.T, js jetstream.JetStream, env, typ string, data any) {
 	t.Helper()
-	b, _ := json.Marshal(map[string]any{"envelope_version": 1, "environment": env, "type": typ, "data": data,
-		"stream": "token/" + env + "/x", "position": 1, "occurred_at": time.Now()})
-	if _, err := js.Publish(context.Background(), subjectPrefix+env+"."+typ, b); err != nil {
+	b, sig := signedEvent(env, typ, data, testEventKey, testEventKID)
+	publishRaw(t, js, subjectPrefix+env+"."+typ, b, sig)
+}
+
+func publishRaw(t *testing.T, js jetstream.JetStream, subject string, data []byte, sig string) {
+	t.Helper()
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	if sig != "" {
+		msg.Header.Set(signatureHeader, sig)
+	}
+	if _, err := js.PublishMsg(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
 }

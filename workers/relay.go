@@ -16,12 +16,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/eventsig"
 )
 
 // relayLockID is the session advisory lock held by the one relay that publishes.
 const relayLockID = 0x7061796c656e7403
 
-// PositionHeader carries an event's global position on its NATS message.
+// PositionHeader carries an event's global position on its NATS message. It is a hint for
+// tools: nothing of ours trusts it, the signed envelope carries the position.
 const PositionHeader = "Paylent-Position"
 
 // RelayOptions configure the relay.
@@ -31,7 +33,13 @@ type RelayOptions struct {
 	Pool      *pgxpool.Pool
 	Store     eventstore.Store
 	JetStream jetstream.JetStream
-	Logger    *slog.Logger
+	// Signer signs every message (header eventsig.Header); required. Derive it from the
+	// master key: eventsig.Derive(masterKey, eventsig.CurrentVersion).
+	Signer *eventsig.Signer
+	// Keys are the keys the relay accepts as its own when it resynchronises with the
+	// stream (default: the Signer's; add the previous key during a rotation).
+	Keys   *eventsig.KeySet
+	Logger *slog.Logger
 	// Stream configures the JetStream stream the relay creates or updates.
 	Stream StreamSettings
 	// BatchSize is how many events one publish round carries (default 1000).
@@ -52,9 +60,12 @@ type StreamSettings struct {
 // Order and exactly-once come from the stream itself: each message is published with the
 // stream sequence it must follow (Nats-Expected-Last-Sequence) and the event id as its
 // message id (de-duplication). A publish that would leave a hole or repeat an event is
-// refused by the server; the relay then re-reads the stream's last message and resumes
-// after the position it carries. Positions are dense and commit-ordered (see eventstore),
-// so "everything after the last published position" is exactly what is left to publish.
+// refused by the server; the relay then re-reads the stream's last message it can verify as
+// its own (signature and hash, never a bare header) and resumes after the position that
+// message carries. Positions are dense and commit-ordered (see eventstore), so "everything
+// after the last published position" is exactly what is left to publish. Whatever else is
+// on the stream (someone with publish rights made it up, or replayed one of ours) only
+// shifts sequences: it can delay the relay, never make it skip an event.
 type Relay struct {
 	opts      RelayOptions
 	log       *slog.Logger
@@ -75,6 +86,9 @@ func NewRelay(opts RelayOptions) *Relay {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Keys == nil && opts.Signer != nil {
+		opts.Keys = eventsig.NewKeySet(opts.Signer.Public())
 	}
 	return &Relay{opts: opts, log: opts.Logger.With("worker", "relay")}
 }
@@ -159,11 +173,18 @@ func (r *Relay) campaign(ctx context.Context) (bool, error) {
 }
 
 func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
+	if r.opts.Signer == nil {
+		return errors.New("relay: no event-signing key")
+	}
 	stream, err := EnsureStream(ctx, r.opts.JetStream, r.opts.Stream)
 	if err != nil {
 		return err
 	}
-	seq, pos, err := r.syncPoint(ctx, conn, stream)
+	// floor is the highest position this leader has seen the stream acknowledge (landed or
+	// a duplicate of what is there): resynchronisation never goes below it, so a replayed
+	// old message at the stream's end cannot send the relay round in circles.
+	var floor int64
+	seq, pos, err := r.syncPoint(ctx, conn, stream, floor)
 	if err != nil {
 		return err
 	}
@@ -177,11 +198,18 @@ func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
 		}
 		if len(batch) > 0 {
 			n, perr := r.publish(ctx, batch, seq)
+			if n > 0 {
+				floor = max(floor, batch[n-1].Position)
+			}
 			if perr != nil {
 				// Something is off (a lost publish, another publisher, NATS restarting):
 				// the stream is the truth of what was published, so start over from it.
+				var dup *duplicateError
+				if errors.As(perr, &dup) {
+					floor = max(floor, dup.position)
+				}
 				r.log.Warn("publish refused; resynchronising with the stream", "err", perr)
-				if seq, pos, err = r.syncPoint(ctx, conn, stream); err != nil {
+				if seq, pos, err = r.syncPoint(ctx, conn, stream, floor); err != nil {
 					return err
 				}
 				continue
@@ -222,10 +250,13 @@ func saveCheckpoint(ctx context.Context, conn *pgx.Conn, pos int64) error {
 }
 
 // syncPoint returns the stream's last sequence and the position of the last event on it.
-// Messages that are not the relay's (someone else published on our subjects) are skipped
-// backwards. With no event on the stream (new NATS, or retention removed everything) the
-// floor is the relay's checkpoint in PostgreSQL.
-func (r *Relay) syncPoint(ctx context.Context, conn *pgx.Conn, stream jetstream.Stream) (uint64, int64, error) {
+// Only a message the relay can verify as its own (its signature over the event's hash, the
+// hash recomputed from the content, the subject the event's) counts; anything else (made
+// up, altered, unsigned) is skipped backwards, and its position header is never read. The
+// result is never below floor (what this leader saw acknowledged) nor below the relay's
+// checkpoint in PostgreSQL, which is also the answer when no message verifies (new NATS,
+// retention removed everything, or a flood of foreign messages).
+func (r *Relay) syncPoint(ctx context.Context, conn *pgx.Conn, stream jetstream.Stream, floor int64) (uint64, int64, error) {
 	info, err := stream.Info(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("stream info: %w", err)
@@ -240,18 +271,23 @@ func (r *Relay) syncPoint(ctx context.Context, conn *pgx.Conn, stream jetstream.
 		if err != nil {
 			return 0, 0, fmt.Errorf("read message %d: %w", s, err)
 		}
-		if p, perr := strconv.ParseInt(msg.Header.Get(PositionHeader), 10, 64); perr == nil && p > 0 {
-			pos, found = p, true
+		env, verr := r.opts.Keys.VerifyMessage(msg.Subject, msg.Header.Get(eventsig.Header), msg.Data)
+		if verr == nil {
+			pos, found = env.Position, true
 			break
 		}
-		r.log.Warn("skipping a message that is not from the relay", "stream_seq", s, "subject", msg.Subject)
+		r.log.Warn("skipping a message the relay cannot verify as its own", "stream_seq", s,
+			"subject", msg.Subject, "reason", verr)
+	}
+	var checkpoint int64
+	err = conn.QueryRow(ctx, `SELECT position FROM relay_checkpoints WHERE name = 'relay'`).Scan(&checkpoint)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, fmt.Errorf("read relay checkpoint: %w", err)
 	}
 	if !found {
-		err := conn.QueryRow(ctx, `SELECT position FROM relay_checkpoints WHERE name = 'relay'`).Scan(&pos)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return 0, 0, fmt.Errorf("read relay checkpoint: %w", err)
-		}
+		r.log.Info("no verifiable relay message on the stream; resuming from the checkpoint", "position", checkpoint)
 	}
+	pos = max(pos, checkpoint, floor)
 	r.published.Store(pos)
 	r.log.Info("relay synchronised", "stream_seq", seq, "position", pos)
 	return seq, pos, nil
@@ -276,6 +312,7 @@ func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64
 		}
 		msg := &nats.Msg{Subject: env.Subject(), Data: data, Header: nats.Header{}}
 		msg.Header.Set(PositionHeader, strconv.FormatInt(env.Position, 10))
+		msg.Header.Set(eventsig.Header, r.opts.Signer.Sign(env.Hash))
 		f, err := r.opts.JetStream.PublishMsgAsync(msg, jetstream.WithMsgID(env.ID),
 			jetstream.WithExpectLastSequence(seq+uint64(i)))
 		if err != nil {
@@ -290,7 +327,10 @@ func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64
 	for i, f := range futures {
 		select {
 		case ack := <-f.Ok():
-			if ack.Duplicate || ack.Sequence != seq+uint64(i)+1 {
+			if ack.Duplicate {
+				return i, &duplicateError{position: batch[i].Position, sequence: ack.Sequence}
+			}
+			if ack.Sequence != seq+uint64(i)+1 {
 				return i, fmt.Errorf("event %d landed as duplicate=%v at sequence %d, expected %d",
 					batch[i].Position, ack.Duplicate, ack.Sequence, seq+uint64(i)+1)
 			}
@@ -304,4 +344,15 @@ func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64
 		return len(futures), failed
 	}
 	return len(futures), nil
+}
+
+// duplicateError: the stream already holds the event (de-duplicated by its id), so it is
+// published; the sequences after it are not what the batch expected.
+type duplicateError struct {
+	position int64
+	sequence uint64
+}
+
+func (e *duplicateError) Error() string {
+	return fmt.Sprintf("event %d is already on the stream at sequence %d", e.position, e.sequence)
 }

@@ -1,6 +1,7 @@
 package workers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/eventsig"
 	"github.com/paylent/paylent/internal/natstest"
 	"github.com/paylent/paylent/internal/pgtest"
 	"github.com/paylent/paylent/workers"
@@ -30,6 +32,10 @@ const (
 	helperDBEnv = "PAYLENT_TEST_RELAY_DB"
 	helperNATS  = "PAYLENT_TEST_RELAY_NATS"
 )
+
+// testSigner is the event-signing key every relay of these tests shares, as instances with
+// one master key do.
+var testSigner = eventsig.Derive(bytes.Repeat([]byte{7}, 32), eventsig.CurrentVersion)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
@@ -49,7 +55,7 @@ func runRelayHelper() {
 	}
 	store := eventstore.NewPostgres(pool, eventstore.PostgresOptions{})
 	_, js := connectJS(os.Getenv(helperNATS))
-	relay := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, PollInterval: 100 * time.Millisecond})
+	relay := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, Signer: testSigner, PollInterval: 100 * time.Millisecond})
 	relay.Run(ctx) //nolint:errcheck // runs until killed
 }
 
@@ -133,7 +139,7 @@ func TestRelayPublishesEveryEventOnceAcrossCrashes(t *testing.T) {
 	first := startRelayProcess(t, dbURL, ns.ClientURL())
 	// A second instance's relay, in this process, stands by.
 	standbyCtx, stopStandby := context.WithCancel(t.Context())
-	standby := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, PollInterval: 100 * time.Millisecond})
+	standby := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, Signer: testSigner, PollInterval: 100 * time.Millisecond})
 	standbyDone := make(chan struct{})
 	go func() { standby.Run(standbyCtx); close(standbyDone) }() //nolint:errcheck // ends with ctx
 
@@ -266,7 +272,7 @@ func TestRelaySkipsForeignMessages(t *testing.T) {
 	}
 	appendN(3)
 	ctx, cancel := context.WithCancel(t.Context())
-	relay := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, PollInterval: 50 * time.Millisecond})
+	relay := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, Signer: testSigner, PollInterval: 50 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { relay.Run(ctx); close(done) }() //nolint:errcheck // ends with ctx
 	stream := waitForStream(t, js)
@@ -281,7 +287,7 @@ func TestRelaySkipsForeignMessages(t *testing.T) {
 	appendN(2)
 	ctx2, cancel2 := context.WithCancel(t.Context())
 	defer cancel2()
-	relay2 := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, PollInterval: 50 * time.Millisecond})
+	relay2 := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: js, Signer: testSigner, PollInterval: 50 * time.Millisecond})
 	go relay2.Run(ctx2) //nolint:errcheck // ends with ctx
 	waitForMessages(t, stream, 7, 10*time.Second)
 	time.Sleep(200 * time.Millisecond)

@@ -170,7 +170,11 @@ func (h *Handlers) Events(c *fiber.Ctx, t tenants.Tenant) error {
 		batch, pos, deadline := first, after, time.Now().Add(10*time.Minute)
 		for {
 			for _, e := range batch {
-				if enc.Encode(e) != nil {
+				line := any(e)
+				if h.EventSigner != nil {
+					line = h.EventSigner.Envelope(e)
+				}
+				if enc.Encode(line) != nil {
 					return
 				}
 				pos = e.Position

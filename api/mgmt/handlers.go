@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"context"
+	"github.com/paylent/paylent/internal/eventsig"
 	"log/slog"
 	"strconv"
 	"time"
@@ -38,8 +39,11 @@ type Deps struct {
 	RotateKeys func(ctx context.Context, t tenants.Tenant, actor domain.Actor) (int64, error)
 	// Hasher hashes new users' passwords within the process's budget.
 	Hasher *secret.Hasher
-	Now    func() time.Time
-	Logger *slog.Logger
+	// EventSigner signs each event GET /events prints (the relay's key), so a downstream
+	// service can verify it as it verifies NATS messages; nil prints none.
+	EventSigner *eventsig.Signer
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Handlers serve the Management API.

@@ -35,6 +35,9 @@ type metadata struct {
 	ClaimsSupported                 []string `json:"claims_supported"`
 	CodeChallengeMethods            []string `json:"code_challenge_methods_supported"`
 	ResourceIndicatorsSupported     bool     `json:"resource_indicators_supported"`
+	// PaylentEventSigningJWKSURI is Paylent's own metadata: the Ed25519 keys (JWK set) that
+	// verify the signature of every event message on NATS (docs/EVENTS.md).
+	PaylentEventSigningJWKSURI string `json:"paylent_event_signing_jwks_uri,omitempty"`
 }
 
 // Discovery serves /.well-known/openid-configuration and /.well-known/oauth-authorization-server.
@@ -69,6 +72,7 @@ func (h *Handlers) Discovery(c *fiber.Ctx, t tenants.Tenant) error {
 			"name", "email", "email_verified"},
 		CodeChallengeMethods:        []string{oauth.PKCEMethodS256},
 		ResourceIndicatorsSupported: true,
+		PaylentEventSigningJWKSURI:  h.eventKeysURI(t),
 	})
 }
 
@@ -82,4 +86,25 @@ func (h *Handlers) JWKS(c *fiber.Ctx, t tenants.Tenant) error {
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(doc)
+}
+
+// EventKeysPath is where the event-signing keys are published, on every environment's host.
+const EventKeysPath = "/.well-known/paylent-event-keys.json"
+
+func (h *Handlers) eventKeysURI(t tenants.Tenant) string {
+	if h.EventKeys == nil {
+		return ""
+	}
+	return t.Issuer + EventKeysPath
+}
+
+// EventKeySet serves the event-signing keys: an Ed25519 JWK set (kty OKP, crv Ed25519). The
+// keys are the same for every environment (they belong to the deployment's relay).
+func (h *Handlers) EventKeySet(c *fiber.Ctx, _ tenants.Tenant) error {
+	if h.EventKeys == nil {
+		return fiber.ErrNotFound
+	}
+	c.Set(fiber.HeaderCacheControl, discoveryMaxAge)
+	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	return c.JSON(h.EventKeys.JWKS())
 }

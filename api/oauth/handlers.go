@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"github.com/paylent/paylent/internal/eventsig"
 	"log/slog"
 	"time"
 
@@ -48,8 +49,11 @@ type Deps struct {
 	KeysReady Waiter
 	// RotationKey (the master key) keys the derivation of rotated refresh tokens.
 	RotationKey []byte
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// EventKeys are the public keys the relay signs events with, published at
+	// /.well-known/paylent-event-keys.json for resource servers and downstream services.
+	EventKeys *eventsig.KeySet
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // Handlers serve the OAuth endpoints.

@@ -13,6 +13,7 @@ import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/eventsig"
 	"github.com/paylent/paylent/workers"
 )
 
@@ -86,7 +87,8 @@ func fillLog(ctx context.Context, store *eventstore.Postgres, reg *domain.Regist
 // benchRelay runs the relay against an empty JetStream until the stream holds every event
 // of the log (head is the log's last position).
 func benchRelay(ctx context.Context, b *bench, pool *pgxpool.Pool, store *eventstore.Postgres, n int, head int64, log *slog.Logger) (result, error) {
-	relay := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: b.js, Logger: log})
+	relay := workers.NewRelay(workers.RelayOptions{Pool: pool, Store: store, JetStream: b.js, Logger: log,
+		Signer: eventsig.Derive(make([]byte, 32), eventsig.CurrentVersion)}) // signing on, as in serve
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	start := time.Now()

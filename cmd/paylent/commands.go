@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/paylent/paylent/internal/eventsig"
 	"os/user"
 	"path/filepath"
 	"time"
@@ -114,6 +115,14 @@ func eventsCommand(ctx context.Context, env *cliEnv, args []string) error {
 			}
 		})
 	}
+	// Each line carries the relay's signature, so what is printed can be verified as a NATS
+	// message is (docs/EVENTS.md); without the master key the lines are printed unsigned.
+	var signer *eventsig.Signer
+	if mk, err := masterKey(env.cfg); err == nil {
+		signer = eventsig.Derive(mk, eventsig.CurrentVersion)
+	} else {
+		env.log.Warn("events are printed without signatures", "err", err)
+	}
 	enc := json.NewEncoder(env.stdout)
 	pos := *after
 	for {
@@ -125,7 +134,11 @@ func eventsCommand(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		for _, e := range batch {
-			if err := enc.Encode(e); err != nil {
+			line := any(e)
+			if signer != nil {
+				line = signer.Envelope(e)
+			}
+			if err := enc.Encode(line); err != nil {
 				return err
 			}
 			pos = e.Position

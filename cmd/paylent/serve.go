@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/paylent/paylent/internal/eventsig"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -55,7 +56,7 @@ func newReadModels(env *cliEnv, db *database, msg *messaging, masterKey []byte) 
 	cps := projections.DirCheckpoints{Dir: filepath.Join(env.cfg.DataDir, "projections")}
 	for _, p := range []projections.Projection{rm.catalog, rm.keys, rm.tokens, rm.sessions, rm.mail} {
 		rt := projections.New(projections.Options{Projection: p, Source: db.store, Registry: db.registry,
-			JetStream: msg.js, Logger: env.log, Checkpoints: cps})
+			JetStream: msg.js, Keys: eventKeys(masterKey), Logger: env.log, Checkpoints: cps})
 		rm.runtimes = append(rm.runtimes, rt)
 		rm.byName[p.Name()] = rt
 	}
@@ -144,7 +145,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	oauthHandlers := oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
 		Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log,
-		KeysReady: rm.byName[keys.Name]})
+		KeysReady: rm.byName[keys.Name], EventKeys: eventKeys(mk)})
 	ops := app.New(app.Options{Loop: db.loop, MasterKey: mk, Logger: log, ReadModels: rm.forApp()})
 	rotateKeys := func(ctx context.Context, t tenants.Tenant, a domain.Actor) (int64, error) {
 		res, err := workers.RotateKeys(ctx, db.loop, a, t.Slug, mk, t.Settings.AccessTokenTTL())
@@ -155,7 +156,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		OAuth: oauthHandlers,
 		Mgmt: mgmt.New(mgmt.Deps{App: ops, Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
 			Tokens: rm.tokens, Keys: rm.keys, Runtimes: rm.byName, Verify: oauthHandlers.VerifyAccessToken, Logger: log,
-			RotateKeys: rotateKeys, Hasher: env.hasher}),
+			RotateKeys: rotateKeys, Hasher: env.hasher, EventSigner: eventsig.Derive(mk, eventsig.CurrentVersion)}),
 		Dashboard: dashboard.New(dashboard.Deps{App: ops, Loop: db.loop, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
 			Directory: dir, Runtimes: rm.byName, RotateKeys: rotateKeys, MasterKey: mk, Scheme: cfg.PublicScheme,
 			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Hasher: env.hasher, Logger: log}),
@@ -170,7 +171,8 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 
 // startWorkers runs the relay, the projections, the key manager and the listeners.
 func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, goWork func(string, func(context.Context) error)) {
-	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.js, Logger: env.log})
+	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.js, Logger: env.log,
+		Signer: eventsig.Derive(mk, eventsig.CurrentVersion), Keys: eventKeys(mk)})
 	goWork("relay", relay.Run)
 	for _, rt := range rm.runtimes {
 		goWork("projection "+rt.Name(), rt.Run)
@@ -337,4 +339,11 @@ Paylent is ready. First start: seeded account "examples" with environment "examp
 Create more with: paylent env create --account ACCOUNT --slug SLUG
 `, dir.Issuer("examples-dev"), dir.Issuer("examples-dev"), password, env.cfg.PublicScheme, dir.DashboardHost(), opPassword)
 	return nil
+}
+
+// eventKeys are the keys this instance accepts on event messages: the one derived from the
+// master key under the current version label. A rotation of the label adds the previous
+// version's key here for one release (docs/EVENTS.md, "Rotating the event-signing key").
+func eventKeys(mk []byte) *eventsig.KeySet {
+	return eventsig.NewKeySet(eventsig.Derive(mk, eventsig.CurrentVersion).Public())
 }

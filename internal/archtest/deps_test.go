@@ -15,12 +15,12 @@ const module = "github.com/paylent/paylent/"
 var allowed = map[string][]string{
 	"domain":      {},
 	"eventstore":  {"domain"},
-	"projections": {"domain", "eventstore"},
+	"projections": {"domain", "eventstore", "internal/eventsig"},
 	"tenants":     {"domain", "projections"},
 	// The operations layer: every state change the faces offer.
 	"app":        {"domain", "eventstore", "projections", "tenants", "internal/secret", "internal/keygen"},
-	"api":        {"domain", "app", "eventstore", "projections", "tenants", "internal/secret"},
-	"workers":    {"domain", "eventstore", "projections", "tenants", "internal/secret", "internal/keygen"},
+	"api":        {"domain", "app", "eventstore", "projections", "tenants", "internal/secret", "internal/eventsig"},
+	"workers":    {"domain", "eventstore", "projections", "tenants", "internal/secret", "internal/keygen", "internal/eventsig"},
 	"migrations": {},
 	// The resource-server package is what outsiders import: nothing of ours.
 	"resourceserver": {},
@@ -74,6 +74,9 @@ func TestDependencyDirection(t *testing.T) {
 			ok, limited = allowed["internal"], true
 			if from == "internal/keygen" { // seals keys into the domain's key material
 				ok = append(ok[:len(ok):len(ok)], "domain")
+			}
+			if from == "internal/eventsig" { // signs and verifies envelopes by their chain hash
+				ok = append(ok[:len(ok):len(ok)], "domain", "eventstore")
 			}
 			ok = append(ok[:len(ok):len(ok)], "internal/pgcluster", "internal/natsserver", "internal/secret")
 		}
