@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 )
 
@@ -100,8 +99,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validateNATS checks NATS_URL and the NATS identity files, never reading a secret into an
-// error.
+// validateNATS checks NATS_URL and how the NATS identities are given. The files are read
+// when NATS is opened (commands that do not use NATS do not need them).
 func (c Config) validateNATS() []error {
 	var errs []error
 	if c.NATSURL == "" {
@@ -129,17 +128,6 @@ func (c Config) validateNATS() []error {
 	}
 	if c.NATSRelayCreds != "" && c.NATSCreds == "" {
 		errs = append(errs, errors.New("PAYLENT_NATS_RELAY_CREDS: set NATS_CREDS too (the instance's own identity)"))
-	}
-	for _, v := range []struct{ name, path string }{{"NATS_CREDS", c.NATSCreds},
-		{"PAYLENT_NATS_RELAY_CREDS", c.NATSRelayCreds}, {"NATS_CA", c.NATSCA}} {
-		if v.path == "" {
-			continue
-		}
-		if fi, err := os.Stat(v.path); err != nil {
-			errs = append(errs, fmt.Errorf("%s %s: %w", v.name, v.path, errors.Unwrap(err)))
-		} else if fi.IsDir() {
-			errs = append(errs, fmt.Errorf("%s %s: a directory, want a file", v.name, v.path))
-		}
 	}
 	return errs
 }

@@ -202,7 +202,7 @@ func TestNATSCredentialsRefusedAtStart(t *testing.T) {
 		{"unknown relay key", []string{"NATS_CREDS=" + n.creds["instance"], "PAYLENT_NATS_RELAY_CREDS=" + filepath.Join(stranger, "relay.nk")}, 1,
 			"NATS refused the credentials in PAYLENT_NATS_RELAY_CREDS: authorization violation"},
 		{"no credentials", nil, 1, "NATS at NATS_URL requires credentials: set NATS_CREDS"},
-		{"missing file", []string{"NATS_CREDS=/nonexistent/instance.nk"}, 2, "NATS_CREDS /nonexistent/instance.nk: no such file or directory"},
+		{"missing file", []string{"NATS_CREDS=/nonexistent/instance.nk"}, 1, "NATS_CREDS: nats credentials: open /nonexistent/instance.nk: no such file or directory"},
 		{"not a seed", []string{"NATS_CREDS=" + notSeed}, 1, "neither an nkey seed nor a .creds file"},
 		{"relay without instance", []string{"PAYLENT_NATS_RELAY_CREDS=" + n.creds["relay"]}, 2, "PAYLENT_NATS_RELAY_CREDS: set NATS_CREDS too"},
 	} {
