@@ -47,12 +47,14 @@ RUN set -eux; \
 # A fixed, non-root uid/gid, so that volumes keep their ownership across rebuilds.
 # /data is the data directory (per-instance projection checkpoints). It exists in the image,
 # owned by paylent, so that an empty named volume mounted there is initialised with that
-# ownership.
+# ownership; so does /nats-credentials, where docker-compose.yml's nats-keys service writes
+# the NATS identities (`paylent nats keygen`).
 RUN set -eux; \
     groupadd --system --gid 10001 paylent; \
     useradd --system --uid 10001 --gid paylent --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin paylent; \
-    install -d -o paylent -g paylent -m 0750 /data
+    install -d -o paylent -g paylent -m 0750 /data; \
+    install -d -o paylent -g paylent -m 0700 /nats-credentials
 
 COPY --from=build /out/paylent /usr/local/bin/paylent
 

@@ -86,7 +86,8 @@ func ExampleBearerToken() {
 }
 
 // Refuse revoked JWTs within milliseconds: follow the environment's revocation events on
-// the NATS server Paylent publishes to (PAYLENT_NATS_LISTEN for the embedded default).
+// the NATS server Paylent publishes to (PAYLENT_NATS_LISTEN for the embedded default), as the
+// read-only subscriber: `paylent nats credentials --role subscriber` names its file.
 func ExampleVerifier_WatchRevocations() {
 	ctx := context.Background()
 	verifier, err := resourceserver.New(resourceserver.Config{
@@ -98,7 +99,11 @@ func ExampleVerifier_WatchRevocations() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	nc, err := nats.Connect("nats://127.0.0.1:4222", nats.MaxReconnects(-1))
+	creds, err := resourceserver.NATSCredentials(".paylent/nats/credentials/subscriber.nk")
+	if err != nil {
+		log.Fatal(err)
+	}
+	nc, err := nats.Connect("nats://127.0.0.1:4222", creds, nats.MaxReconnects(-1))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -41,6 +41,7 @@ func TestAgainstPaylent(t *testing.T) {
 	t.Run("revocation", r.revocation)
 	t.Run("opaque", r.opaqueTokens)
 	t.Run("key rotation", r.keyRotation)
+	t.Run("nats identities", r.natsIdentities)
 	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
 }
 
@@ -51,6 +52,8 @@ type rig struct {
 	p                               *paylent
 	backend, opaque                 credentials
 	forA, forB, watching, introspec *resourceserver.Verifier
+	nc                              *nats.Conn // the subscriber identity, as a downstream service has it
+	natsErrs                        *asyncErrors
 }
 
 func newRig(t *testing.T) *rig {
@@ -59,16 +62,13 @@ func newRig(t *testing.T) *rig {
 	p.cli("apis", "create", "--env", itEnv, "--identifier", apiB, "--name", "Billing API")
 	p.cli("scopes", "create", "--env", itEnv, "--api", apiA, "--name", "docs:read", "--description", "Read documents")
 	p.cli("scopes", "create", "--env", itEnv, "--api", apiB, "--name", "billing:read", "--description", "Read invoices")
-	r := &rig{p: p}
+	r := &rig{p: p, natsErrs: &asyncErrors{}}
 	r.backend = p.client(itEnv, "--name", "Backend", "--type", "confidential", "--grant", "client_credentials",
 		"--scope", "docs:read", "--scope", "billing:read")
 	r.opaque = p.client(itEnv, "--name", "Opaque backend", "--type", "confidential", "--grant", "client_credentials",
 		"--scope", "docs:read", "--token-format", "opaque")
-	nc, err := nats.Connect("nats://"+p.natsAddr, nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := p.connectAs("subscriber", r.natsErrs, nats.MaxReconnects(-1))
+	r.nc = nc
 	verifier := func(audience string, watch bool, intro *resourceserver.Introspection) *resourceserver.Verifier {
 		v, err := resourceserver.New(resourceserver.Config{Issuer: p.issuer(itEnv), Audience: audience,
 			HTTPClient: loopbackClient(), Introspection: intro})
@@ -191,6 +191,97 @@ func kid(tok string) string {
 		return ""
 	}
 	return hdr.Kid
+}
+
+// The embedded NATS refuses anonymous clients; the subscriber and instance identities cannot
+// publish events (NATS reports a permission violation), and Paylent keeps serving. That the
+// subscriber reads the stream is the revocation subtest: this process is a downstream service.
+func (r *rig) natsIdentities(t *testing.T) {
+	if _, err := nats.Connect("nats://" + r.p.natsAddr); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("anonymous connect: %v, want an authorization violation", err)
+	}
+	forged := []byte(`{"envelope_version":1,"id":"forged","environment":"examples-dev","type":"client.registered","position":999999}`)
+	const subject = "paylent.events.examples-dev.client.registered"
+	if err := r.nc.Publish(subject, forged); err != nil {
+		t.Fatal(err)
+	}
+	r.natsErrs.waitFor(t, subject)
+	instanceErrs := &asyncErrors{}
+	instance := r.p.connectAs("instance", instanceErrs)
+	if err := instance.Publish(subject, forged); err != nil {
+		t.Fatal(err)
+	}
+	instanceErrs.waitFor(t, subject)
+
+	resp, err := loopbackClient().Get(r.p.issuer(itEnv) + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("readyz after the refused publishes: %d", resp.StatusCode)
+	}
+	accept(t, r.forA, r.p.token(itEnv, r.backend, "docs:read"))
+}
+
+// connectAs connects to the embedded NATS as a downstream service does: URL and credentials
+// file from `paylent nats credentials`.
+func (p *paylent) connectAs(role string, errs *asyncErrors, opts ...nats.Option) *nats.Conn {
+	p.t.Helper()
+	var out struct {
+		URL   string `json:"nats_url"`
+		File  string `json:"credentials_file"`
+		Inbox string `json:"inbox_prefix"`
+	}
+	if err := json.Unmarshal([]byte(p.cli("nats", "credentials", "--role", role, "--json")), &out); err != nil {
+		p.t.Fatal(err)
+	}
+	if out.URL != "nats://"+p.natsAddr {
+		p.t.Errorf("nats credentials: URL %s, want nats://%s", out.URL, p.natsAddr)
+	}
+	if fi, err := os.Stat(out.File); err != nil || fi.Mode().Perm() != 0o600 {
+		p.t.Errorf("credentials file %s: %v %v, want mode 0600", out.File, fi.Mode().Perm(), err)
+	}
+	creds, err := resourceserver.NATSCredentials(out.File)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	nc, err := nats.Connect(out.URL, append([]nats.Option{creds, nats.CustomInboxPrefix(out.Inbox), errs.handler()}, opts...)...)
+	if err != nil {
+		p.t.Fatalf("connect as %s: %v", role, err)
+	}
+	p.t.Cleanup(nc.Close)
+	return nc
+}
+
+// asyncErrors collects what NATS reports asynchronously on a connection.
+type asyncErrors struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (a *asyncErrors) handler() nats.Option {
+	return nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.errs = append(a.errs, err.Error())
+	})
+}
+
+// waitFor waits for a permission violation naming subject.
+func (a *asyncErrors) waitFor(t *testing.T, subject string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		a.mu.Lock()
+		for _, e := range a.errs {
+			if strings.Contains(e, "Permissions Violation") && strings.Contains(e, subject) {
+				a.mu.Unlock()
+				return
+			}
+		}
+		a.mu.Unlock()
+	}
+	t.Fatalf("no permission violation for %s; errors: %v", subject, a.errs)
 }
 
 // paylent is one `paylent serve` process on its embedded default.

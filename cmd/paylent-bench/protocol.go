@@ -142,6 +142,7 @@ type protoRun struct {
 	barePort        int
 	site            *site
 	natsURL         string
+	natsCreds       string // the subscriber's credentials file
 	log             *slog.Logger
 	issued          int64 // tokens handed out (2xx), for the event count
 }
@@ -190,6 +191,17 @@ func (r *protoRun) start(ctx context.Context, cfg protoConfig) (jwtCl, opaqueCl 
 	if err := waitFor(ctx, r.server, readyWithin, "readyz on "+r.site.host, func() bool { return r.site.ready(ctx) }); err != nil {
 		return jwtCl, opaqueCl, r.withLog(err)
 	}
+	out, err := cli(ctx, r.bin, r.env, "nats", "credentials", "--role", "subscriber", "--json")
+	if err != nil {
+		return jwtCl, opaqueCl, err
+	}
+	var creds struct {
+		File string `json:"credentials_file"`
+	}
+	if err := json.Unmarshal(out, &creds); err != nil || creds.File == "" {
+		return jwtCl, opaqueCl, fmt.Errorf("nats credentials: %q: %w", out, err)
+	}
+	r.natsCreds = creds.File
 	if _, err := cli(ctx, r.bin, r.env, "scopes", "create", "--env", benchEnv, "--name", benchScope,
 		"--description", "Benchmark scope"); err != nil {
 		return jwtCl, opaqueCl, err
@@ -267,7 +279,7 @@ func protocol(ctx context.Context, cfg protoConfig, log *slog.Logger) (_ *protoR
 		return nil, err
 	}
 	log.Info("measuring", "revocation to NATS subscriber", cfg.revocations)
-	rev, issued, err := measureRevocation(ctx, r.site, r.natsURL, jwtCl, cfg.revocations)
+	rev, issued, err := measureRevocation(ctx, r.site, r.natsURL, r.natsCreds, jwtCl, cfg.revocations)
 	r.issued += issued
 	if err != nil {
 		return nil, r.withLog(err)

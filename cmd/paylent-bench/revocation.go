@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/paylent/paylent/resourceserver"
 )
 
 // revocationSubject is where a resource server learns that a token of the environment was
@@ -59,8 +60,12 @@ type revocationWatch struct {
 	waiting map[string]chan time.Time
 }
 
-func watchRevocations(natsURL string) (*revocationWatch, error) {
-	nc, err := nats.Connect(natsURL, nats.Name("paylent-bench revocation subscriber"))
+func watchRevocations(natsURL, creds string) (*revocationWatch, error) {
+	key, err := resourceserver.NATSCredentials(creds)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(natsURL, key, nats.Name("paylent-bench revocation subscriber"))
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", natsURL, err)
 	}
@@ -105,10 +110,11 @@ func (w *revocationWatch) expect(jti string) <-chan time.Time {
 }
 
 // measureRevocation issues a JWT and revokes it, n times in a row with a short pause, and
-// times the revocation's arrival at a NATS subscriber of the embedded server. It returns the
-// tokens issued, for the event count.
-func measureRevocation(ctx context.Context, s *site, natsURL string, cl registered, n int) (revocationResult, int64, error) {
-	w, err := watchRevocations(natsURL)
+// times the revocation's arrival at a NATS subscriber of the embedded server, connected with
+// the subscriber credential (creds) as a downstream service is. It returns the tokens issued,
+// for the event count.
+func measureRevocation(ctx context.Context, s *site, natsURL, creds string, cl registered, n int) (revocationResult, int64, error) {
+	w, err := watchRevocations(natsURL, creds)
 	if err != nil {
 		return revocationResult{}, 0, err
 	}

@@ -135,7 +135,7 @@ func serverEnv(dataDir string, httpPort, natsPort int, logLevel string) []string
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "PAYLENT_") || k == "DATABASE_URL" || k == "NATS_URL" {
+		if strings.HasPrefix(k, "PAYLENT_") || k == "DATABASE_URL" || strings.HasPrefix(k, "NATS_") {
 			continue
 		}
 		env = append(env, kv)

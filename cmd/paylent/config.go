@@ -18,10 +18,15 @@ type Config struct {
 	DatabaseURL  string // DATABASE_URL; empty: the private cluster under DataDir
 	NATSURL      string // NATS_URL; empty: the embedded server
 	NATSListen   string // PAYLENT_NATS_LISTEN (embedded server only)
-	MasterKey    string // PAYLENT_MASTER_KEY
-	SMTPURL      string // PAYLENT_SMTP_URL
-	RateLimits   string // PAYLENT_RATE_LIMITS: on (default) or off
-	LogLevel     string // PAYLENT_LOG_LEVEL: debug, info (default), warn, error
+	// NATS identities with a shared NATS (the embedded server makes its own): credentials
+	// files, each an nkey seed or a .creds file (user JWT and seed).
+	NATSCreds      string // NATS_CREDS: the instance's identity (projections, rate limits)
+	NATSRelayCreds string // PAYLENT_NATS_RELAY_CREDS: the relay's identity; default NATS_CREDS
+	NATSCA         string // NATS_CA: PEM CA certificates that sign a tls:// NATS server's certificate
+	MasterKey      string // PAYLENT_MASTER_KEY
+	SMTPURL        string // PAYLENT_SMTP_URL
+	RateLimits     string // PAYLENT_RATE_LIMITS: on (default) or off
+	LogLevel       string // PAYLENT_LOG_LEVEL: debug, info (default), warn, error
 }
 
 // Embedded reports whether this instance runs its own private database (the laptop
@@ -40,17 +45,20 @@ func LoadConfig(getenv func(string) string) Config {
 		return def
 	}
 	return Config{
-		HTTPAddr:     get("PAYLENT_HTTP_ADDR", ":4000"),
-		PublicDomain: strings.ToLower(get("PAYLENT_PUBLIC_DOMAIN", "localhost:4000")),
-		PublicScheme: get("PAYLENT_PUBLIC_SCHEME", "http"),
-		DataDir:      get("PAYLENT_DATA_DIR", "./.paylent"),
-		DatabaseURL:  get("DATABASE_URL", ""),
-		NATSURL:      get("NATS_URL", ""),
-		NATSListen:   get("PAYLENT_NATS_LISTEN", "127.0.0.1:4222"),
-		MasterKey:    get("PAYLENT_MASTER_KEY", ""),
-		SMTPURL:      get("PAYLENT_SMTP_URL", ""),
-		RateLimits:   get("PAYLENT_RATE_LIMITS", "on"),
-		LogLevel:     get("PAYLENT_LOG_LEVEL", "info"),
+		HTTPAddr:       get("PAYLENT_HTTP_ADDR", ":4000"),
+		PublicDomain:   strings.ToLower(get("PAYLENT_PUBLIC_DOMAIN", "localhost:4000")),
+		PublicScheme:   get("PAYLENT_PUBLIC_SCHEME", "http"),
+		DataDir:        get("PAYLENT_DATA_DIR", "./.paylent"),
+		DatabaseURL:    get("DATABASE_URL", ""),
+		NATSURL:        get("NATS_URL", ""),
+		NATSListen:     get("PAYLENT_NATS_LISTEN", "127.0.0.1:4222"),
+		NATSCreds:      get("NATS_CREDS", ""),
+		NATSRelayCreds: get("PAYLENT_NATS_RELAY_CREDS", ""),
+		NATSCA:         get("NATS_CA", ""),
+		MasterKey:      get("PAYLENT_MASTER_KEY", ""),
+		SMTPURL:        get("PAYLENT_SMTP_URL", ""),
+		RateLimits:     get("PAYLENT_RATE_LIMITS", "on"),
+		LogLevel:       get("PAYLENT_LOG_LEVEL", "info"),
 	}
 }
 
@@ -71,16 +79,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("DATABASE_URL: want a postgres:// URL"))
 		}
 	}
-	if c.NATSURL != "" {
-		if u, err := url.Parse(strings.Split(c.NATSURL, ",")[0]); err != nil || u.Host == "" {
-			errs = append(errs, errors.New("NATS_URL: want nats://host:port[,nats://...]"))
-		}
-	}
-	if c.NATSURL == "" {
-		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
-			errs = append(errs, fmt.Errorf("PAYLENT_NATS_LISTEN %q: want host:port", c.NATSListen))
-		}
-	}
+	errs = append(errs, c.validateNATS()...)
 	if c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || u.Scheme != "smtp" || u.Hostname() == "" {
 			errs = append(errs, errors.New("PAYLENT_SMTP_URL: want smtp://[user:password@]host[:port]"))
@@ -98,4 +97,41 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("PAYLENT_RATE_LIMITS %q: want on or off", c.RateLimits))
 	}
 	return errors.Join(errs...)
+}
+
+// validateNATS checks NATS_URL and how the NATS identities are given. The files are read
+// when NATS is opened (commands that do not use NATS do not need them).
+func (c Config) validateNATS() []error {
+	var errs []error
+	if c.NATSURL == "" {
+		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
+			errs = append(errs, fmt.Errorf("PAYLENT_NATS_LISTEN %q: want host:port", c.NATSListen))
+		}
+		for _, v := range []struct{ name, val string }{{"NATS_CREDS", c.NATSCreds},
+			{"PAYLENT_NATS_RELAY_CREDS", c.NATSRelayCreds}, {"NATS_CA", c.NATSCA}} {
+			if v.val != "" {
+				errs = append(errs, fmt.Errorf("%s: only with NATS_URL (the embedded server keeps its credentials under PAYLENT_DATA_DIR/nats/credentials)", v.name))
+			}
+		}
+		return errs
+	}
+	for _, raw := range strings.Split(c.NATSURL, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || u.Host == "" || !validNATSScheme(u.Scheme) {
+			errs = append(errs, errors.New("NATS_URL: want nats://host:port or tls://host:port, comma-separated for a cluster"))
+			break
+		}
+		if u.User != nil {
+			errs = append(errs, errors.New("NATS_URL: put credentials in NATS_CREDS, not in the URL"))
+			break
+		}
+	}
+	if c.NATSRelayCreds != "" && c.NATSCreds == "" {
+		errs = append(errs, errors.New("PAYLENT_NATS_RELAY_CREDS: set NATS_CREDS too (the instance's own identity)"))
+	}
+	return errs
+}
+
+func validNATSScheme(s string) bool {
+	return s == "nats" || s == "tls" || s == "ws" || s == "wss"
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +21,7 @@ import (
 	"github.com/paylent/paylent/internal/natsserver"
 	"github.com/paylent/paylent/internal/pgcluster"
 	"github.com/paylent/paylent/migrations"
+	"github.com/paylent/paylent/resourceserver"
 )
 
 // database is an open, migrated event store.
@@ -88,63 +92,158 @@ func (db *database) close() {
 	}
 }
 
-// messaging is the NATS connection, and the embedded server when there is one.
+// messaging is the NATS connections, and the embedded server when there is one. The relay
+// publishes on a connection of its own, with the relay identity: the only one NATS lets
+// publish events (docs/ARCHITECTURE.md, "NATS identities").
 type messaging struct {
-	server *natsserver.Server
-	conn   *nats.Conn
-	js     jetstream.JetStream
+	server  *natsserver.Server
+	conn    *nats.Conn // the instance identity: projections, rate limits, readiness
+	js      jetstream.JetStream
+	relay   *nats.Conn
+	relayJS jetstream.JetStream
 }
 
-// openNATS starts the embedded server (unless NATS_URL is set) and connects. The connection
-// retries for ever: NATS being down delays fan-out, it never stops writes.
+// natsIdentity is how one of this instance's connections authenticates.
+type natsIdentity struct {
+	role  natsserver.Role
+	creds string // credentials file, "" for none
+	from  string // where creds came from, for messages: NATS_CREDS, ...
+}
+
+// openNATS starts the embedded server (unless NATS_URL is set) and connects twice: as the
+// instance and as the relay. A server that is down is retried for ever (NATS being down
+// delays fan-out, it never stops writes); a server that refuses the credentials or their TLS
+// certificate stops the start with a message naming the variable at fault.
 func openNATS(cfg Config, log *slog.Logger) (*messaging, error) {
 	m := &messaging{}
 	url := cfg.NATSURL
+	instance := natsIdentity{role: natsserver.RoleInstance, creds: cfg.NATSCreds, from: "NATS_CREDS"}
+	relay := natsIdentity{role: natsserver.RoleRelay, creds: cfg.NATSRelayCreds, from: "PAYLENT_NATS_RELAY_CREDS"}
+	if relay.creds == "" {
+		relay.creds, relay.from = cfg.NATSCreds, "NATS_CREDS"
+	}
 	if url == "" {
-		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "nats"))
+		creds, err := natsserver.EnsureCredentials(embeddedCredentialsDir(cfg))
 		if err != nil {
 			return nil, err
 		}
-		srv, err := natsserver.Start(natsserver.Options{Listen: cfg.NATSListen, StoreDir: dir, Logger: log})
+		srv, err := natsserver.Start(natsserver.Options{Listen: cfg.NATSListen, StoreDir: filepath.Dir(creds.Dir()),
+			Logger: log, Credentials: creds})
 		if err != nil {
 			return nil, err
 		}
 		m.server, url = srv, srv.ClientURL()
+		instance.creds, instance.from = creds.Path(natsserver.RoleInstance), "the embedded server's instance credential"
+		relay.creds, relay.from = creds.Path(natsserver.RoleRelay), "the embedded server's relay credential"
 	}
-	nc, err := nats.Connect(url, nats.Name("paylent"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
-		nats.RetryOnFailedConnect(true),
+	var err error
+	if m.conn, err = connectNATS(cfg, url, instance, log); err != nil {
+		m.close()
+		return nil, err
+	}
+	if m.js, err = jetstream.New(m.conn); err != nil {
+		m.close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if m.relay, err = connectNATS(cfg, url, relay, log); err != nil {
+		m.close()
+		return nil, err
+	}
+	m.relayJS, err = jetstream.New(m.relay, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(5*time.Second))
+	if err != nil {
+		m.close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return m, nil
+}
+
+// embeddedCredentialsDir holds the embedded server's identities (see `paylent nats credentials`).
+func embeddedCredentialsDir(cfg Config) string {
+	return filepath.Join(cfg.DataDir, "nats", "credentials")
+}
+
+// connectNATS connects as id. The first attempt tells a refusal (a start error) from an
+// absent server (retried in the background, as every later reconnection is).
+func connectNATS(cfg Config, url string, id natsIdentity, log *slog.Logger) (*nats.Conn, error) {
+	log = log.With("nats_identity", string(id.role))
+	opts := []nats.Option{nats.Name("paylent " + string(id.role)), nats.CustomInboxPrefix(id.role.InboxPrefix()),
+		nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		// A credential refused on a reconnection (rotated on the server first) is retried too.
+		nats.IgnoreAuthErrorAbort(),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("NATS disconnected", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(*nats.Conn) { log.Info("NATS reconnected") }))
-	if err != nil {
-		m.close()
-		return nil, fmt.Errorf("connect to NATS: %w", err)
+		nats.ReconnectHandler(func(*nats.Conn) { log.Info("NATS reconnected") }),
+		// Permission violations land here: a NATS configuration that does not grant this
+		// identity what it needs (see deploy/nats/nats-server.conf).
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Error("NATS error", "err", err)
+		})}
+	if id.creds != "" {
+		opt, err := resourceserver.NATSCredentials(id.creds)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", id.from, err)
+		}
+		opts = append(opts, opt)
 	}
-	m.conn = nc
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(5*time.Second))
-	if err != nil {
-		m.close()
-		return nil, fmt.Errorf("jetstream: %w", err)
+	if cfg.NATSCA != "" {
+		opts = append(opts, nats.RootCAs(cfg.NATSCA))
 	}
-	m.js = js
-	return m, nil
+	nc, err := nats.Connect(url, opts...)
+	switch {
+	case err == nil:
+		if !nc.AuthRequired() && id.role == natsserver.RoleInstance {
+			log.Warn("NATS accepts anonymous connections: anyone who reaches it can publish events; " +
+				"give it identities (deploy/nats/nats-server.conf) and set NATS_CREDS")
+		}
+		return nc, nil
+	case errors.Is(err, nats.ErrAuthorization), errors.Is(err, nats.ErrAuthExpired), errors.Is(err, nats.ErrAuthRevoked),
+		errors.Is(err, nats.ErrAccountAuthExpired):
+		if id.creds == "" {
+			return nil, errors.New("NATS at NATS_URL requires credentials: set NATS_CREDS (and PAYLENT_NATS_RELAY_CREDS for the relay's identity; see README.md)")
+		}
+		return nil, fmt.Errorf("NATS refused the credentials in %s: %s (is its public key in the server's configuration? see deploy/nats/nats-server.conf)",
+			id.from, strings.ToLower(strings.TrimPrefix(err.Error(), "nats: ")))
+	case isTLSError(err):
+		return nil, fmt.Errorf("NATS TLS with %s: %w (set NATS_CA to the CA that signed the server's certificate)", url, err)
+	default: // not reachable yet
+		log.Warn("NATS is not reachable yet; connecting in the background", "err", err)
+		nc, err = nats.Connect(url, append(opts, nats.RetryOnFailedConnect(true))...)
+		if err != nil {
+			return nil, fmt.Errorf("connect to NATS: %w", err)
+		}
+		return nc, nil
+	}
+}
+
+func isTLSError(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname) || errors.As(err, &verify) ||
+		errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted)
 }
 
 func (m *messaging) ready(ctx context.Context) error {
 	if !m.conn.IsConnected() {
 		return errors.New("not connected to NATS")
 	}
+	if !m.relay.IsConnected() {
+		return errors.New("the relay is not connected to NATS")
+	}
 	_, err := m.js.Stream(ctx, domain.StreamName)
 	return err
 }
 
 func (m *messaging) close() {
-	if m.conn != nil {
-		m.conn.FlushTimeout(2 * time.Second) //nolint:errcheck // best effort at shutdown
-		m.conn.Close()
+	for _, nc := range []*nats.Conn{m.relay, m.conn} {
+		if nc != nil {
+			nc.FlushTimeout(2 * time.Second) //nolint:errcheck // best effort at shutdown
+			nc.Close()
+		}
 	}
 	if m.server != nil {
 		m.server.Shutdown()

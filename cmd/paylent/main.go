@@ -37,6 +37,10 @@ Usage:
   paylent operators create --account A --email M [--name N] [--password-stdin] [--json]
                                                  let a person manage account A in the dashboard
   paylent operators list --account A [--json] / operators remove --account A --email M
+  paylent nats credentials --role subscriber|instance|relay [--json]
+                                                 the embedded NATS's URL and a credentials file
+                                                 (subscriber: read-only, for downstream services)
+  paylent nats keygen --dir DIR [--json]         identities for a shared NATS (deploy/nats)
 
 Every command takes --help. Configuration comes from PAYLENT_* variables (see README.md).
 `
@@ -91,6 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"keys":        subcommands(map[string]command{"rotate": keysRotateCommand, "list": keysListCommand}),
 		"operators": subcommands(map[string]command{"create": operatorsCreateCommand, "list": operatorsListCommand,
 			"remove": operatorsRemoveCommand}),
+		"nats": subcommands(map[string]command{"credentials": natsCredentialsCommand, "keygen": natsKeygenCommand}),
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -106,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		hasher: secret.NewHasher(secret.HasherConfig{})}
 	err := cmd(ctx, env, args[1:])
 	name := args[0]
-	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys" || name == "mail" || name == "apis" || name == "operators") {
+	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys" || name == "mail" || name == "apis" || name == "operators" || name == "nats") {
 		name += " " + args[1]
 	}
 	switch {

@@ -171,7 +171,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 
 // startWorkers runs the relay, the projections, the key manager and the listeners.
 func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, goWork func(string, func(context.Context) error)) {
-	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.js, Logger: env.log,
+	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.relayJS, Logger: env.log,
 		Signer: eventsig.Derive(mk, eventsig.CurrentVersion), Keys: eventKeys(mk)})
 	goWork("relay", relay.Run)
 	for _, rt := range rm.runtimes {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -63,21 +64,37 @@ func newDocumentsAPI(ctx context.Context, cfg config, hc *http.Client, log *slog
 	}
 	a := &documentsAPI{verifier: v, log: log, docs: map[string][]document{}}
 	env, _ := environmentOf(cfg.Issuer) // validated with the config
-	a.watchRevocations(ctx, cfg.NATSURL, env)
+	a.watchRevocations(ctx, cfg.NATSURL, cfg.NATSCreds, env)
 	return a, nil
 }
 
 // watchRevocations follows the environment's token.revoked and grant.revoked events, so that
 // a revoked access token is refused within milliseconds. Without it, a revoked JWT stays
 // valid until it expires (an hour by default): the price of verifying tokens locally.
-func (a *documentsAPI) watchRevocations(ctx context.Context, natsURL, env string) {
+//
+// Paylent's NATS admits only known identities: the API connects as the read-only subscriber,
+// with the credentials file in NATS_CREDS.
+func (a *documentsAPI) watchRevocations(ctx context.Context, natsURL, creds, env string) {
 	const without = "live revocation is off: a revoked access token is accepted until it expires"
 	if natsURL == "off" {
 		a.log.Info(without, "reason", "NATS_URL=off")
 		return
 	}
-	nc, err := nats.Connect(natsURL, nats.Name("paylent-example-documents-api"), nats.Timeout(2*time.Second),
-		nats.MaxReconnects(-1))
+	opts := []nats.Option{nats.Name("paylent-example-documents-api"), nats.Timeout(2 * time.Second), nats.MaxReconnects(-1)}
+	if creds != "" {
+		opt, err := resourceserver.NATSCredentials(creds)
+		if err != nil {
+			a.log.Warn(without, "reason", "cannot read NATS_CREDS", "err", err)
+			return
+		}
+		opts = append(opts, opt)
+	}
+	nc, err := nats.Connect(natsURL, opts...)
+	if errors.Is(err, nats.ErrAuthorization) {
+		a.log.Warn(without, "reason", "NATS refused the connection: set NATS_CREDS to the file `paylent nats credentials --role subscriber` names",
+			"nats_url", natsURL)
+		return
+	}
 	if err != nil {
 		a.log.Warn(without, "reason", "cannot connect to NATS", "nats_url", natsURL, "err", err)
 		return

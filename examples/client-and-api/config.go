@@ -31,6 +31,9 @@ type config struct {
 	// NATSURL is the NATS server carrying Paylent's events, for live revocation (NATS_URL;
 	// "off" disables the subscription).
 	NATSURL string
+	// NATSCreds is the subscriber credentials file Paylent's NATS wants (NATS_CREDS): for the
+	// embedded default, the NATS_CREDS line of `paylent nats credentials --role subscriber`.
+	NATSCreds string
 }
 
 // defaults of the variables that have one.
@@ -59,7 +62,8 @@ func loadConfig(lookup func(string) (string, bool), dotenv string) (config, erro
 	}
 	cfg := config{Issuer: strings.TrimSuffix(get("PAYLENT_ISSUER"), "/"), ClientID: get("CLIENT_ID"),
 		ClientSecret: get("CLIENT_SECRET"), ClientAddr: get("CLIENT_ADDR"), ClientURL: get("CLIENT_URL"),
-		APIAddr: get("API_ADDR"), APIURL: get("API_URL"), APIIdentifier: get("API_IDENTIFIER"), NATSURL: get("NATS_URL")}
+		APIAddr: get("API_ADDR"), APIURL: get("API_URL"), APIIdentifier: get("API_IDENTIFIER"), NATSURL: get("NATS_URL"),
+		NATSCreds: get("NATS_CREDS")}
 	if cfg.ClientURL == "" {
 		cfg.ClientURL = localURL(cfg.ClientAddr)
 	}

@@ -73,7 +73,8 @@ func setUp(t *testing.T) *walk {
 
 	vars := map[string]string{"PAYLENT_ISSUER": p.Issuer(), "CLIENT_ID": w.creds.ID, "CLIENT_SECRET": w.creds.Secret,
 		"CLIENT_ADDR": fmt.Sprintf("127.0.0.1:%d", clientPort), "API_ADDR": fmt.Sprintf("127.0.0.1:%d", apiPort),
-		"API_IDENTIFIER": w.apiID, "NATS_URL": p.NATSURL()}
+		"API_IDENTIFIER": w.apiID, "NATS_URL": p.NATSURL(),
+		"NATS_CREDS": p.NATSCreds()}
 	cfg, err := loadConfig(func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, filepath.Join(t.TempDir(), ".env"))
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +96,12 @@ func setUp(t *testing.T) *walk {
 	unwatched, err := newDocumentsAPI(t.Context(), off, newHTTPClient(), log.With("component", "unwatched-api"))
 	if err != nil || unwatched.watch != nil {
 		t.Fatalf("API without NATS: %v (watching: %t)", err, unwatched != nil && unwatched.watch != nil)
+	}
+	// Without the subscriber credential Paylent's NATS refuses the API: it says so, unwatched.
+	anonymous := cfg
+	anonymous.NATSCreds = ""
+	if a, err := newDocumentsAPI(t.Context(), anonymous, newHTTPClient(), log.With("component", "anonymous-api")); err != nil || a.watch != nil {
+		t.Fatalf("API without NATS_CREDS: %v (watching: %t)", err, a != nil && a.watch != nil)
 	}
 	srv := httptest.NewServer(unwatched.handler())
 	t.Cleanup(srv.Close)

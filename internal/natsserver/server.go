@@ -25,6 +25,10 @@ type Options struct {
 	StoreDir string
 	// Logger receives the server's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// Credentials, when set, are the only identities the server accepts, each with its
+	// role's permissions; anonymous connections are refused. Nil accepts anyone with every
+	// right (tests of other packages, the benchmarks).
+	Credentials *Credentials
 }
 
 // Server is a running embedded NATS server.
@@ -33,6 +37,7 @@ type Server struct {
 	host     string // as configured
 	port     int    // as listened on
 	storeDir string
+	creds    *Credentials
 }
 
 // Start runs a NATS server with JetStream and returns once it accepts clients.
@@ -51,7 +56,7 @@ func Start(opts Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	ns, err := server.NewServer(&server.Options{
+	sopts := &server.Options{
 		ServerName:             "paylent",
 		Host:                   host,
 		Port:                   port,
@@ -59,7 +64,13 @@ func Start(opts Options) (*Server, error) {
 		StoreDir:               opts.StoreDir,
 		NoSigs:                 true,
 		DisableJetStreamBanner: true,
-	})
+	}
+	if c := opts.Credentials; c != nil {
+		for _, r := range Roles {
+			sopts.Nkeys = append(sopts.Nkeys, &server.NkeyUser{Nkey: c.PublicKey(r), Permissions: r.Permissions()})
+		}
+	}
+	ns, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, fmt.Errorf("configure nats server: %w", err)
 	}
@@ -87,7 +98,7 @@ func Start(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("start nats server on %s: not ready for connections after %v", addr, readyTimeout)
 		}
 	}
-	s := &Server{ns: ns, host: host, storeDir: opts.StoreDir}
+	s := &Server{ns: ns, host: host, storeDir: opts.StoreDir, creds: opts.Credentials}
 	if a, ok := ns.Addr().(*net.TCPAddr); ok {
 		s.port = a.Port
 	}
@@ -127,6 +138,9 @@ func (s *Server) ClientURL() string {
 func (s *Server) Addr() string {
 	return net.JoinHostPort(s.host, strconv.Itoa(s.port))
 }
+
+// Credentials returns the identities the server accepts, nil when it accepts anyone.
+func (s *Server) Credentials() *Credentials { return s.creds }
 
 // StoreDir returns the JetStream store directory.
 func (s *Server) StoreDir() string { return s.storeDir }

@@ -2,11 +2,13 @@ package natstest
 
 import (
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/paylent/paylent/internal/natsserver"
 )
 
@@ -23,7 +25,36 @@ func Start(t testing.TB) *natsserver.Server {
 func Restart(t testing.TB, s *natsserver.Server) *natsserver.Server {
 	t.Helper()
 	s.Shutdown()
-	return start(t, natsserver.Options{Listen: s.Addr(), StoreDir: s.StoreDir()})
+	return start(t, natsserver.Options{Listen: s.Addr(), StoreDir: s.StoreDir(), Credentials: s.Credentials()})
+}
+
+// StartWithAuth is Start with Paylent's NATS identities, as the embedded default runs it:
+// anonymous connections are refused, and each role (natsserver.Roles) connects with its
+// seed, s.Credentials().Path(role). Connect with ConnectAs.
+func StartWithAuth(t testing.TB) *natsserver.Server {
+	t.Helper()
+	creds, err := natsserver.EnsureCredentials(filepath.Join(t.TempDir(), "credentials"))
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	return start(t, natsserver.Options{StoreDir: t.TempDir(), Credentials: creds})
+}
+
+// ConnectAs connects to s as role, with the role's inbox prefix; the connection is closed
+// when t ends. Extra options come after Paylent's.
+func ConnectAs(t testing.TB, s *natsserver.Server, role natsserver.Role, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	key, err := nats.NkeyOptionFromSeed(s.Credentials().Path(role))
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	nc, err := nats.Connect(s.ClientURL(), append([]nats.Option{key, nats.Name("natstest " + string(role)),
+		nats.CustomInboxPrefix(role.InboxPrefix())}, opts...)...)
+	if err != nil {
+		t.Fatalf("natstest: connect as %s: %v", role, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // start runs a server, retrying for a moment while its fixed address is still taken.

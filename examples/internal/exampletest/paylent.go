@@ -162,6 +162,18 @@ func (p *Paylent) Issuer() string { return fmt.Sprintf("http://%s.localhost:%d",
 // NATSURL is where the embedded NATS server listens.
 func (p *Paylent) NATSURL() string { return "nats://" + p.natsAddr }
 
+// NATSCreds is the subscriber credentials file, as `paylent nats credentials` names it.
+func (p *Paylent) NATSCreds() string {
+	p.t.Helper()
+	var out struct {
+		File string `json:"credentials_file"`
+	}
+	if err := json.Unmarshal([]byte(p.CLI("nats", "credentials", "--role", "subscriber", "--json")), &out); err != nil || out.File == "" {
+		p.t.Fatalf("nats credentials: %v", err)
+	}
+	return out.File
+}
+
 // CLI runs a paylent command beside the server and returns its standard output.
 func (p *Paylent) CLI(args ...string) string {
 	p.t.Helper()

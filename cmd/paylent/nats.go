@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/paylent/paylent/internal/natsserver"
+)
+
+// natsCredentialsCommand says how a downstream service connects to the embedded NATS server
+// as one of its identities: the URL and the credentials file (an nkey seed, 0600). The
+// credentials are made here if the server has not run yet; it uses the same ones.
+func natsCredentialsCommand(_ context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "nats credentials", "nats credentials --role subscriber|instance|relay [--json]")
+	role := fs.String("role", "", "identity: subscriber (read-only, for downstream services), instance or relay")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	r := natsserver.Role(*role)
+	if !slices.Contains(natsserver.Roles, r) {
+		return fmt.Errorf("%w: --role must be subscriber, instance or relay", errUsage)
+	}
+	if env.cfg.NATSURL != "" {
+		return fmt.Errorf("%w: NATS_URL is set: identities on a shared NATS come from its configuration "+
+			"(deploy/nats/nats-server.conf; make seeds with `paylent nats keygen --dir DIR`)", errUsage)
+	}
+	creds, err := natsserver.EnsureCredentials(embeddedCredentialsDir(env.cfg))
+	if err != nil {
+		return err
+	}
+	url := "nats://" + dialAddr(env.cfg.NATSListen)
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(map[string]string{"role": string(r), "nats_url": url,
+			"credentials_file": creds.Path(r), "public_key": creds.PublicKey(r), "inbox_prefix": r.InboxPrefix()})
+	}
+	fmt.Fprintf(env.stdout, "NATS_URL=%s\nNATS_CREDS=%s\n", url, creds.Path(r))
+	if r != natsserver.RoleSubscriber {
+		fmt.Fprintf(env.stdout, "# connect with inbox prefix %s (nats.CustomInboxPrefix); replies come there\n", r.InboxPrefix())
+	}
+	return nil
+}
+
+// natsKeygenCommand makes the identities for a shared NATS: a seed per role and nkeys.conf
+// with their public keys, which deploy/nats/nats-server.conf includes. Existing seeds are kept.
+func natsKeygenCommand(_ context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "nats keygen", "nats keygen --dir DIR [--json]")
+	dir := fs.String("dir", "", "directory for the seeds (made 0700; seeds 0600) and "+natsserver.NkeysConf)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return fmt.Errorf("%w: --dir is required", errUsage)
+	}
+	creds, err := natsserver.EnsureCredentials(*dir)
+	if err != nil {
+		return err
+	}
+	out := map[string]string{"nkeys_conf": filepath.Join(creds.Dir(), natsserver.NkeysConf)}
+	for _, r := range natsserver.Roles {
+		out[string(r)] = creds.Path(r)
+	}
+	if *asJSON {
+		return json.NewEncoder(env.stdout).Encode(out)
+	}
+	fmt.Fprintf(env.stdout, "public keys for nats-server: %s\n", out["nkeys_conf"])
+	for _, r := range natsserver.Roles {
+		fmt.Fprintf(env.stdout, "%-10s seed: %s\n", r, creds.Path(r))
+	}
+	fmt.Fprintln(env.stdout, "Instances: NATS_CREDS=<instance seed> PAYLENT_NATS_RELAY_CREDS=<relay seed>; downstream services: the subscriber seed.")
+	return nil
+}
+
+// dialAddr is where a local client reaches a listen address: loopback for every interface.
+func dialAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), port)
+}
