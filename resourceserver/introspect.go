@@ -78,7 +78,7 @@ func (v *Verifier) stillValid(c *Claims) (*Claims, error) {
 	if !c.ExpiresAt.IsZero() && v.now().After(c.ExpiresAt.Add(v.leeway)) {
 		return nil, invalid(descExpired)
 	}
-	if v.denied.has(c.JTI) {
+	if v.denied.has(c.JTI) || v.denied.has(clientKey(c.ClientID)) {
 		return nil, invalid(descRevoked)
 	}
 	return c, nil

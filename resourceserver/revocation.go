@@ -21,7 +21,12 @@ const (
 	subjectPrefix     = "paylent.events."
 	eventTokenRevoked = "token.revoked"
 	eventGrantRevoked = "grant.revoked"
+	eventClientDelete = "client.deleted"
 )
+
+// clientKey is the deny-list entry of a deleted client: every token issued to it is
+// refused. It cannot collide with a jti (no jti holds a NUL byte).
+func clientKey(clientID string) string { return "\x00client/" + clientID }
 
 const (
 	// catchUpTimeout bounds how long WatchRevocations waits to have read the lookback window.
@@ -107,7 +112,8 @@ func (w *RevocationWatch) Done() <-chan struct{} { return w.done }
 // WatchRevocations makes the verifier refuse revoked JWTs within milliseconds of their
 // revocation, rather than accepting them until they expire. It follows the environment's
 // token.revoked and grant.revoked events on JetStream (stream PAYLENT_EVENTS) and keeps each
-// revoked jti until the token expires.
+// revoked jti until the token expires; and client.deleted, after which every token of that
+// client is refused (for RevocationLookback).
 //
 // Only what Paylent's relay signed is applied. Each message's Ed25519 signature
 // (Paylent-Signature header) is checked against the keys the issuer publishes (discovery's
@@ -151,7 +157,8 @@ func (v *Verifier) WatchRevocations(ctx context.Context, nc *nats.Conn, environm
 	}
 	start := v.now().Add(-v.lookback - v.leeway)
 	cons, err := stream.OrderedConsumer(setup, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subjectPrefix + environment + "." + eventTokenRevoked, subjectPrefix + environment + "." + eventGrantRevoked},
+		FilterSubjects: []string{subjectPrefix + environment + "." + eventTokenRevoked, subjectPrefix + environment + "." + eventGrantRevoked,
+			subjectPrefix + environment + "." + eventClientDelete},
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
 		OptStartTime:   &start,
 	})
@@ -246,6 +253,16 @@ func (v *Verifier) applyRevocation(env string, e *signedEnvelope) {
 			return
 		}
 		tokens = g.Tokens
+	case eventClientDelete:
+		// A deleted client's tokens are refused, however they were issued (its JWT
+		// access tokens from client credentials are named by no revocation event). Its
+		// id is never reused; the entry lasts as long as any of its tokens could.
+		prefix := "client/" + env + "/"
+		clientID := strings.TrimPrefix(e.Stream, prefix)
+		if strings.HasPrefix(e.Stream, prefix) && clientID != "" && !strings.Contains(clientID, "/") {
+			v.denied.add(clientKey(clientID), e.OccurredAt.Add(v.lookback+v.leeway), v.now())
+		}
+		return
 	default:
 		return
 	}

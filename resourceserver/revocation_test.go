@@ -56,8 +56,12 @@ var (
 
 // signedEvent returns a hashed envelope and its signature header, as the relay publishes.
 func signedEvent(env, typ string, data any, key ed25519.PrivateKey, kid string) ([]byte, string) {
+	return signedEventOn(env, "token/"+env+"/x", typ, data, key, kid)
+}
+
+func signedEventOn(env, stream, typ string, data any, key ed25519.PrivateKey, kid string) ([]byte, string) {
 	raw, _ := json.Marshal(data)
-	e := signedEnvelope{ID: fmt.Sprint("ev-", positions.Add(1)), Environment: env, Stream: "token/" + env + "/x", StreamVersion: 1,
+	e := signedEnvelope{ID: fmt.Sprint("ev-", positions.Add(1)), Environment: env, Stream: stream, StreamVersion: 1,
 		Position: positions.Load(), Type: typ, SchemaVersion: 1, OccurredAt: time.Now().UTC().Truncate(time.Microsecond),
 		Actor: json.RawMessage(`{"kind":"system"}`), Data: raw, PrevHash: hex.EncodeToString(make([]byte, 32))}
 	hash := eventHash(make([]byte, 32), &e)
@@ -134,6 +138,25 @@ func TestWatchRevocations(t *testing.T) {
 		"tokens": []any{revoked("g1", exp), revoked("g2", exp)}})
 	eventually(t, time.Second, "grant revocation", func() bool { return v.denied.has("g1") && v.denied.has("g2") })
 	refused(t, v, token("g2"))
+
+	// A deleted client's tokens are all refused, whatever their jti; another client's pass.
+	ofClient := func(jti, clientID string) string {
+		c := iss.claims(now)
+		c["jti"], c["client_id"] = jti, clientID
+		return iss.sign("k1", jwa.RS256, c)
+	}
+	mustVerify(t, v, ofClient("cc-1", "client-1"))
+	b, sig := signedEventOn("acme-test", "client/acme-test/client-1", eventClientDelete, map[string]any{}, testEventKey, testEventKID)
+	publishRaw(t, js, subjectPrefix+"acme-test."+eventClientDelete, b, sig)
+	eventually(t, time.Second, "client deletion", func() bool { return v.denied.has(clientKey("client-1")) })
+	refused(t, v, ofClient("cc-2", "client-1"))
+	mustVerify(t, v, ofClient("cc-3", "client-2"))
+	// A deletion on another environment's stream changes nothing here.
+	b, sig = signedEventOn("acme-test", "client/other-env/client-2", eventClientDelete, map[string]any{}, testEventKey, testEventKID)
+	publishRaw(t, js, subjectPrefix+"acme-test."+eventClientDelete, b, sig)
+	publishEvent(t, js, "acme-test", eventTokenRevoked, revoked("marker", exp)) // applied after it
+	eventually(t, time.Second, "the marker", func() bool { return v.denied.has("marker") })
+	mustVerify(t, v, ofClient("cc-4", "client-2"))
 
 	w.Stop()
 	select {

@@ -175,7 +175,7 @@ func (v *Verifier) verifyJWT(ctx context.Context, token string) (*Claims, error)
 	if err != nil {
 		return nil, err
 	}
-	if v.denied.has(c.JTI) {
+	if v.denied.has(c.JTI) || v.denied.has(clientKey(c.ClientID)) {
 		return nil, invalid(descRevoked)
 	}
 	return c, nil

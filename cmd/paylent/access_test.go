@@ -256,6 +256,15 @@ func TestEndingAccessEndsItEverywhere(t *testing.T) {
 			t.Error("revoked token still active")
 		}
 		watch.waitFor(t, jtiOf(t, tok))
+		// The CLI does the same, by jti.
+		_, body = s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)
+		tok2 := body["access_token"].(string)
+		if out := s.run(t, "tokens", "revoke", "--env", "acme-test", "--jti", jtiOf(t, tok2), "--json"); !strings.Contains(out, jtiOf(t, tok2)) {
+			t.Errorf("tokens revoke: %s", out)
+		}
+		if active(s.b, tok2) {
+			t.Error("token revoked with the CLI still active")
+		}
 		for _, bad := range []map[string]any{{}, {"token": tok, "jti": "x"}, {"jti": strings.Repeat("x", 65)}} {
 			if st, _, got := admin.call("POST", "/tokens/revoke", bad); st != 400 {
 				t.Errorf("revoke %v: %d %v", bad, st, got)

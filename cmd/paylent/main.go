@@ -34,6 +34,8 @@ Usage:
   paylent verify --env E                         check an environment's hash chain (exit 1 on tampering)
   paylent projections rebuild [--name N]         replay the event log into the read models
   paylent keys rotate|list --env E [--json]     replace the primary signing key / list the keys
+  paylent tokens revoke --env E (--jti J | --token-stdin) [--json]
+                                                 revoke any token (a refresh token ends its grant)
   paylent operators create --account A --email M [--name N] [--password-stdin] [--json]
                                                  let a person manage account A in the dashboard
   paylent operators list --account A [--json] / operators remove --account A --email M
@@ -95,7 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"keys":        subcommands(map[string]command{"rotate": keysRotateCommand, "list": keysListCommand}),
 		"operators": subcommands(map[string]command{"create": operatorsCreateCommand, "list": operatorsListCommand,
 			"remove": operatorsRemoveCommand}),
-		"nats": subcommands(map[string]command{"credentials": natsCredentialsCommand, "keygen": natsKeygenCommand}),
+		"nats":   subcommands(map[string]command{"credentials": natsCredentialsCommand, "keygen": natsKeygenCommand}),
+		"tokens": subcommands(map[string]command{"revoke": tokensRevokeCommand}),
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
