@@ -1,9 +1,12 @@
 package natsserver_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/paylent/paylent/api/ratelimit"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/internal/eventsig"
 	"github.com/paylent/paylent/internal/natsserver"
 	"github.com/paylent/paylent/internal/natstest"
 	"github.com/paylent/paylent/resourceserver"
@@ -165,7 +169,7 @@ func TestRolesDoTheirWorkAndNoMore(t *testing.T) {
 
 	// The subscriber: a downstream service watching revocations from its own connection.
 	sub := natstest.ConnectAs(t, s, natsserver.RoleSubscriber, subErrs.handler())
-	v, err := resourceserver.New(resourceserver.Config{Issuer: "http://acme-test.localhost:4000", Audience: "http://api"})
+	v, err := resourceserver.New(resourceserver.Config{Issuer: eventKeyIssuer(t), Audience: "http://api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,4 +254,26 @@ func TestRolesDoTheirWorkAndNoMore(t *testing.T) {
 		t.Errorf("stream holds %v messages (%v), want the relay's 2", info.State.Msgs, err)
 	}
 	relayErrs.none(t)
+}
+
+// eventKeyIssuer serves the discovery document and event-signing keys WatchRevocations reads
+// before it subscribes (what it then receives here is unsigned, and only counted).
+func eventKeyIssuer(t *testing.T) string {
+	t.Helper()
+	keys := eventsig.NewKeySet(eventsig.Derive(bytes.Repeat([]byte{7}, 32), eventsig.CurrentVersion).Public())
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "jwks_uri": srv.URL + "/jwks", //nolint:errcheck // test server
+				"paylent_event_signing_jwks_uri": srv.URL + "/event-keys"})
+		case "/event-keys":
+			json.NewEncoder(w).Encode(keys.JWKS()) //nolint:errcheck // test server
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
