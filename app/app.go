@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/projections/tokens"
@@ -39,6 +41,8 @@ type App struct {
 	masterKey []byte
 	rand      io.Reader
 	rm        ReadModels
+	hasher    *secret.Hasher
+	registry  *domain.Registry
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -53,8 +57,12 @@ type Options struct {
 	// ReadModels are needed by the operations that end access (they find what a user or a
 	// client holds); creating an environment needs none.
 	ReadModels ReadModels
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Hasher hashes new passwords within the process's budget (CreateUser, AddOperator).
+	Hasher *secret.Hasher
+	// Registry decodes what an operation appended, where its result names it (RotateKeys).
+	Registry *domain.Registry
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // New returns an App.
@@ -65,5 +73,12 @@ func New(o Options) *App {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &App{loop: o.Loop, masterKey: o.MasterKey, rand: o.Rand, rm: o.ReadModels, now: o.Now, log: o.Logger}
+	return &App{loop: o.Loop, masterKey: o.MasterKey, rand: o.Rand, rm: o.ReadModels, hasher: o.Hasher, registry: o.Registry,
+		now: o.Now, log: o.Logger}
+}
+
+// Written is the outcome of an operation that changes one thing: the position of its last
+// event (0 when nothing changed). Read your write after it (AfterWrite).
+type Written struct {
+	Position int64
 }

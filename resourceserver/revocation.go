@@ -159,8 +159,8 @@ func (v *Verifier) WatchRevocations(ctx context.Context, nc *nats.Conn, environm
 	cons, err := stream.OrderedConsumer(setup, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subjectPrefix + environment + "." + eventTokenRevoked, subjectPrefix + environment + "." + eventGrantRevoked,
 			subjectPrefix + environment + "." + eventClientDelete},
-		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
-		OptStartTime:   &start,
+		DeliverPolicy: jetstream.DeliverByStartTimePolicy,
+		OptStartTime:  &start,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resourceserver: revocation consumer: %w", err)

@@ -16,29 +16,8 @@ import (
 	"github.com/paylent/paylent/projections/keys"
 )
 
-// RetireGrace is added to the token lifetime when a rotation retires a key: other instances
-// sign with the old primary until they have applied the rotation, and clocks drift.
-const RetireGrace = 5 * time.Minute
-
 // keyManagerActor is the actor of the events the key manager appends.
 var keyManagerActor = domain.Actor{Kind: domain.ActorSystem, ID: "key-manager"}
-
-// RotateKeys makes a new primary key for env: the next key is promoted, the old primary is
-// retired (verifiable for maxTokenLifetime + RetireGrace), and a new next key is created.
-// maxTokenLifetime is the longest lifetime of a token the old primary may have signed.
-func RotateKeys(ctx context.Context, loop *eventstore.Loop, actor domain.Actor, env string, masterKey []byte, maxTokenLifetime time.Duration) (eventstore.Result, error) {
-	// Two candidates: a rotation needs a second one only when there is no next key.
-	cands, err := keygen.Generate(masterKey, nil, 2)
-	if err != nil {
-		return eventstore.Result{}, err
-	}
-	res, err := loop.Execute(ctx, signingkey.Rotate{Environment: env, Candidates: cands,
-		MaxTokenLifetime: maxTokenLifetime + RetireGrace}, actor)
-	if err != nil {
-		return res, fmt.Errorf("rotate signing keys of %s: %w", env, err)
-	}
-	return res, nil
-}
 
 // KeyManagerOptions configure a KeyManager.
 type KeyManagerOptions struct {

@@ -243,34 +243,3 @@ func TestKeyManagersRaceToOnePrimaryAndOneNext(t *testing.T) {
 		}
 	}
 }
-
-func TestRotateKeys(t *testing.T) {
-	f := newPGFixture(t)
-	f.createEnv(t, "acme-test")
-	mgr := workers.NewKeyManager(workers.KeyManagerOptions{Loop: f.loop, Keys: keys.New(masterKey), MasterKey: masterKey})
-	if err := mgr.Ensure(t.Context(), "acme-test"); err != nil {
-		t.Fatal(err)
-	}
-	_, before := f.keyStream(t, "acme-test")
-	operator := domain.Actor{Kind: domain.ActorOperator, ID: "alice"}
-	res, err := workers.RotateKeys(t.Context(), f.loop, operator, "acme-test", masterKey, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, after := f.keyStream(t, "acme-test")
-	if after.Primary != before.Next || after.Keys[before.Primary].Role != signingkey.RoleRetired || after.Next == "" || len(after.Keys) != 3 {
-		t.Fatalf("before %+v\nafter %+v", before, after)
-	}
-	retiredAt := res.Events[0].OccurredAt
-	if got, want := after.Keys[before.Primary].VerifyUntil, retiredAt.Add(time.Hour+workers.RetireGrace); !got.Equal(want) {
-		t.Errorf("verify_until %v, want %v", got, want)
-	}
-	var actor domain.Actor
-	json.Unmarshal(stream[len(stream)-1].Actor, &actor) //nolint:errcheck
-	if actor.ID != "alice" {
-		t.Errorf("rotation actor %+v", actor)
-	}
-	if _, err := workers.RotateKeys(t.Context(), f.loop, operator, "nope", masterKey, time.Hour); err == nil || !strings.Contains(err.Error(), "not found") {
-		t.Errorf("rotating an unknown environment: %v", err)
-	}
-}

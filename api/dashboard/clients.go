@@ -9,7 +9,6 @@ import (
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
-	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 )
 
@@ -104,24 +103,18 @@ func (f clientForm) settings(retry int64) client.Settings {
 // this answers with, and nowhere else, ever.
 func (d *Dashboard) CreateClient(c *fiber.Ctx, v *view) error {
 	f := readClientForm(c)
-	cmd := client.Register{Environment: v.Env.Slug, ID: secret.ID(), Type: client.Type(f.Type), Settings: f.settings(0),
-		Grantor: client.OperatorGrantor}
-	sec := ""
-	if cmd.Type == client.Confidential {
-		sec = secret.Token()
-		cmd.SecretHash = secret.Hash(sec)
-	}
-	res, err := d.Loop.Execute(c.UserContext(), cmd, actor(c, v))
+	reg, err := d.App.RegisterClient(c.UserContext(), app.RegisterClient{Environment: v.Env.Slug, Type: client.Type(f.Type),
+		Settings: f.settings(0), Grantor: client.OperatorGrantor}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		return d.clientForm(c, v, fiber.StatusBadRequest, f)
 	}
-	if sec == "" {
-		return done(c, d.clientsBase(v)+"/"+cmd.ID, okClientSaved)
+	if reg.Secret == "" {
+		return done(c, d.clientsBase(v)+"/"+reg.ClientID, okClientSaved)
 	}
-	d.waitFor(c.UserContext(), res.Position) //nolint:errcheck // bounded; the page shows what it has
-	cl, _ := d.Catalog.Client(v.Env.Slug, cmd.ID)
-	v.Title, v.Section, v.Data = "Application registered", "clients", clientForm{Client: cl, Secret: sec, Created: true}
+	d.waitFor(c.UserContext(), reg.Position) //nolint:errcheck // bounded; the page shows what it has
+	cl, _ := d.Catalog.Client(v.Env.Slug, reg.ClientID)
+	v.Title, v.Section, v.Data = "Application registered", "clients", clientForm{Client: cl, Secret: reg.Secret, Created: true}
 	return d.render(c, fiber.StatusCreated, "client-secret.html", v)
 }
 
@@ -147,7 +140,7 @@ func (d *Dashboard) UpdateClient(c *fiber.Ctx, v *view) error {
 	}
 	f := readClientForm(c)
 	f.ID, f.Type, f.Client = cl.ID, string(cl.Type), cl
-	_, err := d.Loop.Execute(c.UserContext(), client.Update{Environment: v.Env.Slug, ID: cl.ID, Grantor: client.OperatorGrantor,
+	_, err := d.App.UpdateClient(c.UserContext(), app.UpdateClient{Environment: v.Env.Slug, ClientID: cl.ID, Grantor: client.OperatorGrantor,
 		Settings: f.settings(cl.Settings.RefreshRetryWindow)}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
@@ -172,15 +165,14 @@ func (d *Dashboard) RotateSecret(c *fiber.Ctx, v *view) error {
 	case "24h":
 		grace = 24 * time.Hour
 	}
-	sec := secret.Token()
-	res, err := d.Loop.Execute(c.UserContext(), client.RotateSecret{Environment: v.Env.Slug, ID: cl.ID, SecretHash: secret.Hash(sec), Grace: grace,
+	rot, err := d.App.RotateClientSecret(c.UserContext(), app.RotateClientSecret{Environment: v.Env.Slug, ClientID: cl.ID, Grace: grace,
 		Grantor: client.OperatorGrantor}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		return d.Client(c, v)
 	}
-	d.waitFor(c.UserContext(), res.Position) //nolint:errcheck // bounded
-	v.Title, v.Section, v.Data = "New client secret", "clients", clientForm{Client: cl, Secret: sec, Rotated: true}
+	d.waitFor(c.UserContext(), rot.Position) //nolint:errcheck // bounded
+	v.Title, v.Section, v.Data = "New client secret", "clients", clientForm{Client: cl, Secret: rot.Secret, Rotated: true}
 	return d.render(c, fiber.StatusOK, "client-secret.html", v)
 }
 

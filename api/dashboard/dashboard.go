@@ -13,7 +13,6 @@ import (
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
-	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
@@ -27,9 +26,8 @@ const ClientID = "paylent-dashboard"
 
 // Deps wire the dashboard.
 type Deps struct {
-	// App is the operations layer: every state change that ends access goes through it.
+	// App is the operations layer: every state change goes through it.
 	App       *app.App
-	Loop      *eventstore.Loop
 	Store     eventstore.Store
 	Catalog   *catalog.Catalog
 	Sessions  *sessions.Store
@@ -38,18 +36,14 @@ type Deps struct {
 	Directory *tenants.Directory
 	// Runtimes are the instance's projections, by name: a page after a write waits until
 	// they have applied it (also when the next request reaches another instance).
-	Runtimes map[string]*projections.Runtime
-	// RotateKeys rotates an environment's signing keys (workers.RotateKeys, wired by cmd).
-	RotateKeys func(ctx context.Context, t tenants.Tenant, actor domain.Actor) (int64, error)
-	MasterKey  []byte
-	Scheme     string
+	Runtimes  map[string]*projections.Runtime
+	MasterKey []byte
+	Scheme    string
 	// Transport reaches the operators' environment's token endpoint: the dashboard redeems
 	// its authorization codes over HTTP, as any other client does.
 	Transport http.RoundTripper
 	// Outbox is the dev outbox directory ("" when mail goes over SMTP): the Mailbox page.
 	Outbox string
-	// Hasher hashes new users' and operators' passwords within the process's budget.
-	Hasher *secret.Hasher
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -120,12 +114,9 @@ func (d *Dashboard) waitFor(ctx context.Context, pos int64) error {
 	if pos <= 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
+	waiters := make([]app.Waiter, 0, len(d.Runtimes))
 	for _, rt := range d.Runtimes {
-		if err := rt.WaitFor(ctx, pos); err != nil {
-			return err
-		}
+		waiters = append(waiters, rt)
 	}
-	return nil
+	return d.App.AfterWrite(ctx, pos, waiters...)
 }

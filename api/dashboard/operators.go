@@ -6,10 +6,10 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/account"
 	"github.com/paylent/paylent/domain/user"
-	"github.com/paylent/paylent/internal/secret"
 )
 
 var okOperatorRemoved = notice("operator-removed", "Operator removed.")
@@ -77,33 +77,20 @@ func (d *Dashboard) AddOperator(c *fiber.Ctx, v *view) error {
 		v.Error = d.problem(err)
 		return d.operatorsPage(c, v, fiber.StatusBadRequest, p)
 	}
-	u, exists := d.Catalog.UserByEmail(domain.OperatorsEnvironment, p.Email)
-	id := u.ID
-	if !exists {
-		id, p.Password = secret.ID(), secret.Random(16)
-		pw, err := user.NewPassword(p.Password, p.Email)
-		var hash user.PasswordHash
-		if err == nil {
-			hash, err = user.HashedPassword(pw, d.Hasher.Func(c.UserContext()))
-		}
-		if err == nil {
-			_, err = d.Loop.Execute(c.UserContext(), user.Create{Environment: domain.OperatorsEnvironment, ID: id, Email: p.Email, Name: p.Name,
-				PasswordHash: hash, EmailVerified: true}, actor(c, v))
-		}
-		if err != nil {
-			v.Error, p.Password = d.problem(err), ""
-			return d.operatorsPage(c, v, failStatus(c, err), p)
-		}
+	added, err := d.App.AddOperator(c.UserContext(), app.AddOperator{Account: v.Env.Account, Email: p.Email, Name: p.Name},
+		app.AccountAuthority{Operator: v.Operator.UserID}, actor(c, v))
+	p.Password = added.Generated
+	if err != nil && added.UserID == "" {
+		v.Error = d.problem(err)
+		return d.operatorsPage(c, v, failStatus(c, err), p)
 	}
-	res, err := d.Loop.Execute(c.UserContext(), account.AddOperator{Account: v.Env.Account, UserID: id, Email: p.Email}, actor(c, v))
+	p.Added = operatorRow{ID: added.UserID, Email: p.Email, Name: p.Name}
 	if err != nil {
 		// A user just created keeps their password on this page: it exists nowhere else.
 		v.Error = d.problem(err) + " Add the address again to retry."
-		p.Added = operatorRow{ID: id, Email: p.Email, Name: p.Name}
 		return d.operatorsPage(c, v, fiber.StatusBadRequest, p)
 	}
-	d.waitFor(c.UserContext(), res.Position) //nolint:errcheck // bounded; the list shows what it has
-	p.Added = operatorRow{ID: id, Email: p.Email, Name: p.Name}
+	d.waitFor(c.UserContext(), added.Position) //nolint:errcheck // bounded; the list shows what it has
 	p.Email, p.Name = "", ""
 	v.Notice = p.Added.Email + " now operates account " + v.Env.Account + "."
 	return d.operatorsPage(c, v, fiber.StatusCreated, p)
@@ -124,7 +111,8 @@ func (d *Dashboard) ConfirmRemoveOperator(c *fiber.Ctx, v *view) error {
 // operator; removing yourself ends your access to its environments.
 func (d *Dashboard) RemoveOperator(c *fiber.Ctx, v *view) error {
 	id := strings.Clone(c.Params("id"))
-	res, err := d.Loop.Execute(c.UserContext(), account.RemoveOperator{Account: v.Env.Account, UserID: id}, actor(c, v))
+	res, err := d.App.RemoveOperator(c.UserContext(), app.RemoveOperator{Account: v.Env.Account, UserID: id},
+		app.AccountAuthority{Operator: v.Operator.UserID}, actor(c, v))
 	if errors.Is(err, account.ErrLastOperator) {
 		v.Error = d.problem(err)
 		return d.operatorsPage(c, v, fiber.StatusBadRequest, operatorsPage{})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/scope"
 	"github.com/paylent/paylent/projections/catalog"
@@ -92,7 +93,7 @@ func (d *Dashboard) scopeForm(c *fiber.Ctx, v *view, status int, f scopeForm) er
 func (d *Dashboard) CreateScope(c *fiber.Ctx, v *view) error {
 	f := scopeForm{Name: strings.Clone(strings.TrimSpace(c.FormValue("name"))),
 		Description: strings.Clone(strings.TrimSpace(c.FormValue("description"))), API: strings.Clone(c.FormValue("api"))}
-	_, err := d.Loop.Execute(c.UserContext(), scope.Create{Environment: v.Env.Slug, Name: f.Name, Description: f.Description, API: f.API}, actor(c, v))
+	_, err := d.App.CreateScope(c.UserContext(), app.CreateScope{Environment: v.Env.Slug, Name: f.Name, Description: f.Description, API: f.API}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		if errors.Is(err, scope.ErrExists) {
@@ -144,7 +145,7 @@ func (d *Dashboard) DeleteScope(c *fiber.Ctx, v *view) error {
 	if !ok {
 		return err
 	}
-	_, err = d.Loop.Execute(c.UserContext(), scope.Delete{Environment: v.Env.Slug, Name: s.Name}, actor(c, v))
+	_, err = d.App.DeleteScope(c.UserContext(), app.ScopeRef{Environment: v.Env.Slug, Name: s.Name}, actor(c, v))
 	if err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
 	}

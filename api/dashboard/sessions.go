@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/paylent/paylent/domain/session"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/projections/sessions"
 )
 
@@ -112,7 +112,7 @@ func (d *Dashboard) RevokeSession(c *fiber.Ctx, v *view) error {
 	if !ok {
 		return d.message(c, fiber.StatusNotFound, "No such session", "This environment has no session with that id (ended sessions are forgotten after a while).")
 	}
-	_, err := d.Loop.Execute(c.UserContext(), session.Revoke{Environment: v.Env.Slug, SessionID: s.ID, Reason: session.ReasonOperator}, actor(c, v))
+	_, err := d.App.RevokeSession(c.UserContext(), app.SessionRef{Environment: v.Env.Slug, SessionID: s.ID}, actor(c, v))
 	if err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not revoked", d.problem(err))
 	}

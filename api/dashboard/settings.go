@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/projections/keys"
@@ -121,7 +122,7 @@ func (d *Dashboard) SaveSettings(c *fiber.Ctx, v *view) error {
 		v.Error = d.problem(err)
 		return d.settingsPage(c, v, fiber.StatusBadRequest, f)
 	}
-	res, err := d.Loop.Execute(c.UserContext(), environment.ChangeSettings{Slug: v.Env.Slug, Patch: p}, actor(c, v))
+	res, err := d.App.ChangeSettings(c.UserContext(), app.ChangeSettings{Environment: v.Env.Slug, Patch: p}, actor(c, v))
 	switch {
 	case err != nil:
 		v.Error = d.problem(err)
@@ -135,10 +136,7 @@ func (d *Dashboard) SaveSettings(c *fiber.Ctx, v *view) error {
 // RotateSigningKeys serves POST /e/:env/settings/keys/rotate: the next key becomes primary,
 // the old primary is retired (it still verifies what it signed), a new next key is made.
 func (d *Dashboard) RotateSigningKeys(c *fiber.Ctx, v *view) error {
-	if d.RotateKeys == nil {
-		return d.message(c, fiber.StatusNotFound, "Not available", "Key rotation is not available on this instance.")
-	}
-	_, err := d.RotateKeys(c.UserContext(), v.Tenant, actor(c, v))
+	_, err := d.App.RotateKeys(c.UserContext(), app.RotateKeys{Environment: v.Env.Slug}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		env, _ := d.Catalog.Environment(v.Env.Slug)

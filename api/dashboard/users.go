@@ -11,7 +11,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/user"
-	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 )
 
@@ -125,22 +124,16 @@ func (d *Dashboard) CreateUser(c *fiber.Ctx, v *view) error {
 		v.Error = d.problem(err)
 		return d.userForm(c, v, fiber.StatusBadRequest, f)
 	}
-	hash, err := user.HashedPassword(pw, d.Hasher.Func(c.UserContext()))
-	if err != nil {
-		v.Error = d.problem(err)
-		return d.userForm(c, v, failStatus(c, err), f)
-	}
-	id := secret.ID()
-	_, err = d.Loop.Execute(c.UserContext(), user.Create{Environment: v.Env.Slug, ID: id, Email: f.Email, Name: f.Name,
-		PasswordHash: hash}, actor(c, v))
+	created, err := d.App.CreateUser(c.UserContext(), app.CreateUser{Environment: v.Env.Slug, Email: f.Email, Name: f.Name,
+		Password: pw}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		if errors.Is(err, user.ErrEmailTaken) {
 			v.Error = "email: a user of this environment already has this address."
 		}
-		return d.userForm(c, v, fiber.StatusBadRequest, f)
+		return d.userForm(c, v, failStatus(c, err), f)
 	}
-	return done(c, userPath(v, id), okUserCreated)
+	return done(c, userPath(v, created.UserID), okUserCreated)
 }
 
 // User serves GET /e/:env/users/:id.
@@ -183,7 +176,7 @@ func (d *Dashboard) RenameUser(c *fiber.Ctx, v *view) error {
 		return d.noUser(c)
 	}
 	name := strings.Clone(strings.TrimSpace(c.FormValue("name")))
-	_, err := d.Loop.Execute(c.UserContext(), user.Change{Environment: v.Env.Slug, UserID: u.ID, Name: &name}, actor(c, v))
+	_, err := d.App.RenameUser(c.UserContext(), app.UserRef{Environment: v.Env.Slug, UserID: u.ID}, name, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
 		return d.userPage(c, v, fiber.StatusBadRequest, u, name)

@@ -7,7 +7,6 @@ import (
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
-	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/tenants"
 )
@@ -51,25 +50,20 @@ func (h *Handlers) CreateClient(c *fiber.Ctx, t tenants.Tenant) error {
 	if in.ID != "" {
 		return invalid("client_id", "is assigned by Paylent")
 	}
-	cmd := client.Register{Environment: t.Slug, ID: secret.ID(), Type: client.Type(in.Type), Settings: in.settings(), Grantor: grantor(c)}
-	sec := ""
-	if cmd.Type == client.Confidential {
-		sec = secret.Token()
-		cmd.SecretHash = secret.Hash(sec)
-	}
-	res, err := h.Loop.Execute(c.UserContext(), cmd, actor(c))
+	reg, err := h.App.RegisterClient(c.UserContext(), app.RegisterClient{Environment: t.Slug, Type: client.Type(in.Type),
+		Settings: in.settings(), Grantor: grantor(c)}, actor(c))
 	if err != nil {
 		return err
 	}
-	if err := h.catchUp(c, "catalog", res.Position); err != nil {
+	if err := h.catchUp(c, "catalog", reg.Position); err != nil {
 		return err
 	}
-	cl, _ := h.Catalog.Client(t.Slug, cmd.ID)
+	cl, _ := h.Catalog.Client(t.Slug, reg.ClientID)
 	body := fiber.Map{"client": viewClient(cl)}
-	if sec != "" {
-		body["client_secret"] = sec
+	if reg.Secret != "" {
+		body["client_secret"] = reg.Secret
 	}
-	return wrote(c, fiber.StatusCreated, res.Position, body)
+	return wrote(c, fiber.StatusCreated, reg.Position, body)
 }
 
 // ListClients serves GET /api/v1/clients.
@@ -110,7 +104,8 @@ func (h *Handlers) UpdateClient(c *fiber.Ctx, t tenants.Tenant) error {
 	if (in.Type != "" && in.Type != string(cl.Type)) || (in.ID != "" && in.ID != id) {
 		return invalid("type", "client_id and type cannot change")
 	}
-	res, err := h.Loop.Execute(c.UserContext(), client.Update{Environment: t.Slug, ID: id, Settings: in.settings(), Grantor: grantor(c)}, actor(c))
+	res, err := h.App.UpdateClient(c.UserContext(), app.UpdateClient{Environment: t.Slug, ClientID: id, Settings: in.settings(),
+		Grantor: grantor(c)}, actor(c))
 	if err != nil {
 		return err
 	}
@@ -132,17 +127,16 @@ func (h *Handlers) RotateClientSecret(c *fiber.Ctx, t tenants.Tenant) error {
 			return err
 		}
 	}
-	sec := secret.Token()
-	res, err := h.Loop.Execute(c.UserContext(), client.RotateSecret{Environment: t.Slug, ID: c.Params("id"), SecretHash: secret.Hash(sec), Grantor: grantor(c),
-		Grace: time.Duration(in.GraceSeconds) * time.Second}, actor(c))
+	rot, err := h.App.RotateClientSecret(c.UserContext(), app.RotateClientSecret{Environment: t.Slug, ClientID: c.Params("id"),
+		Grace: time.Duration(in.GraceSeconds) * time.Second, Grantor: grantor(c)}, actor(c))
 	if err != nil {
 		return err
 	}
-	if err := h.catchUp(c, "catalog", res.Position); err != nil {
+	if err := h.catchUp(c, "catalog", rot.Position); err != nil {
 		return err
 	}
-	return wrote(c, fiber.StatusOK, res.Position, fiber.Map{"client_id": c.Params("id"), "client_secret": sec,
-		"previous_secret_valid_until": stamp(h.Now().Add(time.Duration(in.GraceSeconds) * time.Second))})
+	return wrote(c, fiber.StatusOK, rot.Position, fiber.Map{"client_id": rot.ClientID, "client_secret": rot.Secret,
+		"previous_secret_valid_until": stamp(rot.PreviousValidUntil)})
 }
 
 // DeleteClient serves DELETE /api/v1/clients/:id: the client and, in the same append, its

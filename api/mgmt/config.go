@@ -7,9 +7,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/environment"
-	"github.com/paylent/paylent/domain/resource"
-	"github.com/paylent/paylent/domain/scope"
 	"github.com/paylent/paylent/tenants"
 	"github.com/valyala/fasthttp"
 )
@@ -24,7 +23,7 @@ func (h *Handlers) CreateScope(c *fiber.Ctx, t tenants.Tenant) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	res, err := h.Loop.Execute(c.UserContext(), scope.Create{Environment: t.Slug, Name: in.Name, Description: in.Description, API: in.API}, actor(c))
+	res, err := h.App.CreateScope(c.UserContext(), app.CreateScope{Environment: t.Slug, Name: in.Name, Description: in.Description, API: in.API}, actor(c))
 	if err != nil {
 		return err
 	}
@@ -45,7 +44,7 @@ func (h *Handlers) ListScopes(c *fiber.Ctx, t tenants.Tenant) error {
 
 // DeleteScope serves DELETE /api/v1/scopes/:name (standard scopes cannot be deleted).
 func (h *Handlers) DeleteScope(c *fiber.Ctx, t tenants.Tenant) error {
-	res, err := h.Loop.Execute(c.UserContext(), scope.Delete{Environment: t.Slug, Name: c.Params("name")}, actor(c))
+	res, err := h.App.DeleteScope(c.UserContext(), app.ScopeRef{Environment: t.Slug, Name: c.Params("name")}, actor(c))
 	if err != nil {
 		return err
 	}
@@ -64,7 +63,7 @@ func (h *Handlers) CreateAPI(c *fiber.Ctx, t tenants.Tenant) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	res, err := h.Loop.Execute(c.UserContext(), resource.Create{Environment: t.Slug, Identifier: in.Identifier, Name: in.Name}, actor(c))
+	res, err := h.App.CreateAPI(c.UserContext(), app.CreateAPI{Environment: t.Slug, Identifier: in.Identifier, Name: in.Name}, actor(c))
 	if err != nil {
 		return err
 	}
@@ -98,7 +97,7 @@ func (h *Handlers) UpdateSettings(c *fiber.Ctx, t tenants.Tenant) error {
 	if err := decode(c, &patch); err != nil {
 		return err
 	}
-	res, err := h.Loop.Execute(c.UserContext(), environment.ChangeSettings{Slug: t.Slug, Patch: patch}, actor(c))
+	res, err := h.App.ChangeSettings(c.UserContext(), app.ChangeSettings{Environment: t.Slug, Patch: patch}, actor(c))
 	if err != nil {
 		return err
 	}
@@ -119,14 +118,14 @@ func (h *Handlers) ListKeys(c *fiber.Ctx, t tenants.Tenant) error {
 
 // RotateKeys serves POST /api/v1/keys/rotate.
 func (h *Handlers) RotateKeys(c *fiber.Ctx, t tenants.Tenant) error {
-	pos, err := h.Deps.RotateKeys(c.UserContext(), t, actor(c))
+	rot, err := h.App.RotateKeys(c.UserContext(), app.RotateKeys{Environment: t.Slug}, actor(c))
 	if err != nil {
 		return err
 	}
-	if err := h.catchUp(c, "keys", pos); err != nil {
+	if err := h.catchUp(c, "keys", rot.Position); err != nil {
 		return err
 	}
-	return wrote(c, fiber.StatusOK, pos, fiber.Map{"keys": h.Keys.Keys(t.Slug)})
+	return wrote(c, fiber.StatusOK, rot.Position, fiber.Map{"keys": h.Keys.Keys(t.Slug)})
 }
 
 // Status serves GET /api/v1/status: each projection's position and its lag behind the log.

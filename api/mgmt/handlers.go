@@ -2,16 +2,16 @@ package mgmt
 
 import (
 	"context"
-	"github.com/paylent/paylent/internal/eventsig"
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/paylent/paylent/internal/eventsig"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
-	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/keys"
@@ -22,9 +22,8 @@ import (
 
 // Deps wire the Management API.
 type Deps struct {
-	// App is the operations layer: every state change that ends access goes through it.
+	// App is the operations layer: every state change goes through it.
 	App      *app.App
-	Loop     *eventstore.Loop
 	Store    eventstore.Store
 	Registry *domain.Registry
 	Catalog  *catalog.Catalog
@@ -35,10 +34,6 @@ type Deps struct {
 	Runtimes map[string]*projections.Runtime
 	// Verify checks a bearer token (oauth.Handlers.VerifyAccessToken).
 	Verify func(ctx context.Context, t tenants.Tenant, value string) (tokens.Token, error)
-	// RotateKeys rotates an environment's signing keys (workers.RotateKeys, wired by cmd).
-	RotateKeys func(ctx context.Context, t tenants.Tenant, actor domain.Actor) (int64, error)
-	// Hasher hashes new users' passwords within the process's budget.
-	Hasher *secret.Hasher
 	// EventSigner signs each event GET /events prints (the relay's key), so a downstream
 	// service can verify it as it verifies NATS messages; nil prints none.
 	EventSigner *eventsig.Signer
@@ -86,9 +81,7 @@ func (h *Handlers) catchUp(c *fiber.Ctx, projection string, pos int64) error {
 	if !ok {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
-	defer cancel()
-	if err := rt.WaitFor(ctx, pos); err != nil {
+	if err := h.App.AfterWrite(c.UserContext(), pos, rt); err != nil {
 		return &apiError{status: fiber.StatusServiceUnavailable, code: "not_caught_up",
 			msg: "the read model has not reached position " + strconv.FormatInt(pos, 10) + " yet; retry"}
 	}

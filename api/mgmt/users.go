@@ -6,10 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
-	"github.com/paylent/paylent/domain"
-	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/user"
-	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/tenants"
@@ -44,21 +41,16 @@ func (h *Handlers) CreateUser(c *fiber.Ctx, t tenants.Tenant) error {
 	if err != nil {
 		return err
 	}
-	hash, err := user.HashedPassword(pw, h.Hasher.Func(c.UserContext()))
+	created, err := h.App.CreateUser(c.UserContext(), app.CreateUser{Environment: t.Slug, Email: in.Email, Name: in.Name,
+		Password: pw, EmailVerified: in.EmailVerified}, actor(c))
 	if err != nil {
 		return err
 	}
-	id := secret.ID()
-	res, err := h.Loop.Execute(c.UserContext(), user.Create{Environment: t.Slug, ID: id, Email: in.Email, Name: in.Name,
-		PasswordHash: hash, EmailVerified: in.EmailVerified}, actor(c))
-	if err != nil {
+	if err := h.catchUp(c, "catalog", created.Position); err != nil {
 		return err
 	}
-	if err := h.catchUp(c, "catalog", res.Position); err != nil {
-		return err
-	}
-	u, _ := h.Catalog.User(t.Slug, id)
-	return wrote(c, fiber.StatusCreated, res.Position, fiber.Map{"user": viewUser(u)})
+	u, _ := h.Catalog.User(t.Slug, created.UserID)
+	return wrote(c, fiber.StatusCreated, created.Position, fiber.Map{"user": viewUser(u)})
 }
 
 // ListUsers serves GET /api/v1/users?email=PREFIX&cursor=EMAIL&limit=N (by email).
@@ -113,7 +105,7 @@ func (h *Handlers) UpdateUser(c *fiber.Ctx, t tenants.Tenant) error {
 		if err != nil {
 			return err
 		}
-		pos = p
+		pos = p.Position
 	}
 	if in.Disabled != nil {
 		change := h.App.EnableUser
@@ -203,16 +195,16 @@ func (h *Handlers) GetSession(c *fiber.Ctx, t tenants.Tenant) error {
 // SessionAction serves POST /api/v1/sessions/:id/touch and /revoke.
 func (h *Handlers) SessionAction(c *fiber.Ctx, t tenants.Tenant) error {
 	id := c.Params("id")
-	var cmd domain.Command
+	var res app.Written
+	var err error
 	switch c.Params("action") {
 	case "touch":
-		cmd = session.Touch{Environment: t.Slug, SessionID: id, IP: c.IP()}
+		res, err = h.App.TouchSession(c.UserContext(), app.TouchSession{Environment: t.Slug, SessionID: id, IP: c.IP()}, actor(c))
 	case "revoke":
-		cmd = session.Revoke{Environment: t.Slug, SessionID: id, Reason: session.ReasonOperator}
+		res, err = h.App.RevokeSession(c.UserContext(), app.SessionRef{Environment: t.Slug, SessionID: id}, actor(c))
 	default:
 		return errNotFound
 	}
-	res, err := h.Loop.Execute(c.UserContext(), cmd, actor(c))
 	if err != nil {
 		return err
 	}

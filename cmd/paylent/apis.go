@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/paylent/paylent/domain/resource"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/projections"
 	"github.com/paylent/paylent/projections/catalog"
 )
@@ -27,7 +27,8 @@ func apisCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.close()
-	if _, err := db.loop.Execute(ctx, resource.Create{Environment: *slug, Identifier: *id, Name: *name}, operatorActor("apis-create")); err != nil {
+	if _, err := operations(env, db, nil).CreateAPI(ctx, app.CreateAPI{Environment: *slug, Identifier: *id, Name: *name},
+		operatorActor("apis-create")); err != nil {
 		return notFoundAsEnv(err, *slug)
 	}
 	fmt.Fprintf(env.stdout, "created API %q (%s) in %s\nassign scopes to it with: paylent scopes create --env %s --api %s --name NAME --description TEXT\n",

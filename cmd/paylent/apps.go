@@ -8,11 +8,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
-	"github.com/paylent/paylent/domain/scope"
 	"github.com/paylent/paylent/domain/user"
-	"github.com/paylent/paylent/internal/secret"
 )
 
 // stringList is a repeatable string flag.
@@ -46,17 +45,15 @@ func clientsCreateCommand(ctx context.Context, env *cliEnv, args []string) error
 		return err
 	}
 	defer db.close()
-	id, sec := secret.ID(), ""
-	cmd := client.Register{Environment: *slug, ID: id, Type: client.Type(*typ), Grantor: client.OperatorGrantor, Settings: client.Settings{
-		Name: *name, GrantTypes: grants, RedirectURIs: uris, Scopes: scopes, PostLogoutRedirectURIs: logoutURIs,
-		TokenFormat: environment.TokenFormat(*format), RefreshRetryWindow: *retry, FirstParty: *firstParty}}
-	if cmd.Type == client.Confidential {
-		sec = secret.Token()
-		cmd.SecretHash = secret.Hash(sec)
-	}
-	if _, err := db.loop.Execute(ctx, cmd, operatorActor("clients-create")); err != nil {
+	reg, err := operations(env, db, nil).RegisterClient(ctx, app.RegisterClient{Environment: *slug, Type: client.Type(*typ),
+		Grantor: client.OperatorGrantor, Settings: client.Settings{
+			Name: *name, GrantTypes: grants, RedirectURIs: uris, Scopes: scopes, PostLogoutRedirectURIs: logoutURIs,
+			TokenFormat: environment.TokenFormat(*format), RefreshRetryWindow: *retry, FirstParty: *firstParty}},
+		operatorActor("clients-create"))
+	if err != nil {
 		return notFoundAsEnv(err, *slug)
 	}
+	id, sec := reg.ClientID, reg.Secret
 	if *asJSON {
 		out := map[string]string{"client_id": id}
 		if sec != "" {
@@ -88,7 +85,8 @@ func scopesCreateCommand(ctx context.Context, env *cliEnv, args []string) error 
 		return err
 	}
 	defer db.close()
-	if _, err := db.loop.Execute(ctx, scope.Create{Environment: *slug, Name: *name, Description: *desc, API: *api}, operatorActor("scopes-create")); err != nil {
+	if _, err := operations(env, db, nil).CreateScope(ctx, app.CreateScope{Environment: *slug, Name: *name, Description: *desc, API: *api},
+		operatorActor("scopes-create")); err != nil {
 		return notFoundAsEnv(err, *slug)
 	}
 	fmt.Fprintf(env.stdout, "created scope %s in %s\n", *name, *slug)
@@ -120,20 +118,17 @@ func usersCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	hash, err := user.HashedPassword(pw, env.hasher.Func(ctx))
-	if err != nil {
-		return err
-	}
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
 		return err
 	}
 	defer db.close()
-	id := secret.ID()
-	cmd := user.Create{Environment: *slug, ID: id, Email: *email, Name: *name, PasswordHash: hash}
-	if _, err := db.loop.Execute(ctx, cmd, operatorActor("users-create")); err != nil {
+	created, err := operations(env, db, nil).CreateUser(ctx, app.CreateUser{Environment: *slug, Email: *email, Name: *name, Password: pw},
+		operatorActor("users-create"))
+	if err != nil {
 		return notFoundAsEnv(err, *slug)
 	}
+	id := created.UserID
 	if *asJSON {
 		return json.NewEncoder(env.stdout).Encode(map[string]string{"user_id": id})
 	}

@@ -3,15 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"text/tabwriter"
 	"time"
 
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/signingkey"
-	"github.com/paylent/paylent/workers"
 )
 
 // keyView is a signing key as the CLI prints it: never any key material.
@@ -40,29 +41,17 @@ func keysRotateCommand(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.close()
-	settings, err := environmentSettings(ctx, db, *slug)
+	// ID tokens live as long as access tokens: the operation retires the old primary for that long.
+	res, err := operations(env, db, key).RotateKeys(ctx, app.RotateKeys{Environment: *slug}, operatorActor("keys-rotate"))
+	if errors.Is(err, domain.ErrNotFound) {
+		return fmt.Errorf("environment %q does not exist", *slug)
+	}
 	if err != nil {
 		return err
 	}
-	// ID tokens live as long as access tokens: that is the longest a signed token lives.
-	res, err := workers.RotateKeys(ctx, db.loop, operatorActor("keys-rotate"), *slug, key, settings.AccessTokenTTL())
-	if err != nil {
-		return err
-	}
-	out := map[string]any{"environment": *slug, "position": res.Position}
-	for _, e := range res.Events {
-		rec, err := db.registry.DecodeEnvelope(e)
-		if err != nil {
-			return err
-		}
-		switch ev := rec.Event.(type) {
-		case signingkey.Promoted:
-			out["primary"] = ev.KID
-		case signingkey.Created:
-			out["next"] = ev.KID
-		case signingkey.Retired:
-			out["retired"], out["verify_until"] = ev.KID, ev.VerifyUntil
-		}
+	out := map[string]any{"environment": *slug, "position": res.Position, "primary": res.Primary, "next": res.Next}
+	if res.Retired != "" {
+		out["retired"], out["verify_until"] = res.Retired, res.VerifyUntil
 	}
 	if *asJSON {
 		return json.NewEncoder(env.stdout).Encode(out)

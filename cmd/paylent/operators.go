@@ -18,7 +18,6 @@ import (
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/user"
 	"github.com/paylent/paylent/eventstore"
-	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -39,8 +38,8 @@ func ensureOperators(ctx context.Context, loop *eventstore.Loop, cfg Config, mk 
 // when the public domain or the master key changed.
 func ensureDashboardClient(ctx context.Context, loop *eventstore.Loop, cfg Config, mk []byte) error {
 	dir := tenants.NewDirectory(nil, cfg.PublicDomain, cfg.PublicScheme)
-	_, err := loop.Execute(ctx, client.Ensure{Environment: domain.OperatorsEnvironment, ID: dashboard.ClientID, Type: client.Confidential,
-		SecretHash: secret.Hash(dashboard.ClientSecret(mk)),
+	_, err := app.New(app.Options{Loop: loop}).EnsureClient(ctx, app.EnsureClient{Environment: domain.OperatorsEnvironment,
+		ClientID: dashboard.ClientID, Type: client.Confidential, Secret: dashboard.ClientSecret(mk),
 		Settings: client.Settings{Name: "Paylent dashboard", GrantTypes: []string{client.GrantAuthorizationCode},
 			RedirectURIs:           []string{dashboard.RedirectURI(dir, cfg.PublicScheme)},
 			PostLogoutRedirectURIs: []string{dashboard.SignedOutURI(dir, cfg.PublicScheme)},
@@ -55,77 +54,23 @@ func systemActor(via string) domain.Actor {
 	return domain.Actor{Kind: domain.ActorSystem, ID: "paylent", UserAgent: "paylent/" + via}
 }
 
-// addOperator creates the operator's user in the operators' environment when the address is
-// new (password "" generates one, returned), and makes them an operator of the account.
-func addOperator(ctx context.Context, db *database, hasher *secret.Hasher, acct, email, name, password string) (userID, generated string, err error) {
-	// The account's own rules come first, so that a refusal leaves no user behind.
-	if acct == domain.OperatorsAccount {
-		return "", "", fmt.Errorf("the operators' account %q has no operators", acct)
-	}
-	if _, err := accountOperators(ctx, db, acct); err != nil {
-		return "", "", fmt.Errorf("%w: create one of its environments first (paylent env create)", err)
-	}
-	userID, err = operatorUserID(ctx, db, email)
-	if err != nil {
+// addOperator makes the person an operator of the account, creating their user in the
+// operators' environment when the address is new (a zero password generates one, returned).
+func addOperator(ctx context.Context, ops *app.App, acct, email, name string, pw user.Password) (userID, generated string, err error) {
+	added, err := ops.AddOperator(ctx, app.AddOperator{Account: acct, Email: email, Name: name, Password: pw},
+		app.AccountAuthority{Host: true}, operatorActor("operators-create"))
+	var ve *domain.ValidationError
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return "", "", fmt.Errorf("no account %q: create one of its environments first (paylent env create)", acct)
+	case errors.As(err, &ve) && ve.Field == "account":
+		return "", "", errors.New(ve.Message)
+	case err != nil && added.UserID == "":
+		return "", "", fmt.Errorf("create the operator's user: %w", err)
+	case err != nil:
 		return "", "", err
 	}
-	if userID == "" {
-		if password == "" {
-			password, generated = secret.Random(16), "yes"
-		}
-		userID = secret.ID()
-		hash, err := passwordHash(ctx, hasher, password, email)
-		if err != nil {
-			return "", "", err
-		}
-		if _, err := db.loop.Execute(ctx, user.Create{Environment: domain.OperatorsEnvironment, ID: userID, Email: email, Name: name,
-			PasswordHash: hash, EmailVerified: true}, operatorActor("operators-create")); err != nil {
-			return "", "", fmt.Errorf("create the operator's user: %w", err)
-		}
-	}
-	if _, err := db.loop.Execute(ctx, account.AddOperator{Account: acct, UserID: userID, Email: user.NormalizeEmail(email)},
-		operatorActor("operators-create")); err != nil {
-		if errors.Is(err, domain.ErrNotFound) {
-			return "", "", fmt.Errorf("no account %q: create one of its environments first (paylent env create)", acct)
-		}
-		return "", "", err
-	}
-	if generated != "" {
-		generated = password
-	}
-	return userID, generated, nil
-}
-
-// passwordHash applies the password policy to plain (generated passwords too) and hashes it
-// with the process's hasher.
-func passwordHash(ctx context.Context, hasher *secret.Hasher, plain, email string) (user.PasswordHash, error) {
-	pw, err := user.NewPassword(plain, email)
-	if err != nil {
-		return user.PasswordHash{}, err
-	}
-	return user.HashedPassword(pw, hasher.Func(ctx))
-}
-
-// operatorUserID finds the operators' environment's user holding email ("" if none).
-func operatorUserID(ctx context.Context, db *database, email string) (string, error) {
-	envs, err := db.store.ReadStream(ctx, user.EmailStream(domain.OperatorsEnvironment, email).Stream)
-	if err != nil {
-		return "", err
-	}
-	id := ""
-	for _, e := range envs {
-		rec, err := db.registry.DecodeEnvelope(e)
-		if err != nil {
-			return "", err
-		}
-		switch ev := rec.Event.(type) {
-		case user.EmailClaimed:
-			id = ev.UserID
-		case user.EmailReleased:
-			id = ""
-		}
-	}
-	return id, nil
+	return added.UserID, added.Generated, nil
 }
 
 func operatorsCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
@@ -144,16 +89,15 @@ func operatorsCreateCommand(ctx context.Context, env *cliEnv, args []string) err
 	if *name == "" {
 		*name = *email
 	}
-	password := ""
+	var password user.Password
 	if *fromStdin {
 		p, err := readPasswordLine()
 		if err != nil {
 			return err
 		}
-		if _, err := user.NewPassword(p, *email); err != nil {
+		if password, err = user.NewPassword(p, *email); err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
-		password = p
 	}
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
@@ -167,7 +111,7 @@ func operatorsCreateCommand(ctx context.Context, env *cliEnv, args []string) err
 	if err := ensureOperators(ctx, db.loop, env.cfg, mk); err != nil {
 		return err
 	}
-	id, generated, err := addOperator(ctx, db, env.hasher, *acct, *email, *name, password)
+	id, generated, err := addOperator(ctx, operations(env, db, mk), *acct, *email, *name, password)
 	if err != nil {
 		return err
 	}
@@ -268,14 +212,16 @@ func operatorsRemoveCommand(ctx context.Context, env *cliEnv, args []string) err
 		return err
 	}
 	defer db.close()
-	id, err := operatorUserID(ctx, db, *email)
+	ops := operations(env, db, nil)
+	id, err := ops.OperatorUserID(ctx, *email)
 	if err != nil {
 		return err
 	}
 	if id == "" {
 		return fmt.Errorf("%s is not an operator", user.NormalizeEmail(*email))
 	}
-	if _, err := db.loop.Execute(ctx, account.RemoveOperator{Account: *acct, UserID: id}, operatorActor("operators-remove")); err != nil {
+	if _, err := ops.RemoveOperator(ctx, app.RemoveOperator{Account: *acct, UserID: id}, app.AccountAuthority{Host: true},
+		operatorActor("operators-remove")); err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
 			return fmt.Errorf("%s does not operate account %s", user.NormalizeEmail(*email), *acct)
 		}

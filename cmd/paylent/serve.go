@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/paylent/paylent/internal/eventsig"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/paylent/paylent/internal/eventsig"
 
 	"github.com/paylent/paylent/api"
 	"github.com/paylent/paylent/api/dashboard"
@@ -146,20 +147,16 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	oauthHandlers := oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
 		Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log,
 		KeysReady: rm.byName[keys.Name], EventKeys: eventKeys(mk)})
-	ops := app.New(app.Options{Loop: db.loop, MasterKey: mk, Logger: log, ReadModels: rm.forApp()})
-	rotateKeys := func(ctx context.Context, t tenants.Tenant, a domain.Actor) (int64, error) {
-		res, err := workers.RotateKeys(ctx, db.loop, a, t.Slug, mk, t.Settings.AccessTokenTTL())
-		return res.Position, err
-	}
+	ops := app.New(app.Options{Loop: db.loop, MasterKey: mk, Logger: log, ReadModels: rm.forApp(), Hasher: env.hasher, Registry: db.registry})
 	return serveHTTP(ctx, env, ln, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
 		OAuth: oauthHandlers,
-		Mgmt: mgmt.New(mgmt.Deps{App: ops, Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
+		Mgmt: mgmt.New(mgmt.Deps{App: ops, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
 			Tokens: rm.tokens, Keys: rm.keys, Runtimes: rm.byName, Verify: oauthHandlers.VerifyAccessToken, Logger: log,
-			RotateKeys: rotateKeys, Hasher: env.hasher, EventSigner: eventsig.Derive(mk, eventsig.CurrentVersion)}),
-		Dashboard: dashboard.New(dashboard.Deps{App: ops, Loop: db.loop, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
-			Directory: dir, Runtimes: rm.byName, RotateKeys: rotateKeys, MasterKey: mk, Scheme: cfg.PublicScheme,
-			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Hasher: env.hasher, Logger: log}),
+			EventSigner: eventsig.Derive(mk, eventsig.CurrentVersion)}),
+		Dashboard: dashboard.New(dashboard.Deps{App: ops, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
+			Directory: dir, Runtimes: rm.byName, MasterKey: mk, Scheme: cfg.PublicScheme,
+			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log}),
 		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name], CatalogReady: rm.byName[catalog.Name],
 			Keys: rm.keys, MasterKey: mk, Scheme: cfg.PublicScheme, Hasher: env.hasher, Logger: log}),
 		Checks: []api.Check{
@@ -307,7 +304,8 @@ func seed(ctx context.Context, env *cliEnv, db *database, dir *tenants.Directory
 	if err := ensureOperators(ctx, db.loop, env.cfg, mk); err != nil {
 		return err
 	}
-	_, err := app.New(app.Options{Loop: db.loop, MasterKey: mk}).CreateEnvironment(ctx, app.CreateEnvironment{
+	ops := operations(env, db, mk)
+	_, err := ops.CreateEnvironment(ctx, app.CreateEnvironment{
 		Account: "examples", Slug: "examples-dev", DisplayName: "Examples (development)"}, operatorActor("seed"))
 	switch {
 	case errors.Is(err, environment.ErrSlugTaken):
@@ -316,16 +314,15 @@ func seed(ctx context.Context, env *cliEnv, db *database, dir *tenants.Directory
 		return fmt.Errorf("seed examples-dev: %w", err)
 	}
 	password := secret.Random(12)
-	hash, err := passwordHash(ctx, env.hasher, password, "demo@example.com")
+	pw, err := user.NewPassword(password, "demo@example.com")
+	if err == nil {
+		_, err = ops.CreateUser(ctx, app.CreateUser{Environment: "examples-dev", Email: "demo@example.com", Name: "Demo User",
+			Password: pw, EmailVerified: true}, operatorActor("seed"))
+	}
 	if err != nil {
 		return fmt.Errorf("seed the demo user: %w", err)
 	}
-	if _, err := db.loop.Execute(ctx, user.Create{Environment: "examples-dev", ID: secret.ID(), Email: "demo@example.com",
-		Name: "Demo User", PasswordHash: hash, EmailVerified: true},
-		operatorActor("seed")); err != nil {
-		return fmt.Errorf("seed the demo user: %w", err)
-	}
-	_, opPassword, err := addOperator(ctx, db, env.hasher, "examples", "operator@example.com", "Example Operator", "")
+	_, opPassword, err := addOperator(ctx, ops, "examples", "operator@example.com", "Example Operator", user.Password{})
 	if err != nil {
 		return fmt.Errorf("seed the operator: %w", err)
 	}

@@ -2,8 +2,15 @@ package archtest
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
 	"io"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -107,6 +114,99 @@ func TestDependencyDirection(t *testing.T) {
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// loopCallers are the only places that may run the command loop: the operations layer, the
+// workers and the event store itself.
+var loopCallers = []string{"app/", "workers/", "eventstore/"}
+
+// loopExempt still run the command loop in a face. They are the next slice: the OAuth and
+// login flows (authorization code, refresh, revocation, minting; login, consent,
+// registration, logout) move into flows below the faces, and then leave this list.
+var loopExempt = []string{"api/oauth/", "api/web/"}
+
+// TestOnlyOperationsRunTheCommandLoop fails when a non-test Go file outside loopCallers
+// (and loopExempt) runs the command loop.
+//
+// The heuristic, chosen over type-checking the whole module (golang.org/x/tools/go/packages
+// is heavy for a unit test): parse each file with go/parser and flag every selector named
+// Execute, called or taken as a method value, whose receiver expression's text ends in
+// "Loop" or "loop" (h.Loop.Execute, db.loop.Execute, loop.Execute, d.Deps.Loop.Execute).
+// Every *eventstore.Loop in this code base is held under such a name; a loop renamed to
+// something else would slip past, and the faces' Deps no longer carry one at all.
+func TestOnlyOperationsRunTheCommandLoop(t *testing.T) {
+	root := filepath.Join("..", "..")
+	allowedHits := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if name := d.Name(); rel != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		calls, err := loopExecutes(path)
+		if err != nil {
+			return err
+		}
+		switch {
+		case hasPrefix(rel, loopCallers):
+			allowedHits += len(calls)
+		case hasPrefix(rel, loopExempt):
+		default:
+			for _, c := range calls {
+				t.Errorf("%s:%s runs the command loop (%s): call an operation of app/ instead", rel, c.line, c.expr)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The heuristic must see the operations layer's own calls, or it sees nothing.
+	if allowedHits < 10 {
+		t.Fatalf("found only %d command-loop calls in %v: the heuristic no longer matches", allowedHits, loopCallers)
+	}
+}
+
+type loopCall struct{ line, expr string }
+
+// loopExecutes finds the selectors X.Execute in a file whose X's text ends in Loop or loop.
+func loopExecutes(path string) ([]loopCall, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	var out []loopCall
+	ast.Inspect(f, func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok || sel.Sel.Name != "Execute" {
+			return true
+		}
+		if x := types.ExprString(sel.X); strings.HasSuffix(x, "Loop") || strings.HasSuffix(x, "loop") {
+			pos := fset.Position(sel.Pos())
+			out = append(out, loopCall{line: strconv.Itoa(pos.Line), expr: x + ".Execute"})
+		}
+		return true
+	})
+	return out, nil
+}
+
+func hasPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
 			return true
 		}
 	}
