@@ -154,7 +154,7 @@ func (s *Store) OfUser(env, userID string) []Session {
 		}
 	}
 	s.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].AuthTime.After(out[j].AuthTime) })
+	sortNewestFirst(out)
 	return out
 }
 
@@ -173,8 +173,19 @@ func (s *Store) All(env string) []Session {
 		out = append(out, x)
 	}
 	s.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].AuthTime.After(out[j].AuthTime) })
+	sortNewestFirst(out)
 	return out
+}
+
+// sortNewestFirst orders sessions by sign-in time, newest first; sessions started in the
+// same second (times are kept to the second) by id, so every answer lists them alike.
+func sortNewestFirst(list []Session) {
+	sort.Slice(list, func(i, j int) bool {
+		if !list[i].AuthTime.Equal(list[j].AuthTime) {
+			return list[i].AuthTime.After(list[j].AuthTime)
+		}
+		return list[i].ID < list[j].ID
+	})
 }
 
 // ConsentsOf returns a user's remembered consents by client.
