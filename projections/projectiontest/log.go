@@ -164,7 +164,9 @@ func (b *builder) grants(env, clientID, userID, sessionID string, later time.Tim
 		return token.Issued{JTI: jti, Kind: kind, Format: token.FormatOpaque, TokenHash: hash(jti), ClientID: clientID,
 			Subject: userID, SubjectKind: token.SubjectUser, Scope: "openid read:documents", IssuedAt: Start, ExpiresAt: later, GrantID: grantID}
 	}
-	ref := func(t token.Issued) grant.TokenRef { return grant.TokenRef{JTI: t.JTI, Kind: t.Kind, ExpiresAt: t.ExpiresAt} }
+	ref := func(t token.Issued) grant.TokenRef {
+		return grant.TokenRef{JTI: t.JTI, Kind: t.Kind, ExpiresAt: t.ExpiresAt}
+	}
 	for i, code := range []string{env + "-code-1", env + "-code-2"} {
 		codeHash := hash(code)
 		g := authcode.GrantID(codeHash)
