@@ -1,15 +1,20 @@
 package dashboard
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
+	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/projections/sessions"
 )
 
-var okSessionRevoked = notice("session-revoked", "Session revoked: that browser is signed out on its next request.")
+var (
+	okSessionRevoked = notice("session-revoked", "Session revoked: that browser is signed out on its next request.")
+	okTokenRevoked   = notice("token-revoked", "Token revoked: introspection and resource servers that follow revocations refuse it now (a refresh token ended its whole grant).")
+)
 
 // maxSessionRows bounds the Sessions page; a filter by user shows the others.
 const maxSessionRows = 500
@@ -17,6 +22,22 @@ const maxSessionRows = 500
 func (d *Dashboard) mountSessions(r fiber.Router) {
 	r.Get("/sessions", page(d.ListSessions))
 	r.Post("/sessions/:id/revoke", page(d.RevokeSession))
+	r.Post("/tokens/revoke", page(d.RevokeToken))
+}
+
+// RevokeToken serves POST /e/:env/tokens/revoke: any token of the environment, pasted as
+// its value or named by its jti (as the audit log shows it), is revoked. The value is never
+// shown back.
+func (d *Dashboard) RevokeToken(c *fiber.Ctx, v *view) error {
+	value, jti := strings.TrimSpace(c.FormValue("token")), strings.TrimSpace(c.FormValue("jti"))
+	_, err := d.App.RevokeToken(c.UserContext(), app.RevokeToken{Environment: v.Env.Slug, Token: value, JTI: jti}, actor(c, v))
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return d.message(c, fiber.StatusNotFound, "No such token", "This environment has no token with that value or jti.")
+	case err != nil:
+		return d.message(c, fiber.StatusBadRequest, "Not revoked", d.problem(err))
+	}
+	return done(c, sessionsBase(v), okTokenRevoked)
 }
 
 // sessionRow is a login session as tables show it.

@@ -357,6 +357,23 @@ func TestDashboardSessions(t *testing.T) {
 	if revoked != 1 {
 		t.Errorf("%d session.revoked events, want 1 (revoking twice is no new event)", revoked)
 	}
+
+	// Any token of the environment, pasted on the Sessions page, is revoked.
+	backend := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials")
+	_, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)
+	tok := body["access_token"].(string)
+	if _, page := d.get("/e/acme-test/sessions"); !strings.Contains(page, `id="revoke-token"`) {
+		t.Fatal("no token revocation form on the Sessions page")
+	}
+	resp, _ = expectPost(t, d, "/e/acme-test/tokens/revoke", url.Values{"token": {tok}}, http.StatusSeeOther)
+	if _, page := d.get(resp.Header.Get("Location")); !strings.Contains(page, "Token revoked") || strings.Contains(page, tok) {
+		t.Error("the token's revocation is not confirmed, or the page shows the token")
+	}
+	if _, intro := s.b.post("acme-test", "/oauth/introspect", url.Values{"token": {tok}}, backend.ID, backend.Secret); intro["active"] != false {
+		t.Errorf("a token revoked in the dashboard is active: %v", intro)
+	}
+	expectPost(t, d, "/e/acme-test/tokens/revoke", url.Values{"jti": {"no-such-token"}}, http.StatusNotFound)
+	expectPost(t, d, "/e/acme-test/tokens/revoke", url.Values{}, http.StatusBadRequest)
 }
 
 // rowOf returns the table row of page that contains needle ("" if none).
