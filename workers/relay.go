@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -293,6 +294,53 @@ func (r *Relay) syncPoint(ctx context.Context, conn *pgx.Conn, stream jetstream.
 	return seq, pos, nil
 }
 
+// signChunk is how many events one signing goroutine takes at a time.
+const signChunk = 64
+
+// signatures are a batch's signatures, made ahead of the publishing loop on every core:
+// chunks are taken in order, so the loop waits only when it overtakes the signers.
+type signatures struct {
+	sigs []string
+	done []chan struct{}
+}
+
+// signAhead starts signing batch (in the caller, for a batch of one chunk: no goroutine on
+// the latency path). The goroutines finish the batch whatever the publisher does.
+func signAhead(signer *eventsig.Signer, batch []domain.Envelope) *signatures {
+	chunks := (len(batch) + signChunk - 1) / signChunk
+	s := &signatures{sigs: make([]string, len(batch)), done: make([]chan struct{}, chunks)}
+	for i := range s.done {
+		s.done[i] = make(chan struct{})
+	}
+	sign := func(c int) {
+		for j := c * signChunk; j < min(len(batch), (c+1)*signChunk); j++ {
+			s.sigs[j] = signer.Sign(batch[j].Hash)
+		}
+		close(s.done[c])
+	}
+	if chunks <= 1 {
+		for c := range chunks {
+			sign(c)
+		}
+		return s
+	}
+	var next atomic.Int64
+	for range min(runtime.GOMAXPROCS(0), chunks) {
+		go func() {
+			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+				sign(c)
+			}
+		}()
+	}
+	return s
+}
+
+// at waits for the i-th signature.
+func (s *signatures) at(i int) string {
+	<-s.done[i/signChunk]
+	return s.sigs[i]
+}
+
 // ackTimeout bounds the wait for one batch's acknowledgements.
 const ackTimeout = 10 * time.Second
 
@@ -304,6 +352,7 @@ const maxForeignScan = 10_000
 func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64) (int, error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(batch))
 	var failed error
+	sigs := signAhead(r.opts.Signer, batch)
 	for i, env := range batch {
 		data, err := json.Marshal(env)
 		if err != nil {
@@ -312,7 +361,7 @@ func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64
 		}
 		msg := &nats.Msg{Subject: env.Subject(), Data: data, Header: nats.Header{}}
 		msg.Header.Set(PositionHeader, strconv.FormatInt(env.Position, 10))
-		msg.Header.Set(eventsig.Header, r.opts.Signer.Sign(env.Hash))
+		msg.Header.Set(eventsig.Header, sigs.at(i))
 		f, err := r.opts.JetStream.PublishMsgAsync(msg, jetstream.WithMsgID(env.ID),
 			jetstream.WithExpectLastSequence(seq+uint64(i)))
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
@@ -94,16 +95,51 @@ func KeyID(pub ed25519.PublicKey) string {
 }
 
 // KeySet is the keys a verifier accepts: the current one and, during a rotation, the
-// previous one. It is immutable and safe for concurrent use.
-type KeySet struct{ keys map[string]ed25519.PublicKey }
+// previous one. Its keys never change; it is safe for concurrent use.
+//
+// It remembers the (hash, signature) pairs it verified most recently, so that the several
+// consumers of one process (every read model follows the same messages) pay one Ed25519
+// verification per event, not one each. A hit needs the very hash and signature that
+// verified: it vouches for nothing else. Share one KeySet per process.
+type KeySet struct {
+	keys map[string]ed25519.PublicKey
+
+	mu       sync.Mutex
+	verified map[string]struct{}
+	order    []string // insertion order, for eviction
+}
+
+// verifiedCap bounds the remembered signatures (about 200 bytes each).
+const verifiedCap = 4096
 
 // NewKeySet returns a set of the given keys.
 func NewKeySet(keys ...PublicKey) *KeySet {
-	ks := &KeySet{keys: make(map[string]ed25519.PublicKey, len(keys))}
+	ks := &KeySet{keys: make(map[string]ed25519.PublicKey, len(keys)), verified: map[string]struct{}{}}
 	for _, k := range keys {
 		ks.keys[k.KID] = k.Key
 	}
 	return ks
+}
+
+func (ks *KeySet) seen(key string) bool {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	_, ok := ks.verified[key]
+	return ok
+}
+
+func (ks *KeySet) remember(key string) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if _, ok := ks.verified[key]; ok {
+		return
+	}
+	if len(ks.order) >= verifiedCap {
+		delete(ks.verified, ks.order[0])
+		ks.order = ks.order[1:]
+	}
+	ks.verified[key] = struct{}{}
+	ks.order = append(ks.order, key)
 }
 
 // VerifySignature checks a Header value against an event hash.
@@ -123,9 +159,14 @@ func (ks *KeySet) VerifySignature(hash []byte, sig string) error {
 	if !ok {
 		return ErrUnknownKey
 	}
+	memo := string(hash) + "\x00" + sig
+	if ks.seen(memo) {
+		return nil
+	}
 	if !ed25519.Verify(pub, SignedBytes(hash), raw) {
 		return ErrBadSignature
 	}
+	ks.remember(memo)
 	return nil
 }
 

@@ -125,9 +125,23 @@ func BenchmarkSign(b *testing.B) {
 	}
 }
 
-// BenchmarkVerifyMessage is what a consumer pays per message: decode, recompute the hash,
-// verify the signature.
+// BenchmarkVerifyMessage is what the first consumer of a process pays per message: decode,
+// recompute the hash, verify the signature (a fresh key set: nothing remembered).
 func BenchmarkVerifyMessage(b *testing.B) {
+	signer := eventsig.Derive(masterKey(1), "v1")
+	env := event(1, eventstore.GenesisHash, `{"jti":"abc","expires_at":"2026-01-01T00:00:00Z"}`)
+	data, _ := json.Marshal(env)
+	sig := signer.Sign(env.Hash)
+	for b.Loop() {
+		if _, err := eventsig.NewKeySet(signer.Public()).VerifyMessage(env.Subject(), sig, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyMessageAgain is what every further consumer of the process pays for the
+// same message: decode and recompute the hash; the signature is remembered.
+func BenchmarkVerifyMessageAgain(b *testing.B) {
 	signer := eventsig.Derive(masterKey(1), "v1")
 	ks := eventsig.NewKeySet(signer.Public())
 	env := event(1, eventstore.GenesisHash, `{"jti":"abc","expires_at":"2026-01-01T00:00:00Z"}`)
@@ -137,5 +151,46 @@ func BenchmarkVerifyMessage(b *testing.B) {
 		if _, err := ks.VerifyMessage(env.Subject(), sig, data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A remembered signature vouches for its own hash only: after the genuine message verified,
+// an altered copy with the same signature, the same hash with another signature, and a
+// forgery whose hash recomputes all still fail; the memory stays bounded.
+func TestRememberedSignaturesVouchForNothingElse(t *testing.T) {
+	signer := eventsig.Derive(masterKey(1), eventsig.CurrentVersion)
+	stranger := eventsig.Derive(masterKey(2), eventsig.CurrentVersion)
+	ks := eventsig.NewKeySet(signer.Public())
+	env := event(1, eventstore.GenesisHash, `{"name":"acme"}`)
+	sig := signer.Sign(env.Hash)
+	data, _ := json.Marshal(env)
+	for range 2 {
+		if _, err := ks.VerifyMessage(env.Subject(), sig, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	altered := env
+	altered.Data = json.RawMessage(`{"name":"mallory"}`)
+	alteredData, _ := json.Marshal(altered)
+	if _, err := ks.VerifyMessage(env.Subject(), sig, alteredData); !errors.Is(err, eventsig.ErrHash) {
+		t.Errorf("altered data under a remembered signature: %v", err)
+	}
+	otherSig := strings.SplitN(stranger.Sign(env.Hash), ".", 2)[1]
+	if err := ks.VerifySignature(env.Hash, signer.Public().KID+"."+otherSig); !errors.Is(err, eventsig.ErrBadSignature) {
+		t.Errorf("a remembered hash with another signature: %v", err)
+	}
+	forged := event(1, eventstore.GenesisHash, `{"name":"mallory"}`)
+	forgedData, _ := json.Marshal(forged)
+	if _, err := ks.VerifyMessage(forged.Subject(), sig, forgedData); !errors.Is(err, eventsig.ErrBadSignature) {
+		t.Errorf("a recomputed forgery with a remembered signature: %v", err)
+	}
+	for i := range 5000 { // more than it remembers: the first is forgotten, and still verifies
+		e := event(int64(i+2), eventstore.GenesisHash, fmt.Sprintf(`{"n":%d}`, i))
+		if err := ks.VerifySignature(e.Hash, signer.Sign(e.Hash)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ks.VerifyMessage(env.Subject(), sig, data); err != nil {
+		t.Errorf("a forgotten signature no longer verifies: %v", err)
 	}
 }
