@@ -64,6 +64,10 @@ func TestRuntimeFollowsTheStore(t *testing.T) {
 	if got := len(cat.Environments("acme")); got != 5 {
 		t.Errorf("%d environments, want 5", got)
 	}
+	// Ready is signalled once the catch-up that applied pos has returned: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); !rt.Status().Ready && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if st := rt.Status(); !st.Ready || st.Position != pos {
 		t.Errorf("status %+v", st)
 	}
