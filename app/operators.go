@@ -6,6 +6,7 @@ import (
 
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/account"
+	"github.com/paylent/paylent/domain/operator"
 	"github.com/paylent/paylent/domain/user"
 	"github.com/paylent/paylent/internal/secret"
 )
@@ -45,8 +46,7 @@ type AddOperator struct {
 	Password user.Password
 }
 
-// OperatorAdded is the outcome of AddOperator. UserID is set as soon as the person's user
-// is known (found or created): when an error comes with it, adding again retries.
+// OperatorAdded is the outcome of AddOperator.
 type OperatorAdded struct {
 	UserID string
 	// Created says the user was created now; Generated is their generated password, shown
@@ -61,28 +61,19 @@ func (r OperatorAdded) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("user_id", r.UserID), slog.Bool("created", r.Created), slog.Int64("position", r.Position))
 }
 
-// AddOperator makes the person an operator of the account, creating their user first when
-// the address is new. The account must exist and may not be the operators' own. These are
-// two appends (the user's, the account's); a failed second leaves a user who is no
-// operator yet, which adding again completes.
+// AddOperator makes the person an operator of the account, creating their user in the
+// same append when the address is new (operator.Add). The account must exist and may not be
+// the operators' own.
 func (a *App) AddOperator(ctx context.Context, req AddOperator, auth AccountAuthority, actor domain.Actor) (OperatorAdded, error) {
 	if err := a.mayOperate(auth, req.Account); err != nil {
 		return OperatorAdded{}, err
 	}
-	if req.Account == domain.OperatorsAccount {
-		return OperatorAdded{}, domain.Invalid("account", "the operators' account %q has no operators", req.Account)
-	}
-	hist, err := a.loop.Read(ctx, account.Stream(req.Account))
-	if err != nil {
-		return OperatorAdded{}, err
-	}
-	if !account.Fold(hist).Exists {
-		return OperatorAdded{}, domain.ErrNotFound
-	}
 	var out OperatorAdded
+	var err error
 	if out.UserID, err = a.OperatorUserID(ctx, req.Email); err != nil {
 		return OperatorAdded{}, err
 	}
+	cmd := operator.Add{Account: req.Account, UserID: out.UserID, Email: req.Email}
 	if out.UserID == "" {
 		pw := req.Password
 		if pw == (user.Password{}) {
@@ -91,18 +82,20 @@ func (a *App) AddOperator(ctx context.Context, req AddOperator, auth AccountAuth
 				return OperatorAdded{}, err
 			}
 		}
-		created, err := a.CreateUser(ctx, CreateUser{Environment: domain.OperatorsEnvironment, Email: req.Email, Name: req.Name,
-			Password: pw, EmailVerified: true}, actor)
+		hash, err := a.hashPassword(ctx, pw)
 		if err != nil {
 			return OperatorAdded{}, err
 		}
-		out.UserID, out.Created, out.Position = created.UserID, true, created.Position
+		out.UserID, out.Created = secret.ID(), true
+		cmd.UserID = out.UserID
+		cmd.NewUser = &user.Create{Environment: domain.OperatorsEnvironment, ID: out.UserID, Email: req.Email, Name: req.Name,
+			PasswordHash: hash, EmailVerified: true}
 	}
-	res, err := a.loop.Execute(ctx, account.AddOperator{Account: req.Account, UserID: out.UserID, Email: user.NormalizeEmail(req.Email)}, actor)
+	res, err := a.loop.Execute(ctx, cmd, actor)
 	if err != nil {
-		return out, err
+		return OperatorAdded{}, err
 	}
-	out.Position = max(out.Position, res.Position)
+	out.Position = res.Position
 	return out, nil
 }
 

@@ -79,17 +79,12 @@ func (d *Dashboard) AddOperator(c *fiber.Ctx, v *view) error {
 	}
 	added, err := d.App.AddOperator(c.UserContext(), app.AddOperator{Account: v.Env.Account, Email: p.Email, Name: p.Name},
 		app.AccountAuthority{Operator: v.Operator.UserID}, actor(c, v))
-	p.Password = added.Generated
-	if err != nil && added.UserID == "" {
+	if err != nil { // one append: nothing was written
 		v.Error = d.problem(err)
 		return d.operatorsPage(c, v, failStatus(c, err), p)
 	}
+	p.Password = added.Generated
 	p.Added = operatorRow{ID: added.UserID, Email: p.Email, Name: p.Name}
-	if err != nil {
-		// A user just created keeps their password on this page: it exists nowhere else.
-		v.Error = d.problem(err) + " Add the address again to retry."
-		return d.operatorsPage(c, v, fiber.StatusBadRequest, p)
-	}
 	d.waitFor(c.UserContext(), added.Position) //nolint:errcheck // bounded; the list shows what it has
 	p.Email, p.Name = "", ""
 	v.Notice = p.Added.Email + " now operates account " + v.Env.Account + "."

@@ -65,10 +65,8 @@ func addOperator(ctx context.Context, ops *app.App, acct, email, name string, pw
 		return "", "", fmt.Errorf("no account %q: create one of its environments first (paylent env create)", acct)
 	case errors.As(err, &ve) && ve.Field == "account":
 		return "", "", errors.New(ve.Message)
-	case err != nil && added.UserID == "":
-		return "", "", fmt.Errorf("create the operator's user: %w", err)
 	case err != nil:
-		return "", "", err
+		return "", "", fmt.Errorf("add the operator: %w", err)
 	}
 	return added.UserID, added.Generated, nil
 }
