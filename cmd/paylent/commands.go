@@ -178,20 +178,29 @@ func verifyCommand(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil && !errors.As(err, &broken) {
 		return err
 	}
+	// Every environment's log starts with environment.created: an intact chain of no events
+	// is an environment that does not exist (a typo), not one that verified.
+	missing := broken == nil && rep.Events == 0
 	if *asJSON {
-		out := map[string]any{"environment": *slug, "ok": broken == nil, "events": rep.Events, "head": rep.Head}
+		out := map[string]any{"environment": *slug, "ok": broken == nil && !missing, "events": rep.Events, "head": rep.Head}
 		if broken != nil {
 			out["bad_position"], out["reason"] = broken.Position, broken.Reason
+		}
+		if missing {
+			out["reason"] = "no such environment"
 		}
 		if err := json.NewEncoder(env.stdout).Encode(out); err != nil {
 			return err
 		}
-	} else if broken == nil {
+	} else if broken == nil && !missing {
 		fmt.Fprintf(env.stdout, "environment %s: hash chain intact (%d events, head position %d, head hash %x)\n",
 			*slug, rep.Events, rep.Head, rep.HeadHash)
 	}
 	if broken != nil {
 		return fmt.Errorf("TAMPERED: %w", broken)
+	}
+	if missing {
+		return fmt.Errorf("environment %q does not exist: it has no events (check the slug)", *slug)
 	}
 	return nil
 }

@@ -345,3 +345,23 @@ func TestCLIUsage(t *testing.T) {
 		t.Errorf("bad configuration must list every problem: %d %s", code, errOut)
 	}
 }
+
+// verify names an environment that does not exist instead of calling its empty log intact.
+func TestVerifyUnknownEnvironment(t *testing.T) {
+	env := []string{"DATABASE_URL=" + pgtest.URL(t), "PAYLENT_MASTER_KEY=" + strings.Repeat("5a", 32), "PAYLENT_DATA_DIR=" + dataDir(t)}
+	if code, out, errOut := cli(t, env, "env", "create", "--account", "acme", "--slug", "acme-test"); code != 0 {
+		t.Fatalf("env create: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := cli(t, env, "verify", "--env", "acme-test"); code != 0 || !strings.Contains(out, "intact") {
+		t.Errorf("verify acme-test: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := cli(t, env, "verify", "--env", "nope")
+	if code != 1 || strings.Contains(out, "intact") || !strings.Contains(errOut, `environment "nope" does not exist`) {
+		t.Errorf("verify --env nope: exit %d, want 1 naming the environment\n%s%s", code, out, errOut)
+	}
+	code, out, _ = cli(t, env, "verify", "--env", "nope", "--json")
+	var rep map[string]any
+	if code != 1 || json.Unmarshal([]byte(out), &rep) != nil || rep["ok"] != false || rep["reason"] != "no such environment" {
+		t.Errorf("verify --env nope --json: exit %d %s", code, out)
+	}
+}
