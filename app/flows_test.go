@@ -28,23 +28,35 @@ type flowRig struct {
 
 var browserOfTest = app.Browser{IP: "192.0.2.1", UserAgent: "test"}
 
-func newFlowRig(t *testing.T, format environment.TokenFormat) *flowRig {
+// newFlowEnv makes the environment (its signing keys are the costly part) and its scopes;
+// parties gives each case its own clients and user in it.
+func newFlowEnv(t *testing.T) *flowRig {
 	t.Helper()
 	h := newHarness(t)
-	ctx := t.Context()
 	for _, s := range []string{"read", "write"} {
-		if _, err := h.App.CreateScope(ctx, app.CreateScope{Environment: env, Name: s, Description: s}, apptest.Operator); err != nil {
+		if _, err := h.App.CreateScope(t.Context(), app.CreateScope{Environment: env, Name: s, Description: s}, apptest.Operator); err != nil {
 			t.Fatal(err)
 		}
 	}
 	r := &flowRig{h: h}
+	var err error
+	if r.t, err = tenants.NewDirectory(h.Catalog, "localhost:4000", "http").Get(env); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// parties registers a fresh backend, web app and SPA (tokens in format) and a fresh user.
+func (e *flowRig) parties(t *testing.T, format environment.TokenFormat) *flowRig {
+	t.Helper()
+	r := &flowRig{h: e.h, t: e.t}
 	register := func(typ client.Type, s client.Settings) catalog.Client {
 		s.TokenFormat = format
-		reg, err := h.App.RegisterClient(ctx, app.RegisterClient{Environment: env, Type: typ, Settings: s, Grantor: client.OperatorGrantor}, apptest.Operator)
+		reg, err := r.h.App.RegisterClient(t.Context(), app.RegisterClient{Environment: env, Type: typ, Settings: s, Grantor: client.OperatorGrantor}, apptest.Operator)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl, _ := h.Catalog.Client(env, reg.ClientID)
+		cl, _ := r.h.Catalog.Client(env, reg.ClientID)
 		return cl
 	}
 	r.svc = register(client.Confidential, service("read"))
@@ -53,11 +65,7 @@ func newFlowRig(t *testing.T, format environment.TokenFormat) *flowRig {
 	r.web = register(client.Confidential, user)
 	user.Name = "spa"
 	r.spa = register(client.Public, user)
-	r.userID = r.newUser(t, "ada@example.com")
-	var err error
-	if r.t, err = tenants.NewDirectory(h.Catalog, "localhost:4000", "http").Get(env); err != nil {
-		t.Fatal(err)
-	}
+	r.userID = r.newUser(t, strings.ToLower(r.web.ID)+"@example.com")
 	return r
 }
 
@@ -135,6 +143,7 @@ func wantError(t *testing.T, oe *oauth.Error, code, description string) {
 }
 
 func TestClientCredentialsFlow(t *testing.T) {
+	fe := newFlowEnv(t)
 	cases := []struct {
 		name, scope       string
 		client            func(r *flowRig) catalog.Client
@@ -159,7 +168,7 @@ func TestClientCredentialsFlow(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newFlowRig(t, tc.format)
+			r := fe.parties(t, tc.format)
 			cl := r.svc
 			if tc.client != nil {
 				cl = tc.client(r)
@@ -185,6 +194,7 @@ func TestClientCredentialsFlow(t *testing.T) {
 }
 
 func TestAuthorizationCodeFlow(t *testing.T) {
+	fe := newFlowEnv(t)
 	const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 	cases := []struct {
 		name              string
@@ -242,7 +252,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newFlowRig(t, "")
+			r := fe.parties(t, "")
 			resp, oe := tc.run(t, r)
 			wantError(t, oe, tc.wantCode, tc.wantMsg)
 			if oe != nil {
@@ -256,7 +266,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 }
 
 func TestCodeReplayRevokesTheFirstTokens(t *testing.T) {
-	r := newFlowRig(t, environment.TokenOpaque)
+	r := newFlowEnv(t).parties(t, environment.TokenOpaque)
 	code := r.code(t, r.web, "openid offline_access read", "")
 	first, oe := r.redeem(t, code)
 	if oe != nil {
@@ -273,6 +283,7 @@ func TestCodeReplayRevokesTheFirstTokens(t *testing.T) {
 }
 
 func TestRefreshFlow(t *testing.T) {
+	fe := newFlowEnv(t)
 	refresh := func(r *flowRig, cl catalog.Client, value, scope string) (app.TokenResponse, *oauth.Error) {
 		req := r.req(cl)
 		req.Scope = scope
@@ -349,7 +360,7 @@ func TestRefreshFlow(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newFlowRig(t, environment.TokenOpaque)
+			r := fe.parties(t, environment.TokenOpaque)
 			first := r.tokens(t, "openid offline_access read")
 			resp, oe := tc.run(t, r, first)
 			wantError(t, oe, tc.wantCode, tc.wantMsg)
@@ -364,6 +375,7 @@ func TestRefreshFlow(t *testing.T) {
 }
 
 func TestRevokeByClient(t *testing.T) {
+	fe := newFlowEnv(t)
 	cases := []struct {
 		name     string
 		by       func(r *flowRig) catalog.Client
@@ -394,7 +406,7 @@ func TestRevokeByClient(t *testing.T) {
 	for _, format := range []environment.TokenFormat{environment.TokenJWT, environment.TokenOpaque} {
 		for _, tc := range cases {
 			t.Run(string(format)+"/"+tc.name, func(t *testing.T) {
-				r := newFlowRig(t, format)
+				r := fe.parties(t, format)
 				first := r.tokens(t, "openid offline_access")
 				by := r.web
 				if tc.by != nil {
