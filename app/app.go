@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/keys"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/projections/tokens"
 )
@@ -33,6 +35,18 @@ type ReadModels struct {
 	TokensReady   Waiter
 	Sessions      *sessions.Store
 	SessionsReady Waiter
+	// Keys are the environments' signing keys: the flows sign with them and verify the
+	// JWTs presented to them.
+	Keys      Keyring
+	KeysReady Waiter
+}
+
+// Keyring is what the flows need of the signing keys (projections/keys.Keyring).
+type Keyring interface {
+	// Signer is the primary private key, parsed and precomputed once.
+	Signer(env string) (*keys.Signer, error)
+	// VerificationKeys are the public keys tokens may be signed with at now.
+	VerificationKeys(env string, now time.Time) jwk.Set
 }
 
 // App holds what operations need. Build one in the composition root and share it.
@@ -50,7 +64,8 @@ type App struct {
 // Options configure an App.
 type Options struct {
 	Loop *eventstore.Loop
-	// MasterKey seals signing keys.
+	// MasterKey seals signing keys and keys the derivation of rotated refresh tokens and
+	// registration passcodes.
 	MasterKey []byte
 	// Rand supplies nonces for sealing (default crypto/rand).
 	Rand io.Reader

@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"context"
 	"encoding/base64"
 	"net/url"
 	"strings"
@@ -129,22 +128,9 @@ func (h *Handlers) authenticatedForm(c *fiber.Ctx, t tenants.Tenant) (clientRequ
 		return req, err
 	}
 	req.client, err = authenticate(h.Catalog, t, cr, h.Now())
-	if err != nil && h.catchUpCatalog(c.UserContext()) {
+	if err != nil && h.App.CatalogCurrent(c.UserContext()) {
 		// A client registered, or a secret rotated, through another instance a moment ago.
 		req.client, err = authenticate(h.Catalog, t, cr, h.Now())
 	}
 	return req, err
-}
-
-// catchUpCatalog waits (bounded) until the catalog has applied the log's newest position,
-// read after the request arrived; it reports whether it did. Failed authentications pay it
-// all alike, so its cost says nothing about why one failed.
-func (h *Handlers) catchUpCatalog(ctx context.Context) bool {
-	if h.Head == nil || h.CatalogReady == nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	head, err := h.Head.Latest(ctx)
-	return err == nil && h.CatalogReady.WaitFor(ctx, head) == nil
 }

@@ -70,6 +70,14 @@ func (f form) require(name string) (string, error) {
 	return v, nil
 }
 
+// resources are the resource parameters of a request (RFC 8707 allows several).
+func (f form) resources() []string {
+	if f["resource"] == "" {
+		return nil
+	}
+	return strings.Split(f["resource"], " ")
+}
+
 func truncate(s string, n int) string {
 	s = strings.ToValidUTF8(s, "?")
 	if len(s) <= n {

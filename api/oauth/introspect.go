@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/token"
@@ -40,11 +41,11 @@ func (h *Handlers) Introspect(c *fiber.Ctx, t tenants.Tenant) error {
 	if err != nil {
 		return h.fail(c, err, basic)
 	}
-	h.fresh(c.UserContext())
-	tok, err := h.lookup(c.UserContext(), t, value)
+	h.App.TokensCurrent(c.UserContext())
+	tok, err := h.App.LookupToken(c.UserContext(), t, value)
 	noStore(c)
 	switch {
-	case errors.Is(err, errUnknownToken):
+	case errors.Is(err, app.ErrUnknownToken):
 		return c.JSON(introspection{Active: false})
 	case err != nil:
 		return h.fail(c, err, basic)

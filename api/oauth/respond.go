@@ -30,6 +30,9 @@ func (h *Handlers) fail(c *fiber.Ctx, err error, basicAuthUsed bool) error {
 	var oe *oauth.Error
 	switch {
 	case errors.As(err, &oe):
+		if errors.Is(oe.Unwrap(), eventstore.ErrUnavailable) { // a flow's store was unreachable
+			c.Set(fiber.HeaderRetryAfter, "5")
+		}
 	case errors.Is(err, eventstore.ErrUnavailable):
 		oe = oauth.ErrTemporarilyUnavailable.WithCause(err)
 		c.Set(fiber.HeaderRetryAfter, "5")

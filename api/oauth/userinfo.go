@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/token"
 	"github.com/paylent/paylent/tenants"
@@ -26,10 +27,10 @@ func (h *Handlers) UserInfo(c *fiber.Ctx, t tenants.Tenant) error {
 	if err != nil {
 		return h.bearerFail(c, err)
 	}
-	h.fresh(c.UserContext())
-	tok, err := h.lookup(c.UserContext(), t, value)
+	h.App.TokensCurrent(c.UserContext())
+	tok, err := h.App.LookupToken(c.UserContext(), t, value)
 	switch {
-	case errors.Is(err, errUnknownToken):
+	case errors.Is(err, app.ErrUnknownToken):
 		return h.bearerFail(c, oauth.ErrInvalidToken.WithDescription("the access token is invalid, expired or revoked"))
 	case err != nil:
 		return h.fail(c, err, false)
@@ -40,12 +41,11 @@ func (h *Handlers) UserInfo(c *fiber.Ctx, t tenants.Tenant) error {
 	if !scope.Has(oauth.ScopeOpenID) {
 		return h.bearerFail(c, oauth.ErrInsufficientScope.WithDescription("the access token lacks the openid scope"))
 	}
-	u, ok := h.user(c.UserContext(), t.Slug, tok.Subject)
+	u, ok := h.App.User(c.UserContext(), t.Slug, tok.Subject)
 	if !ok {
 		return h.bearerFail(c, oauth.ErrInvalidToken.WithDescription("the token's user no longer exists"))
 	}
-	var c2 idClaims
-	addUserClaims(&c2, scope, u)
+	c2 := app.ClaimsOf(scope, u)
 	noStore(c)
 	return c.JSON(userinfo{Subject: u.ID, Name: c2.Name, Email: c2.Email, EmailVerified: c2.EmailVerified})
 }

@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/paylent/paylent/domain/consent"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
@@ -40,10 +40,9 @@ func (h *Handlers) Consent(c *fiber.Ctx, t tenants.Tenant) error {
 		return h.redirectError(c, t, req, oauth.ErrAccessDenied.WithDescription("the user denied the request"))
 	}
 	scopes := oauth.NewScopes(strings.Fields(req.Scope)...)
-	res, err := h.Loop.Execute(c.UserContext(), consent.Grant{Environment: t.Slug, UserID: sess.UserID, ClientID: req.ClientID, Scopes: scopes}, actor(c, sess.UserID))
-	if err != nil {
+	if err := h.App.GrantConsent(c.UserContext(), app.GrantConsent{Environment: t.Slug, UserID: sess.UserID, ClientID: req.ClientID,
+		Scopes: scopes, Browser: browser(c)}); err != nil {
 		return h.redirectError(c, t, req, oauth.ErrTemporarilyUnavailable.WithCause(err))
 	}
-	h.waitSessions(c.UserContext(), res.Position)
 	return h.issueCode(c, t, req, sess)
 }

@@ -7,31 +7,21 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/session"
-	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/tenants"
 )
 
-// Waiter waits until a projection has applied a position.
-type Waiter interface {
-	WaitFor(ctx context.Context, pos int64) error
-}
-
-// Deps wire the pages.
+// Deps wire the pages. Their state changes (sign-in, sessions, consent, codes,
+// registration, sign-out) are the operations layer's.
 type Deps struct {
-	Loop          *eventstore.Loop
-	Store         eventstore.Store
-	Registry      *domain.Registry
-	Catalog       *catalog.Catalog
-	Sessions      *sessions.Store
-	SessionsReady Waiter
-	// CatalogReady lets a login see users created, changed or disabled through any instance
-	// up to the moment it arrived.
-	CatalogReady Waiter
+	App      *app.App
+	Catalog  *catalog.Catalog
+	Sessions *sessions.Store
 	// Keys verifies id_token_hint at logout.
 	Keys interface {
 		VerificationKeys(env string, now time.Time) jwk.Set
@@ -41,8 +31,6 @@ type Deps struct {
 	// Scheme is the public scheme; cookies are Secure under https.
 	Scheme string
 	Secure bool
-	// Hasher hashes and verifies passwords within the process's budget.
-	Hasher *secret.Hasher
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -62,11 +50,7 @@ func New(d Deps) *Handlers {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	d.Secure = d.Scheme == "https"
-	// The hash an unknown email is verified against, made now so that the first such login
-	// costs what the others do (if this fails, the first login makes it).
-	if _, err := d.Hasher.Dummy(context.Background()); err != nil {
-		d.Logger.Warn("could not prepare the login's dummy hash", "err", err)
-	}
+	d.App.PrepareSignIn(context.Background())
 	return &Handlers{Deps: d, log: d.Logger}
 }
 
@@ -91,7 +75,7 @@ func (h *Handlers) touch(c *fiber.Ctx, t tenants.Tenant, s sessions.Session) {
 	if h.Now().Sub(s.LastActivity) < session.TouchEvery {
 		return
 	}
-	if _, err := h.Loop.Execute(c.UserContext(), session.Touch{Environment: t.Slug, SessionID: s.ID, IP: c.IP()}, actor(c, s.UserID)); err != nil {
+	if _, err := h.App.TouchSession(c.UserContext(), app.TouchSession{Environment: t.Slug, SessionID: s.ID, IP: c.IP()}, actor(c, s.UserID)); err != nil {
 		h.log.Warn("session touch failed", "err", err)
 	}
 }
@@ -105,14 +89,8 @@ func actor(c *fiber.Ctx, userID string) domain.Actor {
 	return domain.Actor{Kind: domain.ActorUser, ID: userID, IP: c.IP(), UserAgent: ua}
 }
 
-// waitSessions waits (bounded) until the sessions projection has applied pos.
-func (h *Handlers) waitSessions(ctx context.Context, pos int64) {
-	if h.SessionsReady == nil || pos == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := h.SessionsReady.WaitFor(ctx, pos); err != nil {
-		h.log.Warn("session not yet projected", "err", err)
-	}
+// browser is where a person acts from, for the operations' events.
+func browser(c *fiber.Ctx) app.Browser {
+	a := actor(c, "")
+	return app.Browser{IP: a.IP, UserAgent: a.UserAgent}
 }

@@ -1,13 +1,10 @@
 package web
 
 import (
-	"context"
 	"errors"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/paylent/paylent/domain/session"
-	"github.com/paylent/paylent/domain/user"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
@@ -65,7 +62,8 @@ func (h *Handlers) Login(c *fiber.Ctx, t tenants.Tenant) error {
 		req = &r
 	}
 	email := c.FormValue("email")
-	u, err := h.authenticate(c, t, email, c.FormValue("password"))
+	u, err := h.App.CheckPassword(c.UserContext(), app.SignIn{Environment: t.Slug, Email: email, Password: c.FormValue("password"),
+		Browser: browser(c)})
 	if err != nil {
 		target := ""
 		if req != nil {
@@ -87,77 +85,18 @@ func (h *Handlers) Login(c *fiber.Ctx, t tenants.Tenant) error {
 	return h.proceed(c, t, cl, *req, &sess)
 }
 
-// authenticate checks a password. An unknown email, a locked account and a wrong password
-// all cost one Argon2id verification, through the hasher, and give the same error; wrong
-// passwords are recorded. A busy hasher (secret.ErrBusy) checked nothing: it is returned as
-// is and recorded nowhere.
-func (h *Handlers) authenticate(c *fiber.Ctx, t tenants.Tenant, email, password string) (catalog.User, error) {
-	fail := errors.New("login failed")
-	h.catchUpCatalog(c.UserContext())
-	u, known := h.Catalog.UserByEmail(t.Slug, email)
-	locked := known && (u.Disabled || h.Now().Before(user.Lockout(u.FailedLogins, u.LastFailure)))
-	stored, err := u.PasswordHash, error(nil)
-	if !known || locked {
-		stored, err = h.Hasher.Dummy(c.UserContext())
-	}
-	ok := false
-	if err == nil {
-		ok, err = h.Hasher.Verify(c.UserContext(), stored, password)
-	}
-	if errors.Is(err, secret.ErrBusy) || c.UserContext().Err() != nil {
-		return catalog.User{}, secret.ErrBusy
-	}
-	if !known || locked {
-		return catalog.User{}, fail
-	}
-	if err != nil || !ok {
-		if _, err := h.Loop.Execute(c.UserContext(), user.RecordLoginFailure{Environment: t.Slug, UserID: u.ID, IP: c.IP(),
-			UserAgent: actor(c, u.ID).UserAgent}, actor(c, u.ID)); err != nil {
-			h.log.Warn("could not record a failed login", "err", err)
-		}
-		return catalog.User{}, fail
-	}
-	return u, nil
-}
-
-// startSession creates a new session (a new token at every login: no fixation) and sets its
-// cookie.
+// startSession starts a new session (ending the browser's previous one) and sets its cookie.
 func (h *Handlers) startSession(c *fiber.Ctx, t tenants.Tenant, u catalog.User) (sessions.Session, error) {
-	tok := secret.Token()
-	hash := secret.Hash(tok)
-	now := h.Now().UTC().Truncate(time.Second)
-	ev := session.Started{SessionID: session.ID(hash), UserID: u.ID, TokenHash: hash, IP: c.IP(),
-		UserAgent: actor(c, u.ID).UserAgent, AuthTime: now, ExpiresAt: now.Add(t.Settings.SessionTTL())}
-	res, err := h.Loop.Execute(c.UserContext(), session.Start{Environment: t.Slug, Session: ev}, actor(c, u.ID))
+	var previous string
+	if old, ok := h.currentSession(c, t); ok {
+		previous = old.ID
+	}
+	started, err := h.App.StartSession(c.UserContext(), app.StartSession{Environment: t.Slug, UserID: u.ID,
+		TTL: t.Settings.SessionTTL(), Previous: previous, Browser: browser(c)})
 	if err != nil {
 		return sessions.Session{}, err
 	}
-	// The previous session of this browser ends: one browser, one session.
-	if old, ok := h.currentSession(c, t); ok {
-		if _, err := h.Loop.Execute(c.UserContext(), session.Revoke{Environment: t.Slug, SessionID: old.ID, Reason: session.ReasonRelogin}, actor(c, u.ID)); err != nil {
-			h.log.Warn("could not end the previous session", "err", err)
-		}
-	}
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: tok, Path: "/", HTTPOnly: true, Secure: h.Secure,
-		SameSite: fiber.CookieSameSiteLaxMode, Expires: ev.ExpiresAt})
-	h.waitSessions(c.UserContext(), res.Position)
-	return sessions.Session{ID: ev.SessionID, UserID: u.ID, TokenHash: hash, AuthTime: now, LastActivity: now, ExpiresAt: ev.ExpiresAt}, nil
-}
-
-// catchUpCatalog waits (bounded) until the catalog has applied the log's head as read after
-// the request arrived: a user just created, or disabled, through another instance is seen.
-// Every login pays it, whatever its outcome, so it reveals nothing about the account.
-func (h *Handlers) catchUpCatalog(ctx context.Context) {
-	if h.CatalogReady == nil || h.Store == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	head, err := h.Store.Head(ctx)
-	if err == nil {
-		err = h.CatalogReady.WaitFor(ctx, head)
-	}
-	if err != nil {
-		h.log.Warn("login answers from a catalog that may lag", "err", err)
-	}
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: started.Token, Path: "/", HTTPOnly: true, Secure: h.Secure,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: started.Session.ExpiresAt})
+	return started.Session, nil
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/lestrrat-go/jwx/v2/jwt"
-	"github.com/paylent/paylent/domain/session"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/tenants"
 )
@@ -45,7 +45,7 @@ func (h *Handlers) Logout(c *fiber.Ctx, t tenants.Tenant) error {
 			ClientID: clientID, State: get("state")}, target)
 	}
 	if s, ok := h.currentSession(c, t); ok {
-		if _, err := h.Loop.Execute(c.UserContext(), session.Revoke{Environment: t.Slug, SessionID: s.ID, Reason: session.ReasonLogout}, actor(c, s.UserID)); err != nil {
+		if err := h.App.SignOut(c.UserContext(), app.SessionRef{Environment: t.Slug, SessionID: s.ID}, browser(c), s.UserID); err != nil {
 			return err
 		}
 	}

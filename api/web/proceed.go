@@ -7,9 +7,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/paylent/paylent/domain/authcode"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/oauth"
-	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/tenants"
@@ -51,11 +50,9 @@ func (h *Handlers) proceed(c *fiber.Ctx, t tenants.Tenant, cl catalog.Client, re
 
 // issueCode records a code for the session's user and sends the browser back to the client.
 func (h *Handlers) issueCode(c *fiber.Ctx, t tenants.Tenant, req authRequest, sess sessions.Session) error {
-	code := secret.Token()
-	_, err := h.Loop.Execute(c.UserContext(), authcode.Issue{Environment: t.Slug, Code: authcode.Issued{
-		CodeHash: secret.Hash(code), ClientID: req.ClientID, RedirectURI: req.RedirectURI, RedirectGiven: req.RedirectGiven,
-		Scope: req.Scope, UserID: sess.UserID, SessionID: sess.ID, Nonce: req.Nonce, Challenge: req.Challenge,
-		AuthTime: sess.AuthTime, Resources: req.Resources}}, actor(c, sess.UserID))
+	code, err := h.App.IssueCode(c.UserContext(), app.IssueCode{Environment: t.Slug, ClientID: req.ClientID,
+		RedirectURI: req.RedirectURI, RedirectGiven: req.RedirectGiven, Scope: req.Scope, Nonce: req.Nonce,
+		Challenge: req.Challenge, Resources: req.Resources, Session: sess, Browser: browser(c)})
 	if err != nil {
 		return h.redirectError(c, t, req, oauth.ErrTemporarilyUnavailable.WithCause(err))
 	}

@@ -5,10 +5,10 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/domain/user"
-	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/tenants"
 )
@@ -62,9 +62,7 @@ func (h *Handlers) registerPage(c *fiber.Ctx, t tenants.Tenant, step string, in 
 func (h *Handlers) Register(c *fiber.Ctx, t tenants.Tenant) error {
 	in, asJSON, err := h.readRegister(c)
 	if err == nil {
-		in.RegistrationID = secret.ID()
-		_, err = h.Loop.Execute(c.UserContext(), registration.Start{Environment: t.Slug, RegistrationID: in.RegistrationID, Email: in.Email},
-			anonymous(c))
+		in.RegistrationID, err = h.App.StartRegistration(c.UserContext(), t.Slug, in.Email, browser(c))
 	}
 	if err != nil {
 		return h.registerFail(c, t, asJSON, "email", in, err)
@@ -82,13 +80,7 @@ func (h *Handlers) RegisterVerify(c *fiber.Ctx, t tenants.Tenant) error {
 	in, asJSON, err := h.readRegister(c)
 	var token string
 	if err == nil {
-		token = in.RegistrationID + "." + secret.Token()
-		var res eventResult
-		res.Result, err = h.Loop.Execute(c.UserContext(), registration.Verify{Environment: t.Slug, RegistrationID: in.RegistrationID,
-			Passcode: strings.TrimSpace(in.Passcode), Key: registration.Key(h.MasterKey), TokenHash: secret.Hash(token)}, anonymous(c))
-		if err == nil && res.has("registration.passcode_failed") {
-			err = registration.ErrWrongCode
-		}
+		token, err = h.App.VerifyRegistration(c.UserContext(), t.Slug, in.RegistrationID, in.Passcode, browser(c))
 	}
 	if err != nil {
 		return h.registerFail(c, t, asJSON, "verify", in, err)
@@ -104,61 +96,20 @@ func (h *Handlers) RegisterVerify(c *fiber.Ctx, t tenants.Tenant) error {
 // RegisterComplete serves POST /register/complete: the user exists afterwards.
 func (h *Handlers) RegisterComplete(c *fiber.Ctx, t tenants.Tenant) error {
 	in, asJSON, err := h.readRegister(c)
-	id := secret.ID()
-	regID, _, _ := strings.Cut(in.RegistrationToken, ".")
+	var reg app.Registered
 	if err == nil {
-		_, err = user.NewPassword(in.Password, in.Email) // the form's answer before any lookup
-	}
-	var email string
-	if err == nil {
-		email, err = h.registrationEmail(c, t, regID)
-	}
-	var pw user.Password
-	if err == nil {
-		pw, err = user.NewPassword(in.Password, email)
-	}
-	var hash user.PasswordHash
-	if err == nil {
-		hash, err = user.HashedPassword(pw, h.Hasher.Func(c.UserContext()))
-	}
-	if err == nil {
-		_, err = h.Loop.Execute(c.UserContext(), registration.Complete{Environment: t.Slug, RegistrationID: regID,
-			TokenHash: secret.Hash(in.RegistrationToken), User: user.Create{Environment: t.Slug, ID: id, Email: email, Name: in.Name,
-				PasswordHash: hash, EmailVerified: true}}, anonymous(c))
+		reg, err = h.App.CompleteRegistration(c.UserContext(), app.CompleteRegistration{Environment: t.Slug,
+			Token: in.RegistrationToken, Email: in.Email, Name: in.Name, Password: in.Password, Browser: browser(c)})
 	}
 	if err != nil {
 		return h.registerFail(c, t, asJSON, "complete", in, err)
 	}
 	if asJSON {
-		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"user_id": id, "email": email})
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"user_id": reg.UserID, "email": reg.Email})
 	}
 	cl, _ := h.clientOfFlow(t, in.Flow)
 	return render(c, t, fiber.StatusOK, "login.html", page{Title: "Sign in", CSRF: h.csrfToken(c), Flow: in.Flow, ClientName: cl,
-		Email: email, Notice: "Your account is ready. Sign in with your new password.", RegistrationEnabled: t.Settings.RegistrationEnabled})
-}
-
-// registrationEmail reads the address a registration was started for.
-func (h *Handlers) registrationEmail(c *fiber.Ctx, t tenants.Tenant, regID string) (string, error) {
-	if regID == "" {
-		return "", registration.ErrBadToken
-	}
-	envs, err := h.Store.ReadStream(c.UserContext(), registration.Stream(t.Slug, regID).Stream)
-	if err != nil {
-		return "", err
-	}
-	var history []domain.Event
-	for _, e := range envs {
-		rec, err := h.Registry.DecodeEnvelope(e)
-		if err != nil {
-			return "", err
-		}
-		history = append(history, rec.Event)
-	}
-	s := registration.Fold(history)
-	if s.Started == nil {
-		return "", registration.ErrBadToken
-	}
-	return s.Started.Email, nil
+		Email: reg.Email, Notice: "Your account is ready. Sign in with your new password.", RegistrationEnabled: t.Settings.RegistrationEnabled})
 }
 
 // registerFail answers a failed step: JSON errors for the API, the form again for pages.
@@ -209,22 +160,4 @@ func (h *Handlers) clientOfFlow(t tenants.Tenant, flow string) (string, bool) {
 	}
 	cl, ok := h.Catalog.Client(t.Slug, r.ClientID)
 	return cl.Settings.Name, ok
-}
-
-// anonymous is a person acting before they have an account.
-func anonymous(c *fiber.Ctx) domain.Actor {
-	a := actor(c, "")
-	return domain.Actor{Kind: domain.ActorUser, IP: a.IP, UserAgent: a.UserAgent}
-}
-
-// eventResult inspects what a command appended.
-type eventResult struct{ eventstore.Result }
-
-func (r eventResult) has(typ string) bool {
-	for _, e := range r.Events {
-		if e.Type == typ {
-			return true
-		}
-	}
-	return false
 }

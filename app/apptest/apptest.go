@@ -57,7 +57,7 @@ func New(t testing.TB) *Harness {
 	h.App = app.New(app.Options{Loop: h.Loop, MasterKey: MasterKey, Registry: reg,
 		Hasher: secret.NewHasher(secret.HasherConfig{Params: secret.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}}),
 		ReadModels: app.ReadModels{Head: h.Store, Catalog: h.Catalog, CatalogReady: h.Store, Tokens: h.Tokens, TokensReady: h.Store,
-			Sessions: h.Sessions, SessionsReady: h.Store}})
+			Sessions: h.Sessions, SessionsReady: h.Store, Keys: h.Keys, KeysReady: h.Store}})
 	return h
 }
 

@@ -67,7 +67,8 @@ func newReadModels(env *cliEnv, db *database, msg *messaging, masterKey []byte) 
 // forApp gives the operations layer the read models and how to wait for each.
 func (rm *readModels) forApp() app.ReadModels {
 	return app.ReadModels{Head: rm.head, Catalog: rm.catalog, CatalogReady: rm.byName[catalog.Name],
-		Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name]}
+		Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name],
+		Keys: rm.keys, KeysReady: rm.byName[keys.Name]}
 }
 
 // caughtUp is the readiness probe of the projections: each has applied the store's head.
@@ -144,10 +145,8 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	oauthHandlers := oauth.New(oauth.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Head: rm.head,
-		Catalog: rm.catalog, Tokens: rm.tokens, TokensReady: rm.byName[tokens.Name], CatalogReady: rm.byName[catalog.Name], Keys: rm.keys, RotationKey: mk, Logger: log,
-		KeysReady: rm.byName[keys.Name], EventKeys: eventKeys(mk)})
 	ops := app.New(app.Options{Loop: db.loop, MasterKey: mk, Logger: log, ReadModels: rm.forApp(), Hasher: env.hasher, Registry: db.registry})
+	oauthHandlers := oauth.New(oauth.Deps{App: ops, Catalog: rm.catalog, Keys: rm.keys, Logger: log, EventKeys: eventKeys(mk)})
 	return serveHTTP(ctx, env, ln, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
 		OAuth: oauthHandlers,
@@ -157,8 +156,8 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		Dashboard: dashboard.New(dashboard.Deps{App: ops, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
 			Directory: dir, Runtimes: rm.byName, MasterKey: mk, Scheme: cfg.PublicScheme,
 			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log}),
-		Web: web.New(web.Deps{Loop: db.loop, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions, SessionsReady: rm.byName[sessions.Name], CatalogReady: rm.byName[catalog.Name],
-			Keys: rm.keys, MasterKey: mk, Scheme: cfg.PublicScheme, Hasher: env.hasher, Logger: log}),
+		Web: web.New(web.Deps{App: ops, Catalog: rm.catalog, Sessions: rm.sessions, Keys: rm.keys, MasterKey: mk,
+			Scheme: cfg.PublicScheme, Logger: log}),
 		Checks: []api.Check{
 			{Name: "database", Probe: db.store.Ping},
 			{Name: "nats", Probe: msg.ready},

@@ -124,13 +124,8 @@ func contains(list []string, s string) bool {
 // workers and the event store itself.
 var loopCallers = []string{"app/", "workers/", "eventstore/"}
 
-// loopExempt still run the command loop in a face. They are the next slice: the OAuth and
-// login flows (authorization code, refresh, revocation, minting; login, consent,
-// registration, logout) move into flows below the faces, and then leave this list.
-var loopExempt = []string{"api/oauth/", "api/web/"}
-
 // TestOnlyOperationsRunTheCommandLoop fails when a non-test Go file outside loopCallers
-// (and loopExempt) runs the command loop.
+// runs the command loop. No face is exempt: the OAuth and login flows are operations too.
 //
 // The heuristic, chosen over type-checking the whole module (golang.org/x/tools/go/packages
 // is heavy for a unit test): parse each file with go/parser and flag every selector named
@@ -163,7 +158,6 @@ func TestOnlyOperationsRunTheCommandLoop(t *testing.T) {
 		switch {
 		case hasPrefix(rel, loopCallers):
 			allowedHits += len(calls)
-		case hasPrefix(rel, loopExempt):
 		default:
 			for _, c := range calls {
 				t.Errorf("%s:%s runs the command loop (%s): call an operation of app/ instead", rel, c.line, c.expr)

@@ -1,4 +1,4 @@
-package oauth
+package app
 
 import (
 	"context"
@@ -36,13 +36,12 @@ func newOneKey(t testing.TB) *oneKey {
 
 func (k *oneKey) Signer(string) (*keys.Signer, error)        { return k.signer, nil }
 func (k *oneKey) VerificationKeys(string, time.Time) jwk.Set { return k.set }
-func (k *oneKey) JWKS(string, time.Time) ([]byte, error)     { return nil, nil }
 
 // Only tokens signed by the environment's key, for its issuer, with typ at+jwt and in date
 // verify; whatever the fuzzer mutates, a token that verifies has our signing input.
 func FuzzLookupJWT(f *testing.F) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	h := New(Deps{Keys: newOneKey(f), Tokens: tokens.New(), Now: func() time.Time { return now }})
+	h := New(Options{ReadModels: ReadModels{Keys: newOneKey(f), Tokens: tokens.New()}, Now: func() time.Time { return now }})
 	t := tenants.Tenant{Slug: "acme-test", Issuer: "http://acme-test.localhost:4000"}
 	good, err := h.signJWT(context.Background(), t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: "c1", Audience: []string{t.Issuer},
 		ExpiresAt: now.Add(time.Hour).Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), JTI: "jti-0123456789abcdef", ClientID: "c1"})
@@ -57,7 +56,7 @@ func FuzzLookupJWT(f *testing.F) {
 	}
 	goodInput := good[:strings.LastIndexByte(good, '.')]
 	f.Fuzz(func(tt *testing.T, value string) {
-		found, err := h.lookupJWT(context.Background(), t, value)
+		found, err := h.lookupJWT(t, value)
 		if err != nil {
 			return
 		}

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/authcode"
+	"github.com/paylent/paylent/domain/consent"
+	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/session"
+	"github.com/paylent/paylent/domain/user"
+	"github.com/paylent/paylent/internal/secret"
+	"github.com/paylent/paylent/projections/catalog"
+	"github.com/paylent/paylent/projections/sessions"
+)
+
+// The login pages' state changes: checking a password (and recording a failure), starting
+// a session (ending the browser's previous one), remembering a consent, issuing an
+// authorization code, signing out.
+
+// ErrSignInFailed: the email is unknown, the account locked or disabled, or the password
+// wrong. The three look the same to the caller.
+var ErrSignInFailed = errors.New("sign-in failed")
+
+// Browser is who acts through a browser: where from, and with what.
+type Browser struct {
+	IP        string
+	UserAgent string
+}
+
+// actor is the browser's person (userID "" before they have an account).
+func (b Browser) actor(userID string) domain.Actor {
+	return domain.Actor{Kind: domain.ActorUser, ID: userID, IP: b.IP, UserAgent: b.UserAgent}
+}
+
+// SignIn asks to check a person's password.
+type SignIn struct {
+	Environment string
+	Email       string
+	Password    string
+	Browser     Browser
+}
+
+// PrepareSignIn makes the hash an unknown email is verified against, so that the first such
+// sign-in costs what the others do (if this fails, the first sign-in makes it).
+func (a *App) PrepareSignIn(ctx context.Context) {
+	if _, err := a.hasher.Dummy(ctx); err != nil {
+		a.log.Warn("could not prepare the login's dummy hash", "err", err)
+	}
+}
+
+// CheckPassword checks a password against the environment's users, current as of the
+// request (a user created or disabled through another instance a moment ago counts). An
+// unknown email, a locked account and a wrong password all cost one Argon2id verification,
+// through the hasher, and give ErrSignInFailed; wrong passwords are recorded. A busy hasher
+// (secret.ErrBusy) checked nothing: it is returned as is and recorded nowhere.
+func (a *App) CheckPassword(ctx context.Context, req SignIn) (catalog.User, error) {
+	if err := a.Current(ctx, a.rm.CatalogReady); err != nil {
+		a.log.Warn("login answers from a catalog that may lag", "err", err)
+	}
+	u, known := a.rm.Catalog.UserByEmail(req.Environment, req.Email)
+	locked := known && (u.Disabled || a.now().Before(user.Lockout(u.FailedLogins, u.LastFailure)))
+	stored, err := u.PasswordHash, error(nil)
+	if !known || locked {
+		stored, err = a.hasher.Dummy(ctx)
+	}
+	ok := false
+	if err == nil {
+		ok, err = a.hasher.Verify(ctx, stored, req.Password)
+	}
+	if errors.Is(err, secret.ErrBusy) || ctx.Err() != nil {
+		return catalog.User{}, secret.ErrBusy
+	}
+	if !known || locked {
+		return catalog.User{}, ErrSignInFailed
+	}
+	if err != nil || !ok {
+		if _, err := a.loop.Execute(ctx, user.RecordLoginFailure{Environment: req.Environment, UserID: u.ID, IP: req.Browser.IP,
+			UserAgent: req.Browser.UserAgent}, req.Browser.actor(u.ID)); err != nil {
+			a.log.Warn("could not record a failed login", "err", err)
+		}
+		return catalog.User{}, ErrSignInFailed
+	}
+	return u, nil
+}
+
+// StartSession asks to start a login session for a user who just proved who they are.
+type StartSession struct {
+	Environment string
+	UserID      string
+	TTL         time.Duration
+	// Previous is the browser's current session, ended by this one ("" for none).
+	Previous string
+	Browser  Browser
+}
+
+// StartedSession is a new session and the token its cookie carries (shown once).
+type StartedSession struct {
+	Token   string
+	Session sessions.Session
+}
+
+// StartSession starts a session (a new token at every sign-in: no fixation) and ends the
+// browser's previous one: one browser, one session. The sessions read model shows the new
+// session when it returns.
+func (a *App) StartSession(ctx context.Context, req StartSession) (StartedSession, error) {
+	tok := secret.Token()
+	hash := secret.Hash(tok)
+	now := a.now().UTC().Truncate(time.Second)
+	ev := session.Started{SessionID: session.ID(hash), UserID: req.UserID, TokenHash: hash, IP: req.Browser.IP,
+		UserAgent: req.Browser.UserAgent, AuthTime: now, ExpiresAt: now.Add(req.TTL)}
+	actor := req.Browser.actor(req.UserID)
+	res, err := a.loop.Execute(ctx, session.Start{Environment: req.Environment, Session: ev}, actor)
+	if err != nil {
+		return StartedSession{}, err
+	}
+	if req.Previous != "" {
+		if _, err := a.loop.Execute(ctx, session.Revoke{Environment: req.Environment, SessionID: req.Previous, Reason: session.ReasonRelogin}, actor); err != nil {
+			a.log.Warn("could not end the previous session", "err", err)
+		}
+	}
+	a.sessionsWritten(ctx, res.Position)
+	return StartedSession{Token: tok, Session: sessions.Session{ID: ev.SessionID, UserID: req.UserID, TokenHash: hash,
+		AuthTime: now, LastActivity: now, ExpiresAt: ev.ExpiresAt}}, nil
+}
+
+// sessionsWritten waits until the sessions read model has applied a sign-in flow's own
+// write; a lagging read model is logged, the answer stands.
+func (a *App) sessionsWritten(ctx context.Context, pos int64) {
+	if err := a.AfterWrite(ctx, pos, a.rm.SessionsReady); err != nil {
+		a.log.Warn("session not yet projected", "err", err)
+	}
+}
+
+// SignOut ends the browser's session (RP-initiated logout).
+func (a *App) SignOut(ctx context.Context, req SessionRef, b Browser, userID string) error {
+	_, err := a.loop.Execute(ctx, session.Revoke{Environment: req.Environment, SessionID: req.SessionID, Reason: session.ReasonLogout}, b.actor(userID))
+	return err
+}
+
+// GrantConsent asks to remember that a user allowed a client these scopes.
+type GrantConsent struct {
+	Environment string
+	UserID      string
+	ClientID    string
+	Scopes      oauth.Scopes
+	Browser     Browser
+}
+
+// GrantConsent remembers a consent; the sessions read model shows it when it returns.
+func (a *App) GrantConsent(ctx context.Context, req GrantConsent) error {
+	res, err := a.loop.Execute(ctx, consent.Grant{Environment: req.Environment, UserID: req.UserID, ClientID: req.ClientID,
+		Scopes: req.Scopes}, req.Browser.actor(req.UserID))
+	if err != nil {
+		return err
+	}
+	a.sessionsWritten(ctx, res.Position)
+	return nil
+}
+
+// IssueCode asks for an authorization code for a validated authorization request and the
+// session that approved it.
+type IssueCode struct {
+	Environment   string
+	ClientID      string
+	RedirectURI   string
+	RedirectGiven bool
+	Scope         string
+	Nonce         string
+	Challenge     string
+	Resources     []string
+	Session       sessions.Session
+	Browser       Browser
+}
+
+// IssueCode records a code (its hash) and returns its value, shown once: in the redirect.
+func (a *App) IssueCode(ctx context.Context, req IssueCode) (string, error) {
+	code := secret.Token()
+	_, err := a.loop.Execute(ctx, authcode.Issue{Environment: req.Environment, Code: authcode.Issued{
+		CodeHash: secret.Hash(code), ClientID: req.ClientID, RedirectURI: req.RedirectURI, RedirectGiven: req.RedirectGiven,
+		Scope: req.Scope, UserID: req.Session.UserID, SessionID: req.Session.ID, Nonce: req.Nonce, Challenge: req.Challenge,
+		AuthTime: req.Session.AuthTime, Resources: req.Resources}}, req.Browser.actor(req.Session.UserID))
+	if err != nil {
+		return "", err
+	}
+	return code, nil
+}
