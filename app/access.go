@@ -9,6 +9,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/access"
+	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/token"
 	"github.com/paylent/paylent/eventstore"
@@ -122,6 +123,8 @@ func (a *App) EnableUser(ctx context.Context, req UserRef, actor domain.Actor) (
 type ClientRef struct {
 	Environment string
 	ClientID    string
+	// By is the caller's authority: deleting a client needs every management scope it has.
+	By client.Grantor
 }
 
 // DeleteClient deletes a client and, in the same append, revokes every grant issued to it
@@ -134,7 +137,7 @@ func (a *App) DeleteClient(ctx context.Context, req ClientRef, actor domain.Acto
 	}
 	grants, standalone := a.rm.Tokens.Held(req.Environment, "", req.ClientID, a.now())
 	res, err := a.loop.Execute(ctx, access.EndClient{Environment: req.Environment, ClientID: req.ClientID,
-		GrantIDs: grants, TokenJTIs: standalone}, actor)
+		GrantIDs: grants, TokenJTIs: standalone, Grantor: req.By}, actor)
 	if err != nil {
 		return Ended{}, err
 	}

@@ -104,7 +104,9 @@ func TestUpdateClient(t *testing.T) {
 		scopes  []string
 		want    error
 	}{
-		{"keeping a scope it has is no escalation", holding(oauth.ScopeAdminRead), []string{oauth.ScopeAdminWrite}, nil},
+		{"changing a client that holds more is refused", holding(oauth.ScopeAdminRead), []string{oauth.ScopeAdminWrite}, domain.ErrForbidden},
+		{"stripping it of a scope the caller lacks too", holding(oauth.ScopeAdminRead), nil, domain.ErrForbidden},
+		{"a holder of its scopes changes it", holding(oauth.ScopeAdminWrite), []string{oauth.ScopeAdminWrite}, nil},
 		{"adding admin:users without holding it", holding(oauth.ScopeAdminWrite), []string{oauth.ScopeAdminWrite, oauth.ScopeAdminUsers}, domain.ErrForbidden},
 		{"an operator adds it", client.OperatorGrantor, []string{oauth.ScopeAdminWrite, oauth.ScopeAdminUsers}, nil},
 	}

@@ -188,7 +188,7 @@ func (d *Dashboard) ConfirmDeleteClient(c *fiber.Ctx, v *view) error {
 
 // DeleteClient serves POST /e/:env/clients/:id/delete.
 func (d *Dashboard) DeleteClient(c *fiber.Ctx, v *view) error {
-	_, err := d.App.DeleteClient(c.UserContext(), app.ClientRef{Environment: v.Env.Slug, ClientID: c.Params("id")}, actor(c, v))
+	_, err := d.App.DeleteClient(c.UserContext(), app.ClientRef{Environment: v.Env.Slug, ClientID: c.Params("id"), By: client.OperatorGrantor}, actor(c, v))
 	if err != nil {
 		return d.message(c, fiber.StatusBadRequest, "Not deleted", d.problem(err))
 	}

@@ -18,6 +18,8 @@ import (
 type caller struct {
 	clientID string
 	scopes   oauth.Scopes
+	// token is the bearer value (a copy), for a long answer that re-checks its caller.
+	token string
 }
 
 type localKey int
@@ -90,7 +92,7 @@ func (h *Handlers) authenticate(c *fiber.Ctx, t tenants.Tenant, scope string) (c
 	if !scopes.Has(scope) && !(scope == oauth.ScopeAdminRead && scopes.Has(oauth.ScopeAdminWrite)) {
 		return caller{}, errInsufficient
 	}
-	return caller{clientID: tok.ClientID, scopes: scopes}, nil
+	return caller{clientID: tok.ClientID, scopes: scopes, token: strings.Clone(strings.TrimSpace(value))}, nil
 }
 
 // bearerFail answers 401/403 as RFC 6750 says.
@@ -124,7 +126,12 @@ func actor(c *fiber.Ctx) domain.Actor {
 	return domain.Actor{Kind: domain.ActorClient, ID: callerOf(c).clientID, IP: c.IP(), UserAgent: ua}
 }
 
-// grantor is the caller's authority over clients: the scopes of its token.
+// grantor is the caller's authority over clients: the scopes of its token (admin:write
+// holds admin:read too, as authentication grants it).
 func grantor(c *fiber.Ctx) client.Grantor {
-	return client.Grantor{Holds: callerOf(c).scopes}
+	holds := callerOf(c).scopes
+	if holds.Has(oauth.ScopeAdminWrite) && !holds.Has(oauth.ScopeAdminRead) {
+		holds = oauth.NewScopes(append(holds, oauth.ScopeAdminRead)...)
+	}
+	return client.Grantor{Holds: holds}
 }

@@ -142,7 +142,7 @@ func (h *Handlers) RotateClientSecret(c *fiber.Ctx, t tenants.Tenant) error {
 // DeleteClient serves DELETE /api/v1/clients/:id: the client and, in the same append, its
 // grants and kept tokens end.
 func (h *Handlers) DeleteClient(c *fiber.Ctx, t tenants.Tenant) error {
-	ended, err := h.App.DeleteClient(c.UserContext(), app.ClientRef{Environment: t.Slug, ClientID: c.Params("id")}, actor(c))
+	ended, err := h.App.DeleteClient(c.UserContext(), app.ClientRef{Environment: t.Slug, ClientID: c.Params("id"), By: grantor(c)}, actor(c))
 	if err != nil {
 		return err
 	}

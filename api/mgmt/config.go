@@ -2,13 +2,17 @@ package mgmt
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/tenants"
 	"github.com/valyala/fasthttp"
 )
@@ -148,9 +152,54 @@ func (h *Handlers) Status(c *fiber.Ctx, t tenants.Tenant) error {
 	return c.JSON(fiber.Map{"environment": t.Slug, "head": head, "projections": out})
 }
 
+// recheckEvery is how often an open event stream checks its caller again.
+const recheckEvery = 2 * time.Second
+
+// maxFollows bounds the event streams one client keeps open on one instance.
+const maxFollows = 4
+
+// follows counts the open event streams per client.
+type follows struct {
+	mu   sync.Mutex
+	open map[string]int
+}
+
+// take reserves a stream for clientID; nil when it has maxFollows open already.
+func (f *follows) take(clientID string) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.open == nil {
+		f.open = map[string]int{}
+	}
+	if f.open[clientID] >= maxFollows {
+		return nil
+	}
+	f.open[clientID]++
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.open[clientID]--; f.open[clientID] <= 0 {
+			delete(f.open, clientID)
+		}
+	}
+}
+
+// stillAuthorized re-runs the authentication a request got: the token is active, its client
+// and user stand, and it holds admin:users.
+func (h *Handlers) stillAuthorized(t tenants.Tenant, token string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	tok, err := h.Verify(ctx, t, token)
+	if err != nil {
+		return false
+	}
+	return oauth.NewScopes(strings.Fields(tok.Scope)...).Has(oauth.ScopeAdminUsers)
+}
+
 // Events serves GET /api/v1/events?after=POSITION[&follow=true]: the environment's envelopes
 // as NDJSON, for auditors and services that cannot reach NATS. With follow, the response
-// stays open and streams new events (up to 10 minutes; reconnect with after=).
+// stays open and streams new events (up to 10 minutes; reconnect with after=), while the
+// caller stays authorized; a client keeps at most maxFollows open per instance.
 func (h *Handlers) Events(c *fiber.Ctx, t tenants.Tenant) error {
 	after, err := strconv.ParseInt(c.Query("after", "0"), 10, 64)
 	if err != nil || after < 0 {
@@ -158,6 +207,14 @@ func (h *Handlers) Events(c *fiber.Ctx, t tenants.Tenant) error {
 	}
 	follow := c.QueryBool("follow")
 	ctx := c.UserContext()
+	who := callerOf(c)
+	var release func()
+	if follow {
+		if release = h.follows.take(who.clientID); release == nil {
+			return &apiError{status: fiber.StatusTooManyRequests, code: "rate_limited",
+				msg: "too many open event streams for this client; close one first"}
+		}
+	}
 	c.Set(fiber.HeaderContentType, "application/x-ndjson")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	first, err := h.Store.ReadEnvironment(ctx, t.Slug, after, 1000)
@@ -165,9 +222,21 @@ func (h *Handlers) Events(c *fiber.Ctx, t tenants.Tenant) error {
 		return err
 	}
 	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
+		if release != nil {
+			defer release()
+		}
 		enc := json.NewEncoder(w)
 		batch, pos, deadline := first, after, time.Now().Add(10*time.Minute)
+		checked := time.Now()
 		for {
+			// A follow outlives no revocation: its caller is checked again every few seconds
+			// (token revoked or expired, client deleted: the stream ends).
+			if follow && time.Since(checked) > recheckEvery {
+				if !h.stillAuthorized(t, who.token) {
+					return
+				}
+				checked = time.Now()
+			}
 			for _, e := range batch {
 				line := any(e)
 				if h.EventSigner != nil {

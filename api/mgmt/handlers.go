@@ -44,7 +44,8 @@ type Deps struct {
 // Handlers serve the Management API.
 type Handlers struct {
 	Deps
-	log *slog.Logger
+	log     *slog.Logger
+	follows follows
 }
 
 // New returns the handlers.

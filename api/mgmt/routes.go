@@ -18,7 +18,8 @@ func Routes() []Route {
 	r, w, u := oauth.ScopeAdminRead, oauth.ScopeAdminWrite, oauth.ScopeAdminUsers
 	return []Route{
 		{"GET", "/status", r, func(h *Handlers) handler { return h.Status }},
-		{"GET", "/events", r, func(h *Handlers) handler { return h.Events }},
+		// The raw events hold users' data (addresses, IPs, password hashes): admin:users.
+		{"GET", "/events", u, func(h *Handlers) handler { return h.Events }},
 		{"GET", "/audit", r, func(h *Handlers) handler { return h.Audit }},
 		{"GET", "/settings", r, func(h *Handlers) handler { return h.GetSettings }},
 		{"PATCH", "/settings", w, func(h *Handlers) handler { return h.UpdateSettings }},

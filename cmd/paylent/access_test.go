@@ -228,15 +228,28 @@ func TestEndingAccessEndsItEverywhere(t *testing.T) {
 			if cl["name"] != "Automation" {
 				continue
 			}
-			if st, _, got := asWriter.call("POST", "/clients/"+cl["client_id"].(string)+"/secret", map[string]any{}); st != 403 {
+			id := cl["client_id"].(string)
+			if st, _, got := asWriter.call("POST", "/clients/"+id+"/secret", map[string]any{}); st != 403 {
 				t.Errorf("admin:write rotated the secret of an admin:users client: %d %v", st, got)
+			}
+			// Nor strip it of its scopes, nor delete it.
+			if st, _, got := asWriter.call("PUT", "/clients/"+id, map[string]any{"name": "Automation", "type": "confidential",
+				"grant_types": []string{"client_credentials"}, "scopes": []string{}}); st != 403 {
+				t.Errorf("admin:write changed an admin:users client: %d %v", st, got)
+			}
+			if st, _, got := asWriter.call("DELETE", "/clients/"+id, nil); st != 403 {
+				t.Errorf("admin:write deleted an admin:users client: %d %v", st, got)
 			}
 			break
 		}
-		// Within its own scopes it may.
+		// Within its own scopes it may (admin:write holds admin:read).
 		if st, _, got := asWriter.call("POST", "/clients", map[string]any{"name": "Reader", "type": "confidential",
 			"grant_types": []string{"client_credentials"}, "scopes": []string{"admin:read"}}); st != 201 {
 			t.Errorf("admin:write giving admin:read: %d %v", st, got)
+		}
+		// The raw event stream holds users' data: admin:users only.
+		if st, _, _ := asWriter.call("GET", "/events", nil); st != 403 {
+			t.Errorf("admin:write read the event stream: %d", st)
 		}
 	})
 

@@ -97,6 +97,8 @@ type EndClient struct {
 	ClientID    string
 	GrantIDs    []string
 	TokenJTIs   []string
+	// Grantor must hold every Management API scope the client has.
+	Grantor client.Grantor
 }
 
 // Streams implements domain.Command: the client, its grants, its tokens.
@@ -115,6 +117,9 @@ func (c EndClient) Streams() []domain.StreamRef {
 func (c EndClient) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, error) {
 	deleted, err := client.Delete{Environment: c.Environment, ID: c.ClientID}.Decide(h[:1], now)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.Grantor.Covers(client.Fold(h[0]).Settings.Scopes); err != nil {
 		return nil, err
 	}
 	out := make([][]domain.Event, len(h))

@@ -11,6 +11,7 @@ import (
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/consent"
 	"github.com/paylent/paylent/domain/grant"
+	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/token"
 	"github.com/paylent/paylent/domain/user"
@@ -155,5 +156,19 @@ func TestHonoured(t *testing.T) {
 		if got := tc.p.Honoured(); got != tc.want {
 			t.Errorf("%+v: %v, want %v", tc.p, got, tc.want)
 		}
+	}
+}
+
+// Deleting a client that holds a Management API scope needs a caller that holds it too.
+func TestEndClientNeedsTheClientsScopes(t *testing.T) {
+	admin := []domain.Event{client.Registered{ClientID: "c1", Type: client.Confidential,
+		Settings: client.Settings{Name: "Automation", GrantTypes: []string{"client_credentials"}, Scopes: []string{"admin:users"}}}}
+	cmd := access.EndClient{Environment: "e", ClientID: "c1", Grantor: client.Grantor{Holds: oauth.NewScopes("admin:write")}}
+	if _, err := cmd.Decide([][]domain.Event{admin}, now); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("admin:write deleted an admin:users client: %v", err)
+	}
+	cmd.Grantor = client.OperatorGrantor
+	if _, err := cmd.Decide([][]domain.Event{admin}, now); err != nil {
+		t.Errorf("an operator deleting it: %v", err)
 	}
 }

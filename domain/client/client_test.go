@@ -9,6 +9,7 @@ import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/scope"
 )
 
@@ -149,5 +150,39 @@ func TestFirstPartyIsForConfidentialClients(t *testing.T) {
 	cmd.Type, cmd.SecretHash = client.Confidential, hash
 	if _, err := cmd.Decide([][]domain.Event{nil, {env}}, time.Now()); err != nil {
 		t.Fatalf("a confidential first-party client: %v", err)
+	}
+}
+
+// Nobody gives a client a Management API scope they do not hold, nor changes, takes over or
+// deletes a client that holds more than they do; operators hold all.
+func TestGrantor(t *testing.T) {
+	writer := client.Grantor{Holds: oauth.NewScopes("admin:write", "admin:read")}
+	mgmt := client.Settings{Name: "Automation", GrantTypes: []string{"client_credentials"}, Scopes: []string{"admin:users"}}
+	reg := register(mgmt, client.Confidential, hash)
+	for name, g := range map[string]client.Grantor{"nobody": {}, "admin:write": writer} {
+		reg.Grantor = g
+		if _, err := reg.Decide([][]domain.Event{nil, {env}}, now); !errors.Is(err, domain.ErrForbidden) {
+			t.Errorf("%s gave admin:users: %v", name, err)
+		}
+	}
+	reg.Grantor = client.Grantor{Holds: oauth.NewScopes("admin:users")}
+	if _, err := reg.Decide([][]domain.Event{nil, {env}}, now); err != nil {
+		t.Errorf("a holder of admin:users giving it: %v", err)
+	}
+	reg.Grantor = client.OperatorGrantor
+	if _, err := reg.Decide([][]domain.Event{nil, {env}}, now); err != nil {
+		t.Errorf("an operator giving admin:users: %v", err)
+	}
+	held := []domain.Event{client.Registered{ClientID: "client-0001", Type: client.Confidential, Settings: mgmt, SecretHash: hash}}
+	stripped := mgmt
+	stripped.Scopes = nil
+	if _, err := (client.Update{Environment: "acme-test", ID: "client-0001", Settings: stripped, Grantor: writer}).Decide([][]domain.Event{held}, now); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("admin:write stripped an admin:users client: %v", err)
+	}
+	if _, err := (client.RotateSecret{Environment: "acme-test", ID: "client-0001", SecretHash: hash, Grantor: writer}).Decide([][]domain.Event{held}, now); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("admin:write rotated an admin:users client's secret: %v", err)
+	}
+	if _, err := (client.Update{Environment: "acme-test", ID: "client-0001", Settings: stripped, Grantor: client.OperatorGrantor}).Decide([][]domain.Event{held}, now); err != nil {
+		t.Errorf("an operator changing it: %v", err)
 	}
 }

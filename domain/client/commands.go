@@ -39,15 +39,15 @@ type Grantor struct {
 // OperatorGrantor is an operator's authority.
 var OperatorGrantor = Grantor{Operator: true}
 
-// mayGive refuses management scopes among want that the grantor does not hold, except
-// those in kept (the client has them already: changing other settings is no escalation).
-func (g Grantor) mayGive(want, kept []string) error {
+// Covers refuses when scopes hold a Management API scope the grantor does not: it may not
+// give it, nor change, take over or delete a client that holds it.
+func (g Grantor) Covers(scopes []string) error {
 	if g.Operator {
 		return nil
 	}
-	for _, s := range want {
-		if oauth.IsManagement(s) && !g.Holds.Has(s) && !slices.Contains(kept, s) {
-			return domain.Forbidden("the scope %s can be given to a client only by a caller that holds it", s)
+	for _, s := range scopes {
+		if oauth.IsManagement(s) && !g.Holds.Has(s) {
+			return domain.Forbidden("a client with the scope %s can be given it, changed or deleted only by a caller that holds it", s)
 		}
 	}
 	return nil
@@ -82,7 +82,7 @@ func (c Register) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, err
 	if err := scopesExist(settings.Scopes, h[2:]); err != nil {
 		return nil, err
 	}
-	if err := c.Grantor.mayGive(settings.Scopes, nil); err != nil {
+	if err := c.Grantor.Covers(settings.Scopes); err != nil {
 		return nil, err
 	}
 	out := make([][]domain.Event, len(h))
@@ -95,7 +95,7 @@ type Update struct {
 	Environment string
 	ID          string
 	Settings    Settings
-	// Grantor may add only the Management API scopes it holds.
+	// Grantor must hold every Management API scope the client has and is given.
 	Grantor Grantor
 }
 
@@ -117,7 +117,7 @@ func (c Update) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	if err := scopesExist(settings.Scopes, h[1:]); err != nil {
 		return nil, err
 	}
-	if err := c.Grantor.mayGive(settings.Scopes, s.Settings.Scopes); err != nil {
+	if err := c.Grantor.Covers(append(slices.Clone(s.Settings.Scopes), settings.Scopes...)); err != nil {
 		return nil, err
 	}
 	out := make([][]domain.Event, len(h))
@@ -155,7 +155,7 @@ func (c RotateSecret) Decide(h [][]domain.Event, now time.Time) ([][]domain.Even
 	if err := validSecretHash(s.Type, c.SecretHash); err != nil {
 		return nil, err
 	}
-	if err := c.Grantor.mayGive(s.Settings.Scopes, nil); err != nil {
+	if err := c.Grantor.Covers(s.Settings.Scopes); err != nil {
 		return nil, err
 	}
 	return [][]domain.Event{{SecretRotated{SecretHash: c.SecretHash, PreviousSecretHash: s.SecretHash,
