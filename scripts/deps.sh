@@ -40,6 +40,18 @@ ensure_tools() {
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl jq >/dev/null
 }
 
+# The TypeScript Client & API example (examples/client-and-api) runs on Node 18 or newer; its
+# test runs `npm ci` and `npm run dev`.
+ensure_node() {
+	if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+		[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 18 ] && return 0
+		log "Node $(node --version) is too old: the TypeScript example needs Node 18 or newer"; exit 1
+	fi
+	log "installing Node.js and npm for the TypeScript example (apt)"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+}
+
 ensure_go() {
 	command -v go >/dev/null || { log "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Paylent's whole test suite on a fresh Debian/Ubuntu machine with Go installed.
-# It installs what the tests need when it is missing (PostgreSQL server binaries and
-# Chromium for the browser tests, via apt)
+# It installs what the tests need when it is missing (PostgreSQL server binaries,
+# Chromium for the browser tests, Node.js and npm for the TypeScript example, via apt)
 # and starts nothing by hand: the tests start their own PostgreSQL cluster and NATS server.
 #
 #   scripts/test.sh            # everything: go vet, all tests, the race detector on the
@@ -16,6 +16,7 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 	ensure_postgres
 fi
 ensure_chromium
+ensure_node
 ensure_tools
 ensure_go
 log "$(go version)"

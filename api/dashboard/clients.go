@@ -9,6 +9,7 @@ import (
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/projections/catalog"
 )
 
@@ -51,10 +52,25 @@ func (d *Dashboard) Clients(c *fiber.Ctx, v *view) error {
 	return d.render(c, fiber.StatusOK, "clients.html", v)
 }
 
-// NewClient serves GET /e/:env/clients/new: the Register Application form.
+// NewClient serves GET /e/:env/clients/new: the Register Application form. It starts with
+// the OpenID Connect scopes and every custom scope of the environment ticked: an app is
+// usually registered to call the environment's APIs, and each user still consents.
 func (d *Dashboard) NewClient(c *fiber.Ctx, v *view) error {
-	f := clientForm{Type: string(client.Confidential), Grants: []string{client.GrantAuthorizationCode}, Scopes: []string{"openid", "profile", "email"}}
+	f := clientForm{Type: string(client.Confidential), Grants: []string{client.GrantAuthorizationCode},
+		Scopes: newClientScopes(d.Catalog.Scopes(v.Env.Slug))}
 	return d.clientForm(c, v, fiber.StatusOK, f)
+}
+
+// newClientScopes are the scopes Register Application ticks: openid, profile, email and the
+// custom scopes (never the Management API's, which only client credentials may hold).
+func newClientScopes(available []catalog.Scope) []string {
+	out := []string{"openid", "profile", "email"}
+	for _, s := range available {
+		if !s.Standard && !oauth.IsManagement(s.Name) {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }
 
 func (d *Dashboard) clientForm(c *fiber.Ctx, v *view, status int, f clientForm) error {

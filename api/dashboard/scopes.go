@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
+	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/scope"
 	"github.com/paylent/paylent/projections/catalog"
@@ -40,6 +41,10 @@ type scopeForm struct {
 	APIs                   []catalog.API
 	Scope                  scopeRow
 	UsedBy                 []catalog.Client
+	// Clients are the environment's clients the form offers to allow the new scope; Allow
+	// the ids ticked (at first: those that sign users in, who each still consent).
+	Clients []catalog.Client
+	Allow   []string
 }
 
 // scopesPage is the Scopes page: the scopes, and the APIs they may belong to.
@@ -80,11 +85,17 @@ func (d *Dashboard) scopeRow(v *view, s catalog.Scope) scopeRow {
 
 // NewScope serves GET /e/:env/scopes/new: the Create Scope form.
 func (d *Dashboard) NewScope(c *fiber.Ctx, v *view) error {
-	return d.scopeForm(c, v, fiber.StatusOK, scopeForm{})
+	var allow []string
+	for _, cl := range d.Catalog.Clients(v.Env.Slug) {
+		if cl.Settings.Allows(client.GrantAuthorizationCode) {
+			allow = append(allow, cl.ID)
+		}
+	}
+	return d.scopeForm(c, v, fiber.StatusOK, scopeForm{Allow: allow})
 }
 
 func (d *Dashboard) scopeForm(c *fiber.Ctx, v *view, status int, f scopeForm) error {
-	f.APIs = d.Catalog.APIs(v.Env.Slug)
+	f.APIs, f.Clients = d.Catalog.APIs(v.Env.Slug), d.Catalog.Clients(v.Env.Slug)
 	v.Title, v.Section, v.Data = "Create Scope", "scopes", f
 	return d.render(c, status, "scope-form.html", v)
 }
@@ -93,6 +104,9 @@ func (d *Dashboard) scopeForm(c *fiber.Ctx, v *view, status int, f scopeForm) er
 func (d *Dashboard) CreateScope(c *fiber.Ctx, v *view) error {
 	f := scopeForm{Name: strings.Clone(strings.TrimSpace(c.FormValue("name"))),
 		Description: strings.Clone(strings.TrimSpace(c.FormValue("description"))), API: strings.Clone(c.FormValue("api"))}
+	for _, b := range c.Request().PostArgs().PeekMulti("clients") {
+		f.Allow = append(f.Allow, string(b))
+	}
 	_, err := d.App.CreateScope(c.UserContext(), app.CreateScope{Environment: v.Env.Slug, Name: f.Name, Description: f.Description, API: f.API}, actor(c, v))
 	if err != nil {
 		v.Error = d.problem(err)
@@ -101,7 +115,34 @@ func (d *Dashboard) CreateScope(c *fiber.Ctx, v *view) error {
 		}
 		return d.scopeForm(c, v, fiber.StatusBadRequest, f)
 	}
+	if failed := d.allowScope(c, v, f.Name, f.Allow); len(failed) > 0 {
+		return d.message(c, fiber.StatusBadRequest, "Scope created, not allowed everywhere",
+			"The scope "+f.Name+" was created, but could not be allowed for: "+strings.Join(failed, "; ")+". Add it on the client's page.")
+	}
 	return done(c, scopesBase(v), okScopeCreated)
+}
+
+// allowScope adds a new scope to the allowed scopes of the clients ticked on the Create Scope
+// form, and returns what failed ("name: why").
+func (d *Dashboard) allowScope(c *fiber.Ctx, v *view, name string, clientIDs []string) []string {
+	var failed []string
+	for _, id := range clientIDs {
+		cl, ok := d.Catalog.Client(v.Env.Slug, id)
+		if !ok {
+			failed = append(failed, id+": no such client")
+			continue
+		}
+		if slices.Contains(cl.Settings.Scopes, name) {
+			continue
+		}
+		settings := cl.Settings
+		settings.Scopes = append(slices.Clone(settings.Scopes), name)
+		if _, err := d.App.UpdateClient(c.UserContext(), app.UpdateClient{Environment: v.Env.Slug, ClientID: id, Settings: settings,
+			Grantor: client.OperatorGrantor}, actor(c, v)); err != nil {
+			failed = append(failed, cl.Settings.Name+": "+d.problem(err))
+		}
+	}
+	return failed
 }
 
 // customScope finds the custom scope named by the path; standard scopes and unknown names

@@ -116,7 +116,7 @@ func requests(t *testing.T, ctx context.Context, prefix string) func() []string 
 
 // The tenant's setup, click by click, as the issue describes it: sign in to the dashboard,
 // pick examples-dev, register "My Documents App", copy its secret, create read:documents and
-// write:documents, allow them to the client — then a user signs in to the app through the
+// write:documents (the form allows them to the client, ticked) — then a user signs in to the app through the
 // authorize flow with those scopes, the operator sees the session and revokes it. Every page
 // is photographed into artifacts/dashboard for a person to check.
 func TestDashboardWalkthrough(t *testing.T) {
@@ -199,19 +199,25 @@ func TestDashboardWalkthrough(t *testing.T) {
 	for _, sc := range [][2]string{{"read:documents", "Read documents"}, {"write:documents", "Write documents"}} {
 		run(t, ctx, chromedp.Click(chromedp.CSS("#create-scope")), chromedp.WaitVisible(chromedp.CSS("#name")),
 			chromedp.SendKeys(chromedp.CSS("#name"), sc[0]), chromedp.SendKeys(chromedp.CSS("#description"), sc[1]),
-			chromedp.SetValue(chromedp.CSS("#api"), "http://localhost:4100"),
-			chromedp.Click(chromedp.CSS("#save-scope")), chromedp.WaitVisible(chromedp.CSS("#scopes")))
+			chromedp.SetValue(chromedp.CSS("#api"), "http://localhost:4100"))
+		// The form offers the scope to the app that signs users in, ticked.
+		if !eval[bool](t, ctx, `document.querySelector('input[name=clients][value="`+clientID+`"]').checked`) {
+			t.Fatalf("Create Scope %s does not tick My Documents App", sc[0])
+		}
+		run(t, ctx, chromedp.Click(chromedp.CSS("#save-scope")), chromedp.WaitVisible(chromedp.CSS("#scopes")))
 		if !strings.Contains(text(ctx, "#scopes"), sc[0]) {
 			t.Fatalf("%s not listed after creation", sc[0])
 		}
 	}
 	sh.shot("scopes")
 
-	// Allow the new scopes to the client.
-	run(t, ctx, chromedp.Navigate(dashURL+"/e/examples-dev/clients/"+clientID), chromedp.WaitVisible(chromedp.CSS("#save-client")),
-		chromedp.Click(chromedp.CSS(`input[name=scopes][value="read:documents"]`)),
-		chromedp.Click(chromedp.CSS(`input[name=scopes][value="write:documents"]`)),
-		chromedp.Click(chromedp.CSS("#save-client")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	// The client is allowed the new scopes: Create Scope ticked it.
+	run(t, ctx, chromedp.Navigate(dashURL+"/e/examples-dev/clients/"+clientID), chromedp.WaitVisible(chromedp.CSS("#save-client")))
+	for _, sc := range []string{"read:documents", "write:documents"} {
+		if !eval[bool](t, ctx, `document.querySelector('input[name=scopes][value="`+sc+`"]').checked`) {
+			t.Fatalf("the client is not allowed %s", sc)
+		}
+	}
 
 	// A user signs in to the app with the new client and scopes.
 	p := newPKCE()
@@ -306,14 +312,17 @@ func checkSetupEvents(t *testing.T, s *stack, clientID string) {
 	if st, _, body := api.call("POST", "/apis", map[string]string{"identifier": "http://localhost:4100", "name": "Documents API"}); st != http.StatusCreated {
 		t.Fatalf("API create API: %d %v", st, body)
 	}
+	scopes := []string{"email", "openid", "profile"}
 	for _, sc := range [][2]string{{"read:documents", "Read documents"}, {"write:documents", "Write documents"}} {
 		if st, _, body := api.call("POST", "/scopes", map[string]string{"name": sc[0], "description": sc[1], "api": "http://localhost:4100"}); st != http.StatusCreated {
 			t.Fatalf("API create scope: %d %v", st, body)
 		}
-	}
-	client["scopes"] = []string{"openid", "profile", "email", "read:documents", "write:documents"}
-	if st, _, body := api.call("PUT", "/clients/"+apiClient, client); st != http.StatusOK {
-		t.Fatalf("API update client: %d %v", st, body)
+		// What the dashboard's Create Scope does for the app it ticks.
+		scopes = append(scopes, sc[0])
+		client["scopes"] = scopes
+		if st, _, body := api.call("PUT", "/clients/"+apiClient, client); st != http.StatusOK {
+			t.Fatalf("API update client: %d %v", st, body)
+		}
 	}
 	setup := func(env string) ([]string, []map[string]any) {
 		var types []string
@@ -340,7 +349,7 @@ func checkSetupEvents(t *testing.T, s *stack, clientID string) {
 	}
 	dashTypes, dashData := setup("examples-dev")
 	apiTypes, apiData := setup("examples-api")
-	want := []string{"client.registered", "resource.created", "scope.created", "scope.created", "client.updated"}
+	want := []string{"client.registered", "resource.created", "scope.created", "client.updated", "scope.created", "client.updated"}
 	if strings.Join(dashTypes, " ") != strings.Join(want, " ") || strings.Join(apiTypes, " ") != strings.Join(want, " ") {
 		t.Fatalf("setup events: dashboard %v, API %v", dashTypes, apiTypes)
 	}

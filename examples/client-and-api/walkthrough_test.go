@@ -1,399 +1,371 @@
-package main
+// Package clientandapi holds only the test of the TypeScript Client & API example: it walks
+// the example's README literally, as a newcomer would.
+package clientandapi
 
 import (
+	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
+	"io/fs"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/paylent/paylent/examples/internal/exampletest"
-	"golang.org/x/oauth2"
 )
 
 func TestMain(m *testing.M) { exampletest.Main(m) }
 
-// The README's walkthrough, in a headless Chromium against the real `paylent serve`: register
-// the API, its scopes and the client with the CLI; start the example; log in as the demo
-// user and approve; the profile and documents pages show the API's data; "Create a
-// document" shows the API's 403; an expired access token is refreshed (rotation); a key
-// rotation needs no restart of the API; log out ends the grant and the Paylent session; a
-// revoked JWT is refused within 100 ms by the API watching revocations, and accepted by one
-// that does not.
-func TestWalkthrough(t *testing.T) {
+// The README, step by step: a fresh copy of the example (no node_modules, no .env) and
+// `npm ci`, while the embedded default of `paylent serve` starts; the dashboard steps in
+// Chromium exactly as listed (sign in as the seeded operator, examples-dev, Register
+// Application "My Documents App" with only the listed fields, copy the secret, Create Scope
+// read:documents and write:documents with their descriptions and nothing else); .env from
+// .env.example; `npm run dev`; log in as the demo user (a first Deny shows the error page
+// with Paylent's error_description), approve; profile and documents; the API's 403 for
+// write:documents; a refresh; log out (RP-initiated). Every page is photographed into
+// docs/screenshots/example-ts, and the time from the fresh copy to the documents page is
+// logged.
+func TestDocumentedWalkthrough(t *testing.T) {
 	start := time.Now()
-	w := setUp(t)
-	t.Logf("Paylent, example and browser ready in %s", time.Since(start).Round(time.Millisecond))
-	for _, s := range []struct {
-		name string
-		f    func(*testing.T)
-	}{
-		{"log in", w.logIn}, {"profile", w.profile}, {"documents", w.documents}, {"create refused", w.createRefused},
-		{"refresh with rotation", w.refresh}, {"key rotation", w.keyRotation}, {"log out", w.logOut},
-		{"revocation", w.revocation}, {"API for other clients", w.apiDirectly},
-	} {
-		if !t.Run(s.name, s.f) {
-			t.FailNow() // every step builds on the previous one
+	if testing.Short() {
+		t.Skip("-short: no npm ci, no Paylent")
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Fatalf("Node and npm are needed for the TypeScript example (scripts/deps.sh installs them): %v", err)
+	}
+	dir := freshCopy(t)
+	installed := make(chan error, 1)
+	go func() {
+		err := npm(dir, "ci", "--no-audit", "--no-fund")
+		if err == nil {
+			err = npm(dir, "run", "typecheck") // tsc --noEmit: the example's types hold
 		}
-	}
-	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
-}
+		installed <- err
+	}()
 
-// walk is the walkthrough's state.
-type walk struct {
-	p         *exampletest.Paylent
-	creds     exampletest.Credentials
-	clientURL string
-	apiID     string
-	ex        *example
-	unwatched string // the same API without revocation watch
-	browser   context.Context
-}
-
-func setUp(t *testing.T) *walk {
 	p := exampletest.Start(t)
+	t.Logf("Paylent ready after %s", time.Since(start).Round(time.Millisecond))
+	ctx := exampletest.Browser(t)
+	exampletest.Do(t, ctx, chromedp.EmulateViewport(1100, 800))
+	sh := newShooter(t, ctx)
+
+	// The app runs on free ports, not 3000 and 4100 (this machine may be running other
+	// things): the redirect URI registered names this run's port, the only deviation.
 	clientPort, apiPort := exampletest.FreePort(t), exampletest.FreePort(t)
-	w := &walk{p: p, clientURL: fmt.Sprintf("http://localhost:%d", clientPort), apiID: fmt.Sprintf("http://localhost:%d", apiPort)}
-	env := exampletest.Env
-	p.CLI("apis", "create", "--env", env, "--identifier", w.apiID, "--name", "Documents API")
-	p.CLI("scopes", "create", "--env", env, "--api", w.apiID, "--name", "read:documents", "--description", "Read documents")
-	p.CLI("scopes", "create", "--env", env, "--api", w.apiID, "--name", "write:documents", "--description", "Create documents")
-	w.creds = p.CreateClient("--name", "My Documents App", "--type", "confidential", "--grant", "authorization_code",
-		"--grant", "refresh_token", "--redirect-uri", w.clientURL+"/callback", "--post-logout-redirect-uri", w.clientURL+"/",
-		"--scope", "openid", "--scope", "profile", "--scope", "read:documents")
-	p.WaitScopes("read:documents", "write:documents")
+	appURL := fmt.Sprintf("http://localhost:%d", clientPort)
+	creds := dashboardSteps(t, ctx, sh, p, appURL+"/callback")
 
-	vars := map[string]string{"PAYLENT_ISSUER": p.Issuer(), "CLIENT_ID": w.creds.ID, "CLIENT_SECRET": w.creds.Secret,
-		"CLIENT_ADDR": fmt.Sprintf("127.0.0.1:%d", clientPort), "API_ADDR": fmt.Sprintf("127.0.0.1:%d", apiPort),
-		"API_IDENTIFIER": w.apiID, "NATS_URL": p.NATSURL(),
-		"NATS_CREDS": p.NATSCreds()}
-	cfg, err := loadConfig(func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, filepath.Join(t.TempDir(), ".env"))
-	if err != nil {
-		t.Fatal(err)
+	// .env: a copy of .env.example with the secret pasted in.
+	writeDotEnv(t, dir, map[string]string{"ISSUER": p.Issuer(), "CLIENT_ID": creds.ID, "CLIENT_SECRET": creds.Secret,
+		"REDIRECT_URI": appURL + "/callback"})
+	if err := <-installed; err != nil {
+		t.Fatalf("npm ci: %v", err)
 	}
-	if cfg.ClientURL != w.clientURL || cfg.APIURL != w.apiID {
-		t.Fatalf("derived URLs: %+v", cfg)
-	}
-	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	if w.ex, err = start(t.Context(), cfg, log); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.ex.stop)
-	if w.ex.api.watch == nil {
-		t.Fatal("the API does not watch revocations")
-	}
-	// The same API where NATS cannot be reached: it says so and runs without the watch.
-	off := cfg
-	off.NATSURL = fmt.Sprintf("nats://127.0.0.1:%d", exampletest.FreePort(t))
-	unwatched, err := newDocumentsAPI(t.Context(), off, newHTTPClient(), log.With("component", "unwatched-api"))
-	if err != nil || unwatched.watch != nil {
-		t.Fatalf("API without NATS: %v (watching: %t)", err, unwatched != nil && unwatched.watch != nil)
-	}
-	// Without the subscriber credential Paylent's NATS refuses the API: it says so, unwatched.
-	anonymous := cfg
-	anonymous.NATSCreds = ""
-	if a, err := newDocumentsAPI(t.Context(), anonymous, newHTTPClient(), log.With("component", "anonymous-api")); err != nil || a.watch != nil {
-		t.Fatalf("API without NATS_CREDS: %v (watching: %t)", err, a != nil && a.watch != nil)
-	}
-	srv := httptest.NewServer(unwatched.handler())
-	t.Cleanup(srv.Close)
-	w.unwatched = srv.URL
-	w.browser = exampletest.Browser(t)
-	return w
-}
+	t.Logf("npm ci done, dashboard steps done after %s", time.Since(start).Round(time.Millisecond))
+	runDev(t, dir, clientPort, apiPort)
 
-func (w *walk) logIn(t *testing.T) {
-	ctx := w.browser
-	exampletest.Do(t, ctx, chromedp.Navigate(w.clientURL), chromedp.WaitVisible(chromedp.CSS("#login")))
+	// Log in; deny once: the app shows Paylent's error and its description.
+	exampletest.Do(t, ctx, chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.CSS("#login")))
 	if h1, button := exampletest.Text(ctx, "h1"), exampletest.Text(ctx, "#login"); h1 != "Third-Party Documents App" || button != "Log in with Paylent" {
 		t.Errorf("home page: %q, %q", h1, button)
 	}
-	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#login")))
-	exampletest.SignIn(t, ctx, "demo@example.com", w.p.DemoPassword)
+	sh.shot("app-home")
+	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#password")))
+	sh.shot("paylent-login")
+	exampletest.SignIn(t, ctx, "demo@example.com", p.DemoPassword)
 	exampletest.Do(t, ctx, chromedp.WaitVisible(chromedp.CSS("button[value=approve]")))
-	consent := exampletest.Text(ctx, "main")
 	for _, want := range []string{"My Documents App", "Read documents"} {
-		if !strings.Contains(consent, want) {
-			t.Errorf("consent page lacks %q:\n%s", want, consent)
+		if !strings.Contains(exampletest.Text(ctx, "main"), want) {
+			t.Errorf("consent page lacks %q", want)
 		}
 	}
-	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("button[value=approve]")), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
+	sh.shot("paylent-consent")
+	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("button[value=deny]")), chromedp.WaitVisible(chromedp.CSS("#problem")))
+	if code, desc := exampletest.Text(ctx, "#error-code"), exampletest.Text(ctx, "#error-description"); code != "access_denied" || desc == "" {
+		t.Errorf("error page: %q %q", code, desc)
+	}
+	sh.shot("app-error-access-denied")
+
+	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("button[value=approve]")),
+		chromedp.Click(chromedp.CSS("button[value=approve]")), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
 	if got := exampletest.Text(ctx, "#signed-in"); !strings.Contains(got, "Demo User") {
 		t.Errorf("signed in as %q", got)
 	}
-	s := w.session(t)
-	tok := s.current()
-	s.mu.Lock()
-	hasIDToken := s.idToken != ""
-	s.mu.Unlock()
-	if tok.Extra("scope") != "openid profile read:documents" || tok.RefreshToken == "" || !hasIDToken {
-		t.Errorf("tokens: scope %v, refresh token %t, ID token %t", tok.Extra("scope"), tok.RefreshToken != "", hasIDToken)
+	for _, link := range []string{"#profile-link", "#documents-link"} {
+		if exampletest.Text(ctx, link) == "" {
+			t.Errorf("the menu lacks %s", link)
+		}
 	}
-	// The browser holds a session id it cannot read from scripts, and no token anywhere.
-	cookies, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.cookie"))
-	html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-	if err != nil || cookies != "" || strings.Contains(html, tok.AccessToken) || strings.Contains(html, tok.RefreshToken) {
-		t.Errorf("the browser sees document.cookie %q (%v), or a token in the page", cookies, err)
+	if cookies, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.cookie")); cookies != "" {
+		t.Errorf("scripts can read cookies: %q", cookies)
 	}
-}
+	sh.shot("app-signed-in")
 
-func (w *walk) profile(t *testing.T) {
-	ctx := w.browser
 	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#profile-link")), chromedp.WaitVisible(chromedp.CSS("#api-profile")))
-	s := w.session(t)
-	if got := exampletest.Text(ctx, "#api-subject"); got != s.signedIn().Subject {
-		t.Errorf("subject %q, want %q", got, s.signedIn().Subject)
-	}
-	if got := exampletest.Text(ctx, "#api-client"); got != w.creds.ID {
-		t.Errorf("client %q", got)
-	}
 	if got := exampletest.Text(ctx, "#api-scopes"); got != "openid profile read:documents" {
 		t.Errorf("scopes %q", got)
 	}
-	if got := exampletest.Text(ctx, "#api-audience"); got != w.apiID {
-		t.Errorf("audience %q, want %q", got, w.apiID)
+	if got := exampletest.Text(ctx, "#api-client"); got != creds.ID {
+		t.Errorf("client %q", got)
+	}
+	if got := exampletest.Text(ctx, "#api-audience"); got != p.Issuer() {
+		t.Errorf("audience %q: without an API, tokens for custom scopes carry the issuer", got)
 	}
 	if got := exampletest.Text(ctx, "#id-token-profile"); !strings.Contains(got, "Demo User") {
 		t.Errorf("ID token profile %q", got)
 	}
-}
+	sh.shot("app-profile")
 
-func (w *walk) documents(t *testing.T) {
-	ctx := w.browser
-	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#documents-link")), chromedp.WaitVisible(chromedp.CSS("#documents")))
+	exampletest.Do(t, ctx, chromedp.Navigate(appURL+"/"), chromedp.WaitVisible(chromedp.CSS("#documents-link")),
+		chromedp.Click(chromedp.CSS("#documents-link")), chromedp.WaitVisible(chromedp.CSS("#documents")))
 	if got := exampletest.Text(ctx, "#documents"); !strings.Contains(got, "Welcome to the Documents API") {
 		t.Errorf("documents: %q", got)
 	}
-}
+	t.Logf("from a fresh copy of the example to the documents page: %s", time.Since(start).Round(time.Millisecond))
+	sh.shot("app-documents")
 
-func (w *walk) createRefused(t *testing.T) {
-	ctx := w.browser
-	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#new-document-link")), chromedp.WaitVisible(chromedp.CSS("#create")),
+	// write:documents: this app never asks for it; the API answers 403 and the app shows it.
+	exampletest.Do(t, ctx, chromedp.Navigate(appURL+"/documents/new"), chromedp.WaitVisible(chromedp.CSS("#create")),
 		chromedp.Click(chromedp.CSS("#create")), chromedp.WaitVisible(chromedp.CSS("#api-error")))
-	if got := exampletest.Text(ctx, "#api-status"); got != "403 Forbidden" {
-		t.Errorf("status %q", got)
-	}
-	if got := exampletest.Text(ctx, "#api-error-code"); got != "insufficient_scope" {
-		t.Errorf("error %q", got)
-	}
 	challenge := exampletest.Text(ctx, "#api-challenge")
-	if !strings.HasPrefix(challenge, "Bearer ") || !strings.Contains(challenge, `error="insufficient_scope"`) || !strings.Contains(challenge, `scope="write:documents"`) {
-		t.Errorf("WWW-Authenticate %q", challenge)
+	if exampletest.Text(ctx, "#api-status") != "403 Forbidden" || exampletest.Text(ctx, "#api-error-code") != "insufficient_scope" ||
+		!strings.Contains(challenge, `scope="write:documents"`) {
+		t.Errorf("403 page: %q", exampletest.Text(ctx, "#api-error"))
 	}
-}
+	sh.shot("app-403-write-documents")
 
-// An expired access token is refreshed before the API call, and the rotated refresh token
-// replaces the old one in the session.
-func (w *walk) refresh(t *testing.T) {
-	s := w.session(t)
-	before := s.expire()
-	exampletest.Do(t, w.browser, chromedp.Click(chromedp.CSS("#documents-link")), chromedp.WaitVisible(chromedp.CSS("#documents")))
-	after := s.current()
-	if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken || after.RefreshToken == "" || !after.Valid() {
-		t.Errorf("not refreshed with rotation: new access token %t, new refresh token %t, valid %t",
-			after.AccessToken != before.AccessToken, after.RefreshToken != before.RefreshToken, after.Valid())
+	// Refresh: a new access token (and a rotated refresh token), then the API still answers.
+	exampletest.Do(t, ctx, chromedp.Navigate(appURL+"/"), chromedp.WaitVisible(chromedp.CSS("#refresh")),
+		chromedp.Click(chromedp.CSS("#refresh")), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if got := exampletest.Text(ctx, "#notice"); !strings.Contains(got, "refreshed") {
+		t.Errorf("refresh: %q", got)
 	}
-}
+	sh.shot("app-refreshed")
+	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#documents-link")), chromedp.WaitVisible(chromedp.CSS("#documents")))
 
-// After `paylent keys rotate`, tokens of the old key still pass and new ones carry the new
-// kid, with the same running API.
-func (w *walk) keyRotation(t *testing.T) {
-	s := w.session(t)
-	old := s.current().AccessToken
-	var rotated struct{ Primary string }
-	if err := json.Unmarshal([]byte(w.p.CLI("keys", "rotate", "--env", exampletest.Env, "--json")), &rotated); err != nil || rotated.Primary == "" {
-		t.Fatalf("keys rotate: %v", err)
-	}
-	if kid(old) == rotated.Primary {
-		t.Fatal("the old token already carries the new kid")
-	}
-	var fresh string
-	exampletest.Eventually(t, 10*time.Second, "a token signed with the new key", func() bool {
-		s.expire()
-		var err error
-		if fresh, err = w.ex.client.accessToken(t.Context(), s); err != nil {
-			t.Fatal(err)
-		}
-		return kid(fresh) == rotated.Primary
+	// Log out: Paylent ends its session and says so; the next login asks for the password.
+	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#logout")))
+	exampletest.Eventually(t, 10*time.Second, "Paylent's signed-out page", func() bool {
+		return strings.Contains(exampletest.Text(ctx, "main"), "Signed out") || strings.Contains(exampletest.Text(ctx, "body"), "signed out")
 	})
-	for _, tok := range []string{old, fresh} {
-		if code, _ := w.call(t, w.clientAPI(), tok); code != http.StatusOK {
-			t.Errorf("token of key %s: %d", kid(tok), code)
-		}
-	}
-	exampletest.Do(t, w.browser, chromedp.Click(chromedp.CSS("#profile-link")), chromedp.WaitVisible(chromedp.CSS("#api-profile")))
+	sh.shot("paylent-signed-out")
+	exampletest.Do(t, ctx, chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.Click(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#password")))
+	t.Logf("walkthrough done in %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Log out revokes the refresh token (the grant) and ends the Paylent session: the next login
-// asks for the password again.
-func (w *walk) logOut(t *testing.T) {
-	ctx := w.browser
-	tok := w.session(t).current()
-	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login")))
-	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != w.clientURL+"/" {
-		t.Errorf("after logout at %s", loc)
+// dashboardSteps does the README's dashboard steps and returns the app's credentials as the
+// page after Register Application shows them.
+func dashboardSteps(t *testing.T, ctx context.Context, sh *shooter, p *exampletest.Paylent, redirectURI string) exampletest.Credentials {
+	t.Helper()
+	if p.OperatorPassword == "" {
+		t.Fatal("paylent serve did not print the operator's password")
 	}
-	w.ex.client.sessions.each(func(s *session) { t.Errorf("a session is left: %+v", s.signedIn()) })
-	code, body := w.p.Post("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}, w.creds)
-	if code != http.StatusBadRequest || body["error"] != "invalid_grant" {
-		t.Errorf("refresh token after logout: %d %v", code, body)
+	exampletest.Do(t, ctx, chromedp.Navigate(p.DashboardURL()), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	sh.shot("dashboard-sign-in")
+	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "operator@example.com"), chromedp.SendKeys(chromedp.CSS("#password"), p.OperatorPassword),
+		chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#env-switch")))
+	// Pick examples-dev in the environment switcher (the seeded account's only environment).
+	exampletest.Do(t, ctx, chromedp.Navigate(p.DashboardURL()+"/e/"+exampletest.Env+"/clients"), chromedp.WaitVisible(chromedp.CSS("#register-application")))
+
+	// Clients → Register Application: name, Confidential, Authorization Code and Refresh
+	// Token, the redirect URI. Nothing else is touched.
+	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#register-application")), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "My Documents App"),
+		chromedp.Click(chromedp.CSS(`input[name=type][value=confidential]`)))
+	ensureChecked(t, ctx, `input[name=grant_types][value=authorization_code]`)
+	ensureChecked(t, ctx, `input[name=grant_types][value=refresh_token]`)
+	exampletest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#redirect_uris"), redirectURI))
+	sh.shot("dashboard-register-application")
+	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#create-client")), chromedp.WaitVisible(chromedp.CSS("#client-secret")))
+	var c exampletest.Credentials
+	c.ID = exampletest.Text(ctx, "#client-id")
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("client-secret").value`))
+	if err != nil || c.ID == "" || v == "" {
+		t.Fatalf("client id %q, secret: %v", c.ID, err)
 	}
-	exampletest.Eventually(t, 2*time.Second, "the API refuses the access token of the ended grant", func() bool {
-		code, _ := w.call(t, w.clientAPI(), tok.AccessToken)
-		return code == http.StatusUnauthorized
+	c.Secret = v
+	sh.shot("dashboard-client-secret")
+
+	// Scopes → Create Scope, twice: name and description only.
+	for _, sc := range [][2]string{{"read:documents", "Read documents"}, {"write:documents", "Write documents"}} {
+		exampletest.Do(t, ctx, chromedp.Navigate(p.DashboardURL()+"/e/"+exampletest.Env+"/scopes"), chromedp.WaitVisible(chromedp.CSS("#create-scope")),
+			chromedp.Click(chromedp.CSS("#create-scope")), chromedp.WaitVisible(chromedp.CSS("#description")),
+			chromedp.SendKeys(chromedp.CSS("#name"), sc[0]), chromedp.SendKeys(chromedp.CSS("#description"), sc[1]))
+		if sc[0] == "read:documents" {
+			sh.shot("dashboard-create-scope")
+		}
+		exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#save-scope")), chromedp.WaitVisible(chromedp.CSS("#scopes")))
+	}
+	sh.shot("dashboard-scopes")
+	return c
+}
+
+func ensureChecked(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	checked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('`+sel+`').checked`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !checked {
+		exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS(sel)))
+	}
+}
+
+// freshCopy copies the example as a clone has it (no node_modules, no .env) to a temporary
+// directory: the test never touches a developer's own .env or node_modules.
+func freshCopy(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir() && (d.Name() == "node_modules"):
+			return filepath.SkipDir
+		case d.IsDir():
+			return os.MkdirAll(filepath.Join(dir, path), 0o755)
+		case d.Name() == ".env" || strings.HasSuffix(d.Name(), ".go"):
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, path), b, 0o644)
 	})
-	exampletest.Do(t, ctx, chromedp.Click(chromedp.CSS("#login")))
-	exampletest.SignIn(t, ctx, "demo@example.com", w.p.DemoPassword) // asked again: the Paylent session ended
-	exampletest.Do(t, ctx, chromedp.WaitVisible(chromedp.CSS("#signed-in")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
-// A JWT the API accepts is refused within 100 ms of the revocation of its grant by the API
-// that watches revocations; one that does not keeps accepting it until it expires. The app
-// shows the refusal, and once the access token expires, ends the session.
-func (w *walk) revocation(t *testing.T) {
-	tok := w.session(t).current()
-	for _, api := range []string{w.clientAPI(), w.unwatched} {
-		if code, _ := w.call(t, api, tok.AccessToken); code != http.StatusOK {
-			t.Fatalf("%s refuses a fresh token: %d", api, code)
-		}
+// writeDotEnv copies .env.example to .env, setting the values given.
+func writeDotEnv(t *testing.T, dir string, values map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, ".env.example"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	code, _ := w.p.Post("/oauth/revoke", url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}}, w.creds)
-	if code != http.StatusOK {
-		t.Fatalf("revoke: %d", code)
-	}
-	revoked := time.Now()
-	for {
-		code, challenge := w.call(t, w.clientAPI(), tok.AccessToken)
-		if code == http.StatusUnauthorized {
-			if !strings.Contains(challenge, "revoked") {
-				t.Errorf("refused with %q", challenge)
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		if k, _, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(l, "#") {
+			if v, ok := values[k]; ok {
+				lines[i] = k + "=" + v
+				delete(values, k)
 			}
-			t.Logf("refused %s after the revocation answered", time.Since(revoked).Round(time.Microsecond))
-			break
 		}
-		if time.Since(revoked) > 100*time.Millisecond {
-			t.Fatalf("the revoked token is still accepted after %s", time.Since(revoked))
-		}
-		time.Sleep(time.Millisecond)
 	}
-	if code, _ := w.call(t, w.unwatched, tok.AccessToken); code != http.StatusOK {
-		t.Errorf("without the watch, a revoked JWT is accepted until it expires; got %d", code)
+	if len(values) > 0 {
+		t.Fatalf(".env.example lacks %v", values)
 	}
-	// The app shows the API's refusal.
-	exampletest.Do(t, w.browser, chromedp.Click(chromedp.CSS("#documents-link")), chromedp.WaitVisible(chromedp.CSS("#api-error")))
-	if got := exampletest.Text(w.browser, "#api-error-code"); got != "invalid_token" {
-		t.Errorf("app shows %q", got)
-	}
-	// When the access token expires, the revoked refresh token cannot renew it: the app ends
-	// the session and says so.
-	w.session(t).expire()
-	exampletest.Do(t, w.browser, chromedp.Click(chromedp.CSS("#documents-link")), chromedp.WaitVisible(chromedp.CSS("#notice")),
-		chromedp.WaitVisible(chromedp.CSS("#login")))
-	w.ex.client.sessions.each(func(s *session) { t.Errorf("a session is left: %+v", s.signedIn()) })
-}
-
-// The API's RFC 6750 answers, and a client allowed write:documents creating one.
-func (w *walk) apiDirectly(t *testing.T) {
-	if code, challenge := w.call(t, w.clientAPI(), ""); code != http.StatusUnauthorized || challenge != `Bearer realm="`+w.apiID+`"` {
-		t.Errorf("no token: %d %q", code, challenge)
-	}
-	importer := w.p.CreateClient("--name", "Importer", "--type", "confidential", "--grant", "client_credentials",
-		"--scope", "read:documents", "--scope", "write:documents")
-	code, body := w.p.Post("/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"read:documents write:documents"}}, importer)
-	tok, _ := body["access_token"].(string)
-	if code != http.StatusOK || tok == "" {
-		t.Fatalf("token: %d %v", code, body)
-	}
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, w.clientAPI()+"/api/documents",
-		strings.NewReader(`{"title":"Imported","body":"from a backend"}`))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := exampletest.LoopbackClient().Do(req)
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(strings.Join(lines, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var d document
-	err = json.NewDecoder(resp.Body).Decode(&d)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusCreated || d.Title != "Imported" || d.CreatedBy != importer.ID {
-		t.Errorf("create: %d %+v %v", resp.StatusCode, d, err)
-	}
-	req, _ = http.NewRequestWithContext(t.Context(), http.MethodDelete, w.clientAPI()+"/api/documents", nil)
-	if resp, err := exampletest.LoopbackClient().Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("DELETE: %v %v", resp, err)
-	} else {
-		resp.Body.Close()
-	}
 }
 
-func (w *walk) clientAPI() string { return w.ex.client.cfg.APIURL }
-
-// call sends GET /api/documents to an API with a token and returns the status and the
-// WWW-Authenticate challenge.
-func (w *walk) call(t *testing.T, api, token string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, api+"/api/documents", nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := exampletest.LoopbackClient().Do(req)
+func npm(dir string, args ...string) error {
+	cmd := exec.Command("npm", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
+		return fmt.Errorf("npm %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// output collects a child's output for the log and for waiting on lines.
+type output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// runDev runs `npm run dev` with PORT and API_PORT (its own process group, stopped when the
+// test ends) and waits until both servers say they are serving.
+func runDev(t *testing.T, dir string, clientPort, apiPort int) {
+	t.Helper()
+	var out output
+	cmd := exec.Command("npm", "run", "dev")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &out, &out
+	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false", fmt.Sprintf("PORT=%d", clientPort), fmt.Sprintf("API_PORT=%d", apiPort))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
-}
-
-// session is the one signed-in session of the app.
-func (w *walk) session(t *testing.T) *session {
-	t.Helper()
-	var found []*session
-	w.ex.client.sessions.each(func(s *session) {
-		if s.signedIn() != nil {
-			found = append(found, s)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) //nolint:errcheck // it may be gone
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck // it may be gone
+			<-exited
 		}
+		t.Logf("npm run dev output:\n%s", out.String())
 	})
-	if len(found) != 1 {
-		t.Fatalf("%d signed-in sessions, want 1", len(found))
-	}
-	return found[0]
+	exampletest.Eventually(t, 60*time.Second, "npm run dev: both servers serving", func() bool {
+		select {
+		case err := <-exited:
+			t.Fatalf("npm run dev exited: %v\n%s", err, out.String())
+		default:
+		}
+		s := out.String()
+		return strings.Contains(s, "Documents API is serving") && strings.Contains(s, "Third-Party Documents App is serving")
+	})
 }
 
-// kid is a JWT's kid ("" for anything else).
-func kid(tok string) string {
-	h, _, ok := strings.Cut(tok, ".")
-	raw, err := base64.RawURLEncoding.DecodeString(h)
-	var hdr struct{ Kid string }
-	if !ok || err != nil || json.Unmarshal(raw, &hdr) != nil {
-		return ""
-	}
-	return hdr.Kid
+// shooter saves full-page screenshots, numbered in the order taken, into
+// docs/screenshots/example-ts (replacing the previous run's).
+type shooter struct {
+	t   *testing.T
+	ctx context.Context
+	dir string
+	n   int
 }
 
-// current is a copy of the session's tokens.
-func (s *session) current() oauth2.Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.token == nil {
-		return oauth2.Token{}
+func newShooter(t *testing.T, ctx context.Context) *shooter {
+	dir := filepath.Join("..", "..", "docs", "screenshots", "example-ts")
+	old, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	for _, f := range old {
+		os.Remove(f)
 	}
-	return *s.token
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &shooter{t: t, ctx: ctx, dir: dir}
 }
 
-// expire makes the session's access token expired, as if its hour had passed, and returns
-// the tokens as they were.
-func (s *session) expire() oauth2.Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	before, expired := *s.token, *s.token
-	expired.Expiry = time.Now().Add(-time.Minute)
-	s.token = &expired
-	return before
+func (s *shooter) shot(name string) {
+	s.t.Helper()
+	s.n++
+	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		s.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, name)), png, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
 }

@@ -12,7 +12,7 @@ import (
 func TestExamplesImportOnlyTheResourceServerPackage(t *testing.T) {
 	const module = "github.com/paylent/paylent/"
 	allowed := map[string]bool{module + "resourceserver": true, module + "resourceserver/rsfiber": true}
-	for _, pkg := range []string{module + "examples/client-and-api", module + "examples/cli-login"} {
+	for _, pkg := range []string{module + "examples/client-and-api-go", module + "examples/cli-login"} {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).Output()
 		if err != nil {
 			t.Fatalf("go list %s: %v", pkg, err)

@@ -61,6 +61,8 @@ type Paylent struct {
 	port         int
 	natsAddr     string
 	DemoPassword string // the seeded demo user's, read from the first start's output
+	// OperatorPassword is the seeded dashboard operator's (operator@example.com).
+	OperatorPassword string
 
 	mu     sync.Mutex
 	out    bytes.Buffer
@@ -79,7 +81,10 @@ func (p *Paylent) output() string {
 	return p.out.String()
 }
 
-var demoLine = regexp.MustCompile(`demo user: demo@example\.com / (\S+)`)
+var (
+	demoLine     = regexp.MustCompile(`demo user: demo@example\.com / (\S+)`)
+	operatorLine = regexp.MustCompile(`operator: +operator@example\.com / (\S+)`)
+)
 
 // Start runs `paylent serve` and returns once examples-dev is ready and the demo user's
 // password has been printed. It is stopped (Ctrl-C) when the test ends.
@@ -134,6 +139,9 @@ func Start(t *testing.T) *Paylent {
 			return false
 		}
 		p.DemoPassword = m[1]
+		if m := operatorLine.FindStringSubmatch(p.output()); m != nil {
+			p.OperatorPassword = m[1]
+		}
 		resp, err := LoopbackClient().Get(p.Issuer() + "/readyz")
 		if err != nil {
 			return false
@@ -158,6 +166,9 @@ func Start(t *testing.T) *Paylent {
 
 // Issuer is examples-dev's issuer, e.g. http://examples-dev.localhost:41234.
 func (p *Paylent) Issuer() string { return fmt.Sprintf("http://%s.localhost:%d", Env, p.port) }
+
+// DashboardURL is the dashboard's address, e.g. http://dashboard.localhost:41234.
+func (p *Paylent) DashboardURL() string { return fmt.Sprintf("http://dashboard.localhost:%d", p.port) }
 
 // NATSURL is where the embedded NATS server listens.
 func (p *Paylent) NATSURL() string { return "nats://" + p.natsAddr }

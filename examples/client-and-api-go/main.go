@@ -1,4 +1,4 @@
-// Command client-and-api is Paylent's example of a third-party web application and the API
+// Command client-and-api-go is Paylent's example of a third-party web application and the API
 // it calls, in one program:
 //
 //   - the "Third-Party Documents App" on http://localhost:3000, a confidential OAuth client
@@ -11,7 +11,7 @@
 // It uses Paylent only as any outsider would: over HTTP (and NATS for revocation events).
 // Configuration comes from environment variables or a .env file; see README.md.
 //
-//	cd examples/client-and-api && go run .
+//	cd examples/client-and-api-go && go run .
 package main
 
 import (
