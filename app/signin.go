@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/paylent/paylent/domain"
@@ -62,8 +63,15 @@ func (a *App) CheckPassword(ctx context.Context, req SignIn) (catalog.User, erro
 	}
 	u, known := a.rm.Catalog.UserByEmail(req.Environment, req.Email)
 	locked := known && (u.Disabled || a.now().Before(user.Lockout(u.FailedLogins, u.LastFailure)))
-	stored, err := u.PasswordHash, error(nil)
-	if !known || locked {
+	var stored string
+	var err error
+	if known && !locked {
+		if stored, err = secret.OpenPassword(a.masterKey, u.PasswordHash); err != nil {
+			// Another master key, or an altered log: no password can be checked. Nothing is
+			// recorded against the user; the operator reads the cause.
+			return catalog.User{}, fmt.Errorf("open the password hash of user %s: %w", u.ID, err)
+		}
+	} else {
 		stored, err = a.hasher.Dummy(ctx)
 	}
 	ok := false

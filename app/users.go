@@ -56,5 +56,12 @@ func (a *App) hashPassword(ctx context.Context, pw user.Password) (user.Password
 	if a.hasher == nil {
 		return user.PasswordHash{}, fmt.Errorf("hash password: this App has no hasher")
 	}
-	return user.HashedPassword(pw, a.hasher.Func(ctx))
+	hash := a.hasher.Func(ctx)
+	return user.HashedPassword(pw, func(plain string) (string, error) {
+		phc, err := hash(plain)
+		if err != nil {
+			return "", err
+		}
+		return secret.SealPassword(a.masterKey, phc) // events never show the hash to readers
+	})
 }

@@ -34,7 +34,9 @@ func Registry() *domain.Registry {
 	domain.Register[client.Updated](r, 1)
 	domain.Register[client.SecretRotated](r, 1)
 	domain.Register[client.Deleted](r, 1)
-	domain.Register[user.Created](r, 1)
+	// v2: password_hash is sealed with the master key ("sealed:v1:…"); v1 held the PHC
+	// string itself. The shape is the same, so the upcaster leaves the data as it is.
+	domain.Register[user.Created](r, 2, func(b []byte) ([]byte, error) { return b, nil })
 	domain.Register[user.EmailClaimed](r, 1)
 	domain.Register[user.LoginFailed](r, 1)
 	domain.Register[user.Updated](r, 1)

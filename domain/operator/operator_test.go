@@ -32,7 +32,7 @@ func TestAdd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := user.HashedPassword(pw, func(string) (string, error) { return "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA", nil })
+	hash, err := user.HashedPassword(pw, func(string) (string, error) { return "sealed:v1:aGFzaA", nil })
 	if err != nil {
 		t.Fatal(err)
 	}

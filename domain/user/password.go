@@ -51,9 +51,10 @@ func (Password) GoString() string { return "user.Password{[redacted]}" }
 // LogValue implements slog.LogValuer without the value.
 func (Password) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 
-// PasswordHash is the Argon2id hash (PHC string) of a Password. Create requires one, and
-// HashedPassword is its only maker, so every user's password passed the policy. The event
-// keeps the PHC string, as it always has.
+// PasswordHash is the Argon2id hash (PHC string) of a Password, sealed with the master key
+// by the hash function the composition root gives (events carry it sealed, "sealed:v1:…";
+// events of schema version 1 carry the PHC string itself). Create requires one, and
+// HashedPassword is its only maker, so every user's password passed the policy.
 type PasswordHash struct{ phc, email string }
 
 // HashedPassword hashes p with hash, the hasher the composition root built (the domain
@@ -66,13 +67,16 @@ func HashedPassword(p Password, hash func(plain string) (string, error)) (Passwo
 	if err != nil {
 		return PasswordHash{}, fmt.Errorf("hash password: %w", err)
 	}
-	if !strings.HasPrefix(phc, "$argon2id$") {
-		return PasswordHash{}, domain.Invalid("password_hash", "must be an Argon2id hash")
+	if !strings.HasPrefix(phc, SealedPrefix) {
+		return PasswordHash{}, domain.Invalid("password_hash", "must be an Argon2id hash sealed with the master key")
 	}
 	return PasswordHash{phc: phc, email: p.email}, nil
 }
 
-// PHC is the hash in PHC string form, as events store it.
+// SealedPrefix starts a sealed password hash (internal/secret.SealedPasswordPrefix).
+const SealedPrefix = "sealed:v1:"
+
+// PHC is the sealed hash, as events store it.
 func (h PasswordHash) PHC() string { return h.phc }
 
 // For reports whether the password was checked against the (normalized) address email.
