@@ -105,13 +105,14 @@ func (r Role) Permissions() *server.Permissions {
 				Allow: append(consume,
 					api+"STREAM.MSG.GET."+stream,
 					api+"CONSUMER.DURABLE.CREATE."+stream+".*",
-					api+"CONSUMER.NAMES."+stream,
-					api+"CONSUMER.LIST."+stream,
+					// No CONSUMER.NAMES or LIST: a subscriber learns no other consumer's
+					// name, so it cannot delete the instances' or other services' ones.
 					"$JS.ACK."+stream+".>", // acknowledging a durable consumer's messages
 					"$JS.FC."+stream+".>",  // flow control of push consumers
 				),
 				Deny: []string{events, "$KV.>", api + "STREAM.CREATE.>", api + "STREAM.UPDATE.>",
-					api + "STREAM.DELETE.>", api + "STREAM.PURGE.>", api + "STREAM.MSG.DELETE.>"},
+					api + "STREAM.DELETE.>", api + "STREAM.PURGE.>", api + "STREAM.MSG.DELETE.>",
+					api + "CONSUMER.NAMES.>", api + "CONSUMER.LIST.>"},
 			},
 			Subscribe: &server.SubjectPermission{Allow: []string{events, defaultInbox + ".>"}},
 		}

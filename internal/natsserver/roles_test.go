@@ -237,6 +237,16 @@ func TestRolesDoTheirWorkAndNoMore(t *testing.T) {
 			_, err := subJS.KeyValue(ctx, ratelimit.DefaultBucket)
 			return err
 		}},
+		{"list the consumers (to delete others')", "$JS.API.CONSUMER.NAMES.PAYLENT_EVENTS", func(ctx context.Context) error {
+			st, err := subJS.Stream(ctx, domain.StreamName)
+			if err != nil {
+				return err
+			}
+			names := st.ConsumerNames(ctx)
+			for range names.Name() {
+			}
+			return names.Err()
+		}},
 	} {
 		short, cancelTry := context.WithTimeout(ctx, 500*time.Millisecond)
 		if err := try.do(short); err == nil {
