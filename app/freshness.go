@@ -22,6 +22,10 @@ const freshTimeout = 5 * time.Second
 // ErrStale: a read model could not reach the position a read needed in time.
 var ErrStale = fmt.Errorf("read models are behind the event log; retry")
 
+// ErrNoHead: the log's head could not be read (the event store is unreachable); it also
+// matches ErrStale.
+var ErrNoHead = fmt.Errorf("%w: the event log's head is unknown", ErrStale)
+
 // AfterWrite waits until every given read model has applied pos.
 func (a *App) AfterWrite(ctx context.Context, pos int64, models ...Waiter) error {
 	if pos <= 0 {
@@ -49,7 +53,7 @@ func (a *App) Current(ctx context.Context, models ...Waiter) error {
 	head, err := a.rm.Head.Latest(ctx2)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("%w: read the head: %w", ErrStale, err)
+		return fmt.Errorf("%w: %w", ErrNoHead, err)
 	}
 	return a.AfterWrite(ctx, head, models...)
 }

@@ -43,11 +43,17 @@ func (a *App) LookupToken(ctx context.Context, t tenants.Tenant, value string) (
 
 // TokensCurrent waits, bounded, until the tokens and catalog read models have applied
 // everything committed before the request arrived, so that a revocation (or a user's end)
-// made on any instance is seen. Without the log's head it answers from what they have.
-func (a *App) TokensCurrent(ctx context.Context) {
-	if err := a.Current(ctx, a.rm.TokensReady, a.rm.CatalogReady); err != nil {
-		a.log.Warn("cannot confirm the tokens and catalog projections are current; answering from what they have", "err", err)
+// made on any instance is seen. When they cannot reach that head in time it fails closed
+// (ErrStale: the face answers 503, never a token that may have been revoked). When the head
+// itself cannot be read (the event store is down, so nothing new can be committed either)
+// it answers from what the models have, and says so in the log.
+func (a *App) TokensCurrent(ctx context.Context) error {
+	err := a.Current(ctx, a.rm.TokensReady, a.rm.CatalogReady)
+	if errors.Is(err, ErrNoHead) {
+		a.log.Warn("cannot read the event log's head; answering tokens from what the read models have", "err", err)
+		return nil
 	}
+	return err
 }
 
 // parties reads what the catalog knows of a token's user and client.

@@ -94,4 +94,6 @@ func decode(c *fiber.Ctx, v any) error {
 	return nil
 }
 
-func isUnavailable(err error) bool { return errors.Is(err, eventstore.ErrUnavailable) }
+func isUnavailable(err error) bool {
+	return errors.Is(err, eventstore.ErrUnavailable) || errors.Is(err, app.ErrStale)
+}

@@ -41,7 +41,9 @@ func (h *Handlers) Introspect(c *fiber.Ctx, t tenants.Tenant) error {
 	if err != nil {
 		return h.fail(c, err, basic)
 	}
-	h.App.TokensCurrent(c.UserContext())
+	if err := h.App.TokensCurrent(c.UserContext()); err != nil {
+		return h.fail(c, err, basic)
+	}
 	tok, err := h.App.LookupToken(c.UserContext(), t, value)
 	noStore(c)
 	switch {

@@ -17,7 +17,9 @@ var ErrInvalidAccessToken = errors.New("invalid access token")
 // the Management API): an active access token of this environment, current as of the
 // request (a revocation made anywhere before it counts).
 func (h *Handlers) VerifyAccessToken(ctx context.Context, t tenants.Tenant, value string) (tokens.Token, error) {
-	h.App.TokensCurrent(ctx)
+	if err := h.App.TokensCurrent(ctx); err != nil {
+		return tokens.Token{}, err
+	}
 	tok, err := h.App.LookupToken(ctx, t, value)
 	switch {
 	case errors.Is(err, app.ErrUnknownToken):

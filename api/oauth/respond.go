@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/eventstore"
@@ -36,6 +37,9 @@ func (h *Handlers) fail(c *fiber.Ctx, err error, basicAuthUsed bool) error {
 	case errors.Is(err, eventstore.ErrUnavailable):
 		oe = oauth.ErrTemporarilyUnavailable.WithCause(err)
 		c.Set(fiber.HeaderRetryAfter, "5")
+	case errors.Is(err, app.ErrStale):
+		oe = oauth.ErrTemporarilyUnavailable.WithDescription("the server is catching up; retry in a moment").WithCause(err)
+		c.Set(fiber.HeaderRetryAfter, "1")
 	default:
 		oe = oauth.ErrServerError.WithCause(err)
 	}

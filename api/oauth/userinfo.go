@@ -27,7 +27,9 @@ func (h *Handlers) UserInfo(c *fiber.Ctx, t tenants.Tenant) error {
 	if err != nil {
 		return h.bearerFail(c, err)
 	}
-	h.App.TokensCurrent(c.UserContext())
+	if err := h.App.TokensCurrent(c.UserContext()); err != nil {
+		return h.fail(c, err, false)
+	}
 	tok, err := h.App.LookupToken(c.UserContext(), t, value)
 	switch {
 	case errors.Is(err, app.ErrUnknownToken):
