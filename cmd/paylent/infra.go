@@ -133,6 +133,11 @@ func openNATS(cfg Config, log *slog.Logger) (*messaging, error) {
 			return nil, err
 		}
 		m.server, url = srv, srv.ClientURL()
+		// Where it really listens, for `paylent nats credentials` run without the same
+		// PAYLENT_NATS_LISTEN.
+		if err := os.WriteFile(filepath.Join(filepath.Dir(creds.Dir()), natsURLFile), []byte(url+"\n"), 0o600); err != nil {
+			log.Warn("cannot record the embedded NATS address", "err", err)
+		}
 		instance.creds, instance.from = creds.Path(natsserver.RoleInstance), "the embedded server's instance credential"
 		relay.creds, relay.from = creds.Path(natsserver.RoleRelay), "the embedded server's relay credential"
 	}

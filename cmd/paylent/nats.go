@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/paylent/paylent/internal/natsserver"
 )
+
+// natsURLFile, beside the embedded server's store, holds the URL it listens on.
+const natsURLFile = "client-url"
 
 // natsCredentialsCommand says how a downstream service connects to the embedded NATS server
 // as one of its identities: the URL and the credentials file (an nkey seed, 0600). The
@@ -35,6 +39,9 @@ func natsCredentialsCommand(_ context.Context, env *cliEnv, args []string) error
 		return err
 	}
 	url := "nats://" + dialAddr(env.cfg.NATSListen)
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(creds.Dir()), natsURLFile)); err == nil && strings.HasPrefix(string(b), "nats://") {
+		url = strings.TrimSpace(string(b)) // where the server said it listens (it ran; maybe elsewhere)
+	}
 	if *asJSON {
 		return json.NewEncoder(env.stdout).Encode(map[string]string{"role": string(r), "nats_url": url,
 			"credentials_file": creds.Path(r), "public_key": creds.PublicKey(r), "inbox_prefix": r.InboxPrefix()})
