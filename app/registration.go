@@ -71,7 +71,7 @@ func (a *App) CompleteRegistration(ctx context.Context, req CompleteRegistration
 	if err != nil {
 		return Registered{}, err
 	}
-	hash, err := user.HashedPassword(pw, a.hasher.Func(ctx))
+	hash, err := a.hashPassword(ctx, pw) // sealed, as every other face's
 	if err != nil {
 		return Registered{}, err
 	}
