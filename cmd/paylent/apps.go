@@ -123,7 +123,11 @@ func usersCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.close()
-	created, err := operations(env, db, nil).CreateUser(ctx, app.CreateUser{Environment: *slug, Email: *email, Name: *name, Password: pw},
+	mk, err := masterKey(env.cfg) // seals the password hash
+	if err != nil {
+		return err
+	}
+	created, err := operations(env, db, mk).CreateUser(ctx, app.CreateUser{Environment: *slug, Email: *email, Name: *name, Password: pw},
 		operatorActor("users-create"))
 	if err != nil {
 		return notFoundAsEnv(err, *slug)
