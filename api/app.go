@@ -119,6 +119,13 @@ func New(opts Options) *fiber.App {
 		app.Post("/register", register, withTenant(w.Register))
 		app.Post("/register/verify", register, withTenant(w.RegisterVerify))
 		app.Post("/register/complete", register, withTenant(w.RegisterComplete))
+		recovery := limit(opts, "recover", func(t tenants.Tenant) environment.RateLimit {
+			return t.Settings.RateLimits.Login
+		}, pageLimited)
+		app.Get("/recover", withTenant(w.RecoverForm))
+		app.Post("/recover", recovery, withTenant(w.Recover))
+		app.Post("/recover/verify", recovery, withTenant(w.RecoverVerify))
+		app.Post("/recover/complete", recovery, withTenant(w.RecoverComplete))
 		app.Get("/oauth/logout", withTenant(w.Logout))
 		app.Post("/oauth/logout", withTenant(w.Logout))
 	}

@@ -71,7 +71,7 @@ func (a *App) CompleteRegistration(ctx context.Context, req CompleteRegistration
 	if err != nil {
 		return Registered{}, err
 	}
-	hash, err := a.hashPassword(ctx, pw)
+	hash, err := a.hashPassword(ctx, pw) // sealed, as every other face's
 	if err != nil {
 		return Registered{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/mail"
+	"github.com/paylent/paylent/domain/recovery"
 	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/projections/mailqueue"
@@ -25,7 +26,8 @@ type MailerOptions struct {
 	Store  eventstore.Store
 	Queue  *mailqueue.Queue // fed by a projections runtime the caller runs
 	Sender Sender
-	// PasscodeKey derives registration passcodes (registration.Passcode).
+	// PasscodeKey derives registration and recovery passcodes (registration.Passcode,
+	// recovery.Passcode).
 	PasscodeKey []byte
 	// Describe returns an environment's display name and issuer for the mail's text.
 	Describe func(env string) (name, issuer string)
@@ -132,6 +134,13 @@ func (m *Mailer) deliver(ctx context.Context, msg mailqueue.Message) error {
 // compose writes a message's text. The passcode exists only here and in the verifier.
 func (m *Mailer) compose(msg mailqueue.Message) Mail {
 	name, issuer := m.opts.Describe(msg.Environment)
+	if msg.Kind == mailqueue.KindRecovery {
+		code := recovery.Passcode(m.opts.PasscodeKey, msg.Environment, msg.RecoveryID)
+		return Mail{ID: msg.ID, Environment: msg.Environment, To: msg.To, Subject: "Your password reset code for " + name, Text: fmt.Sprintf(
+			"Someone, hopefully you, asked to reset the password of your account at %s.\n\nYour code is %s\n\n"+
+				"It works for 10 minutes. Setting a new password signs you out everywhere. If it was not you, you can ignore "+
+				"this mail: your password stays as it is.\n", name, code)}
+	}
 	if msg.Kind == mailqueue.KindExisting {
 		return Mail{ID: msg.ID, Environment: msg.Environment, To: msg.To, Subject: "Sign-up attempt at " + name, Text: fmt.Sprintf(
 			"Someone, hopefully you, asked to create an account at %s with this address, but you already have one.\n\n"+

@@ -17,7 +17,7 @@ import (
 )
 
 // Deps wire the pages. Their state changes (sign-in, sessions, consent, codes,
-// registration, sign-out) are the operations layer's.
+// registration, account recovery, sign-out) are the operations layer's.
 type Deps struct {
 	App      *app.App
 	Catalog  *catalog.Catalog

@@ -46,6 +46,8 @@ type page struct {
 	Step                string
 	RegistrationID      string
 	RegistrationToken   string
+	RecoveryID          string
+	RecoveryToken       string
 	Notice              string
 }
 

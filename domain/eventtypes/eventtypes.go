@@ -11,6 +11,7 @@ import (
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/mail"
+	"github.com/paylent/paylent/domain/recovery"
 	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/domain/resource"
 	"github.com/paylent/paylent/domain/scope"
@@ -44,6 +45,7 @@ func Registry() *domain.Registry {
 	domain.Register[user.Enabled](r, 1)
 	domain.Register[user.Deleted](r, 1)
 	domain.Register[user.EmailReleased](r, 1)
+	domain.Register[user.PasswordChanged](r, 1)
 	domain.Register[session.Started](r, 1)
 	domain.Register[session.Touched](r, 1)
 	domain.Register[session.Revoked](r, 1)
@@ -53,6 +55,10 @@ func Registry() *domain.Registry {
 	domain.Register[registration.PasscodeFailed](r, 1)
 	domain.Register[registration.Verified](r, 1)
 	domain.Register[registration.Completed](r, 1)
+	domain.Register[recovery.Started](r, 1)
+	domain.Register[recovery.PasscodeFailed](r, 1)
+	domain.Register[recovery.Verified](r, 1)
+	domain.Register[recovery.Completed](r, 1)
 	domain.Register[mail.Sent](r, 1)
 	domain.Register[resource.Created](r, 1)
 	domain.Register[token.Issued](r, 1)

@@ -16,8 +16,9 @@ import (
 var (
 	ErrRevoked = errors.New("the grant was revoked")
 	ErrExpired = errors.New("the refresh token has expired")
-	// ErrPartyEnded: the grant's user is disabled or deleted, or its client deleted. Nothing
-	// is issued for them, whatever a face's read model still says.
+	// ErrPartyEnded: the grant's user is disabled or deleted, or its client deleted, or the
+	// user's password changed after the authentication the grant rests on. Nothing is issued
+	// for them, whatever a face's read model still says.
 	ErrPartyEnded = errors.New("the user or the client no longer stands")
 )
 
@@ -30,9 +31,10 @@ func parties(env string, t token.Issued) []domain.StreamRef {
 }
 
 // standing refuses a disabled or deleted user and a deleted client (the two parties'
-// histories, as parties names them).
-func standing(h [][]domain.Event) error {
-	if u := user.FoldAll(h[0]); !u.Exists || u.Deleted || u.Disabled {
+// histories, as parties names them), and an authentication (at authTime) older than the
+// user's last password change: a code or a grant made with the old password is dead.
+func standing(h [][]domain.Event, authTime time.Time) error {
+	if u := user.FoldAll(h[0]); !u.Exists || u.Deleted || u.Disabled || authTime.Before(u.PasswordChangedAt) {
 		return ErrPartyEnded
 	}
 	if !client.Fold(h[1]).Exists {
@@ -88,7 +90,7 @@ func (c Redeem) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, err
 	if code.Issued.UserID != c.Access.Subject {
 		return nil, domain.Invalid("subject", "the access token's subject is not the code's user")
 	}
-	if err := standing(h[len(h)-2:]); err != nil {
+	if err := standing(h[len(h)-2:], code.Issued.AuthTime); err != nil {
 		return nil, err
 	}
 	id := authcode.GrantID(c.CodeHash)
@@ -143,7 +145,7 @@ func (c Refresh) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, er
 	case g.UserID != c.Access.Subject || g.ClientID != c.Access.ClientID:
 		return nil, domain.Invalid("subject", "the access token's subject or client is not the grant's")
 	}
-	if err := standing(h[3:5]); err != nil {
+	if err := standing(h[3:5], g.AuthTime); err != nil {
 		return nil, err
 	}
 	switch {

@@ -162,6 +162,35 @@ func TestPartiesMustStand(t *testing.T) {
 	}
 }
 
+// A password change ends what rests on an authentication before it: a code issued from an
+// older sign-in is not redeemed, an older grant not refreshed; a sign-in with the new
+// password (in the same second or later) is.
+func TestPasswordChangeEndsOlderAuthentications(t *testing.T) {
+	changed := append(append([]domain.Event(nil), userH...), user.PasswordChanged{PasswordHash: "sealed:v1:x", At: now.Add(time.Minute)})
+	redeem := grant.Redeem{Environment: "e", CodeHash: codeHash, Access: tok("access-1", token.KindAccess)}
+	older, newer := code, code
+	older.AuthTime, older.ExpiresAt = now.Add(59*time.Second), now.Add(2*time.Minute)
+	newer.AuthTime, newer.ExpiresAt = now.Add(time.Minute), now.Add(2*time.Minute)
+	if _, err := redeem.Decide([][]domain.Event{{older}, nil, nil, changed, clientH}, now); !errors.Is(err, grant.ErrPartyEnded) {
+		t.Errorf("redeem of a code from before the change: %v", err)
+	}
+	if _, err := redeem.Decide([][]domain.Event{{newer}, nil, nil, changed, clientH}, now); err != nil {
+		t.Errorf("redeem of a code from the new password: %v", err)
+	}
+	refresh := grant.Refresh{Environment: "e", GrantID: "g1", Presented: "r1", Access: tok("a2", token.KindAccess),
+		NewRefresh: tok("r2", token.KindRefresh), PresentedExpiresAt: now.Add(time.Hour)}
+	for _, tc := range []struct {
+		auth time.Time
+		ok   bool
+	}{{now, false}, {now.Add(time.Minute), true}} {
+		created := grant.Created{GrantID: "g1", ClientID: "client-1", UserID: "user-1", Scope: "openid", Refresh: "r1", AuthTime: tc.auth}
+		_, err := refresh.Decide([][]domain.Event{{created}, nil, nil, changed, clientH}, now)
+		if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, grant.ErrPartyEnded) {
+			t.Errorf("refresh of a grant authenticated at %v: %v", tc.auth, err)
+		}
+	}
+}
+
 func TestCheckCode(t *testing.T) {
 	verifier := strings.Repeat("v", 43)
 	withPKCE := code

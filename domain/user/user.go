@@ -210,6 +210,17 @@ type Deleted struct{}
 // EventType implements domain.Event.
 func (Deleted) EventType() string { return "user.deleted" }
 
+// PasswordChanged records a user's new password (sealed, as in Created). Every session and
+// grant the user held is revoked in the same append (access.ChangePassword); At is when,
+// to the second: a grant whose authentication is older no longer refreshes or redeems.
+type PasswordChanged struct {
+	PasswordHash string    `json:"password_hash"`
+	At           time.Time `json:"at"`
+}
+
+// EventType implements domain.Event.
+func (PasswordChanged) EventType() string { return "user.password_changed" }
+
 // EmailReleased frees an address after its user was deleted.
 type EmailReleased struct {
 	UserID string `json:"user_id"`
@@ -274,6 +285,8 @@ type FullState struct {
 	State
 	Disabled bool
 	Deleted  bool
+	// PasswordChangedAt is the last password change (zero: never changed).
+	PasswordChangedAt time.Time
 }
 
 // FoldAll folds every user event.
@@ -291,6 +304,8 @@ func FoldAll(history []domain.Event) FullState {
 			s.Disabled = false
 		case Deleted:
 			s.Deleted = true
+		case PasswordChanged:
+			s.PasswordHash, s.PasswordChangedAt = e.PasswordHash, e.At
 		}
 	}
 	return s

@@ -56,6 +56,8 @@ type User struct {
 	FailedLogins int       `json:"failed_logins,omitempty"`
 	LastFailure  time.Time `json:"last_failure,omitzero"`
 	Disabled     bool      `json:"disabled,omitempty"`
+	// PasswordChangedAt is the last password change (recovery), to the second.
+	PasswordChangedAt time.Time `json:"password_changed_at,omitzero"`
 }
 
 func (st *state) fillNil() {
@@ -108,6 +110,11 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 		c.updateUser(env, rec.Stream, func(u *User) { u.Disabled = true })
 	case user.Enabled:
 		c.updateUser(env, rec.Stream, func(u *User) { u.Disabled = false })
+	case user.PasswordChanged:
+		// The new password unlocks: the failures were against the old one.
+		c.updateUser(env, rec.Stream, func(u *User) {
+			u.PasswordHash, u.PasswordChangedAt, u.FailedLogins, u.LastFailure = e.PasswordHash, e.At, 0, time.Time{}
+		})
 	case user.Deleted:
 		id := lastSegment(rec.Stream)
 		if u, ok := c.st.Users[env][id]; ok {

@@ -1,5 +1,5 @@
 // Package mailqueue is the mailer's read model: every mail that is due (a registration
-// started) and not yet recorded as sent, in the order it became due.
+// started, or a recovery for an address that has a user) and not yet recorded as sent, in the order it became due.
 package mailqueue
 
 import (
@@ -11,6 +11,7 @@ import (
 
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/mail"
+	"github.com/paylent/paylent/domain/recovery"
 	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/projections"
 )
@@ -22,6 +23,7 @@ const Name = "mailqueue"
 const (
 	KindPasscode = "registration_passcode"
 	KindExisting = "registration_existing_account"
+	KindRecovery = "recovery_passcode"
 )
 
 // Message is a mail to send.
@@ -31,6 +33,7 @@ type Message struct {
 	Kind           string    `json:"kind"`
 	To             string    `json:"to"`
 	RegistrationID string    `json:"registration_id,omitempty"`
+	RecoveryID     string    `json:"recovery_id,omitempty"`
 	ExpiresAt      time.Time `json:"expires_at"`
 	Position       int64     `json:"position"`
 }
@@ -64,6 +67,11 @@ func (q *Queue) Apply(rec domain.Record) error {
 		}
 		q.pending[rec.Environment+"/"+e.RegistrationID] = Message{Environment: rec.Environment, ID: e.RegistrationID,
 			Kind: kind, To: e.Email, RegistrationID: e.RegistrationID, ExpiresAt: e.ExpiresAt, Position: rec.Position}
+	case recovery.Started:
+		if e.Existing { // an unknown address gets no mail: nothing is due
+			q.pending[rec.Environment+"/"+e.RecoveryID] = Message{Environment: rec.Environment, ID: e.RecoveryID,
+				Kind: KindRecovery, To: e.Email, RecoveryID: e.RecoveryID, ExpiresAt: e.ExpiresAt, Position: rec.Position}
+		}
 	case mail.Sent:
 		delete(q.pending, rec.Environment+"/"+e.MessageID)
 	}

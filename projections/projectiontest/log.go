@@ -15,6 +15,7 @@ import (
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/mail"
+	"github.com/paylent/paylent/domain/recovery"
 	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/domain/resource"
 	"github.com/paylent/paylent/domain/scope"
@@ -65,9 +66,10 @@ func jwk(kid string) json.RawMessage {
 // Log returns, in position order, an event log in which each environment of envs (created
 // under its own account) goes through every event type this build stores: keys created and
 // rotated, APIs, scopes, clients registered, changed and deleted, users created, changed,
-// disabled, enabled and deleted, a registration, mail, sessions, consents, codes, grants
-// rotated, retried, reused and revoked, tokens issued and revoked, operators added and
-// removed. Every id carries its environment's name, so environments hold look-alike data.
+// disabled, enabled and deleted, a registration, a recovery with its password change (and
+// one for an unknown address), mail, sessions, consents, codes, grants rotated, retried,
+// reused and revoked, tokens issued and revoked, operators added and removed. Every id
+// carries its environment's name, so environments hold look-alike data.
 func Log(t testing.TB, reg *domain.Registry, envs ...string) []domain.Record {
 	t.Helper()
 	b := &builder{t: t, store: eventstore.NewMemory(), reg: reg, now: Start}
@@ -133,6 +135,11 @@ func (b *builder) environment(env string) {
 	b.add(registration.Stream(env, reg), registration.Started{RegistrationID: reg, Email: "carol@example.com", ExpiresAt: later},
 		registration.PasscodeFailed{}, registration.Verified{TokenHash: hash(reg), ExpiresAt: later}, registration.Completed{UserID: alice})
 	b.add(mail.Stream(env, env+"-mail"), mail.Sent{MessageID: env + "-mail", Kind: "passcode", To: "carol@example.com"})
+	rec, unknown := env+"-recovery", env+"-recovery-unknown"
+	b.add(recovery.Stream(env, rec), recovery.Started{RecoveryID: rec, Email: alice + "@example.com", Existing: true, UserID: alice,
+		ExpiresAt: later}, recovery.PasscodeFailed{}, recovery.Verified{TokenHash: hash(rec), ExpiresAt: later}, recovery.Completed{UserID: alice})
+	b.add(user.Stream(env, alice), user.PasswordChanged{PasswordHash: "sealed:v1:" + env, At: Start.Add(time.Hour)})
+	b.add(recovery.Stream(env, unknown), recovery.Started{RecoveryID: unknown, Email: "nobody@example.com", ExpiresAt: later})
 
 	s1, s2 := session.ID(hash(env+"s1")), session.ID(hash(env+"s2"))
 	b.add(session.Stream(env, s1), session.Started{SessionID: s1, UserID: alice, TokenHash: hash(env + "s1"), AuthTime: Start, ExpiresAt: later},
