@@ -43,6 +43,8 @@ type Options struct {
 	// RateLimitsOff (PAYLENT_RATE_LIMITS=off) disables them.
 	RateLimiter   *ratelimit.Limiter
 	RateLimitsOff bool
+	// Observer is told of every request (metrics); nil observes nothing.
+	Observer RequestObserver
 }
 
 // BodyLimit caps every request body.
@@ -66,6 +68,9 @@ func New(opts Options) *fiber.App {
 	app.Use(recover.New())
 	app.Use(requestid.New())
 	app.Use(helmet.New(helmet.Config{ReferrerPolicy: "no-referrer", CrossOriginEmbedderPolicy: "unsafe-none"}))
+	if opts.Observer != nil {
+		app.Use(observe(opts.Observer, opts.Directory))
+	}
 	app.Use(requestLog(log))
 
 	h := &health{checks: opts.Checks, log: log}

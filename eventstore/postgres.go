@@ -37,6 +37,7 @@ type Postgres struct {
 	closing  sync.Once
 	maxBatch int
 	stats    struct{ commits, events, requests atomic.Int64 }
+	observer AppendObserver // nil: not observed
 }
 
 var _ Store = (*Postgres)(nil)
@@ -57,6 +58,40 @@ type PostgresOptions struct {
 	// MaxBatch caps the requests grouped into one commit (default 256).
 	MaxBatch int
 	Logger   *slog.Logger
+	// Observer is told every append's latency and every commit's size (metrics); nil
+	// observes nothing.
+	Observer AppendObserver
+}
+
+// AppendObserver watches the store's appends (internal/metrics implements it).
+type AppendObserver interface {
+	// AppendDone reports one Append from the call to its outcome (AppendOutcome).
+	AppendDone(elapsed time.Duration, outcome string)
+	// BatchCommitted reports one group-commit transaction: the requests and events it
+	// committed and how long it took.
+	BatchCommitted(requests, events int, elapsed time.Duration)
+}
+
+// Outcomes of an append, as AppendObserver reports them.
+const (
+	OutcomeOK          = "ok"
+	OutcomeConflict    = "conflict"
+	OutcomeUnavailable = "unavailable"
+	OutcomeError       = "error"
+)
+
+// AppendOutcome names err's class for an AppendObserver.
+func AppendOutcome(err error) string {
+	switch {
+	case err == nil:
+		return OutcomeOK
+	case errors.Is(err, ErrConflict):
+		return OutcomeConflict
+	case errors.Is(err, ErrUnavailable):
+		return OutcomeUnavailable
+	default:
+		return OutcomeError
+	}
 }
 
 // NewPostgres returns a store over pool, whose database must be migrated. Close stops its
@@ -69,7 +104,7 @@ func NewPostgres(pool *pgxpool.Pool, opts PostgresOptions) *Postgres {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Postgres{
-		pool: pool, log: opts.Logger, maxBatch: opts.MaxBatch,
+		pool: pool, log: opts.Logger, maxBatch: opts.MaxBatch, observer: opts.Observer,
 		queue: make(chan *pending, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go s.commitLoop()
@@ -93,6 +128,16 @@ func (s *Postgres) Append(ctx context.Context, appends ...StreamAppend) ([]domai
 	if err := validateAppends(appends); err != nil {
 		return nil, err
 	}
+	if s.observer != nil {
+		start := time.Now()
+		envs, err := s.append(ctx, appends)
+		s.observer.AppendDone(time.Since(start), AppendOutcome(err))
+		return envs, err
+	}
+	return s.append(ctx, appends)
+}
+
+func (s *Postgres) append(ctx context.Context, appends []StreamAppend) ([]domain.Envelope, error) {
 	p := &pending{ctx: ctx, appends: appends, reply: make(chan appendResult, 1)}
 	select {
 	case <-s.stop:
@@ -160,6 +205,7 @@ func (s *Postgres) commitBatch(batch []*pending) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	start := time.Now()
 	results, events, err := s.commit(ctx, live)
 	if err != nil {
 		err = classify(err)
@@ -172,6 +218,9 @@ func (s *Postgres) commitBatch(batch []*pending) {
 	s.stats.commits.Add(1)
 	s.stats.events.Add(int64(events))
 	s.stats.requests.Add(int64(len(live)))
+	if s.observer != nil && events > 0 {
+		s.observer.BatchCommitted(len(live), events, time.Since(start))
+	}
 	for i, p := range live {
 		p.reply <- results[i]
 	}

@@ -36,6 +36,12 @@ type database struct {
 // openDatabase connects to DATABASE_URL, or starts (or attaches to) the private cluster under
 // the data directory, and applies migrations.
 func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database, error) {
+	return openObservedDatabase(ctx, cfg, log, nil)
+}
+
+// openObservedDatabase is openDatabase with the store's appends told to observer (metrics;
+// nil observes nothing).
+func openObservedDatabase(ctx context.Context, cfg Config, log *slog.Logger, observer eventstore.AppendObserver) (*database, error) {
 	db := &database{registry: eventtypes.Registry()}
 	url := cfg.DatabaseURL
 	if cfg.Embedded() {
@@ -69,7 +75,7 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database,
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	db.pool = pool
-	db.store = eventstore.NewPostgres(pool, eventstore.PostgresOptions{Logger: log})
+	db.store = eventstore.NewPostgres(pool, eventstore.PostgresOptions{Logger: log, Observer: observer})
 	db.loop = eventstore.NewLoop(db.store, db.registry, time.Now)
 	return db, nil
 }
