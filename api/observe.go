@@ -37,7 +37,7 @@ func observe(o RequestObserver, dir *tenants.Directory) fiber.Handler {
 		class := requestClass(c, dir)
 		r := c.Route()
 		if class == ClassDashboard {
-			r = dashboard.RouteOf(c) // the dashboard's own application routed it
+			r = dashboardRoute(c)
 		}
 		o.ObserveRequest(routePattern(r, c.Path()), methodLabel(c.Method()), class, c.Response().StatusCode(), time.Since(start))
 		return err
@@ -72,6 +72,9 @@ func samePath(pattern, path string) bool {
 	}
 	return strings.EqualFold(trim(pattern), trim(path))
 }
+
+// dashboardRoute is the route of the dashboard's own application that answered.
+func dashboardRoute(c *fiber.Ctx) *fiber.Route { return dashboard.RouteOf(c) }
 
 func requestClass(c *fiber.Ctx, dir *tenants.Directory) string {
 	if t, ok := c.Locals(tenantKey).(tenants.Tenant); ok {

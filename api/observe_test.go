@@ -16,6 +16,9 @@ import (
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/tenants"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // recorder is a RequestObserver that counts requests by their labels.
@@ -120,5 +123,49 @@ func TestNoObserverNoMiddleware(t *testing.T) {
 	resp, body := do(t, app, "GET", "acme-test.localhost:4000", "/")
 	if resp.StatusCode != 200 || body["environment"] != "acme-test" {
 		t.Errorf("%d %v", resp.StatusCode, body)
+	}
+}
+
+// With a tracer, each request is a server span named by method and route pattern that
+// continues the caller's traceparent; the path's values are in no span.
+func TestRequestSpans(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	c := catalog.New()
+	err := c.Apply(domain.Record{Envelope: domain.Envelope{Position: 1, Environment: "acme-test", OccurredAt: time.Now()},
+		Event: environment.Created{Environment: "acme-test", Account: "acme", Settings: environment.DefaultSettings("Acme")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := api.New(api.Options{Directory: tenants.NewDirectory(c, "localhost:4000", "http"), Tracer: tp.Tracer("test"),
+		Mgmt: mgmt.New(mgmt.Deps{})})
+	req := httptest.NewRequest("GET", "http://acme-test.localhost:4000/api/v1/clients/client-secretish", nil)
+	req.Host = "acme-test.localhost:4000"
+	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	resp, err := app.Test(req, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	serveOnce(t, app, "GET", "acme-test.localhost:4000", "/no/such/page-1")
+
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	first := spans[0]
+	if first.Name() != "GET /api/v1/clients/:id" || first.SpanKind() != trace.SpanKindServer ||
+		first.Parent().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || first.Parent().SpanID().String() != "00f067aa0ba902b7" {
+		t.Errorf("span %q kind %v parent %v", first.Name(), first.SpanKind(), first.Parent())
+	}
+	if spans[1].Name() != "GET unmatched" || spans[1].Parent().IsValid() {
+		t.Errorf("second span %q parent %v", spans[1].Name(), spans[1].Parent())
+	}
+	for _, s := range spans {
+		for _, kv := range s.Attributes() {
+			if v := kv.Value.Emit(); strings.Contains(v, "secretish") || strings.Contains(v, "page-1") {
+				t.Errorf("span %s attribute %s = %s", s.Name(), kv.Key, v)
+			}
+		}
 	}
 }

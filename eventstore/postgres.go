@@ -15,6 +15,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paylent/paylent/domain"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // appendLockID is the transaction-scoped advisory lock every append holds while it assigns
@@ -38,6 +41,7 @@ type Postgres struct {
 	maxBatch int
 	stats    struct{ commits, events, requests atomic.Int64 }
 	observer AppendObserver // nil: not observed
+	tracer   trace.Tracer   // nil: no spans
 }
 
 var _ Store = (*Postgres)(nil)
@@ -61,6 +65,8 @@ type PostgresOptions struct {
 	// Observer is told every append's latency and every commit's size (metrics); nil
 	// observes nothing.
 	Observer AppendObserver
+	// Tracer puts each Append in a span (queueing and group commit included); nil: none.
+	Tracer trace.Tracer
 }
 
 // AppendObserver watches the store's appends (internal/metrics implements it).
@@ -104,7 +110,7 @@ func NewPostgres(pool *pgxpool.Pool, opts PostgresOptions) *Postgres {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Postgres{
-		pool: pool, log: opts.Logger, maxBatch: opts.MaxBatch, observer: opts.Observer,
+		pool: pool, log: opts.Logger, maxBatch: opts.MaxBatch, observer: opts.Observer, tracer: opts.Tracer,
 		queue: make(chan *pending, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go s.commitLoop()
@@ -128,13 +134,34 @@ func (s *Postgres) Append(ctx context.Context, appends ...StreamAppend) ([]domai
 	if err := validateAppends(appends); err != nil {
 		return nil, err
 	}
-	if s.observer != nil {
-		start := time.Now()
-		envs, err := s.append(ctx, appends)
-		s.observer.AppendDone(time.Since(start), AppendOutcome(err))
-		return envs, err
+	if s.observer == nil && s.tracer == nil {
+		return s.append(ctx, appends)
 	}
-	return s.append(ctx, appends)
+	var span trace.Span
+	if s.tracer != nil {
+		events := 0
+		for _, a := range appends {
+			events += len(a.Events)
+		}
+		ctx, span = s.tracer.Start(ctx, "eventstore.append", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.Int("paylent.streams", len(appends)), attribute.Int("paylent.events", events)))
+		defer span.End()
+	}
+	start := time.Now()
+	envs, err := s.append(ctx, appends)
+	outcome := AppendOutcome(err)
+	if s.observer != nil {
+		s.observer.AppendDone(time.Since(start), outcome)
+	}
+	if span != nil {
+		if err != nil {
+			span.SetStatus(codes.Error, outcome)
+		} else if len(envs) > 0 {
+			span.SetAttributes(attribute.Int64("paylent.position.first", envs[0].Position),
+				attribute.Int64("paylent.position.last", envs[len(envs)-1].Position))
+		}
+	}
+	return envs, err
 }
 
 func (s *Postgres) append(ctx context.Context, appends []StreamAppend) ([]domain.Envelope, error) {

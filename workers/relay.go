@@ -18,6 +18,9 @@ import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/internal/eventsig"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // relayLockID is the session advisory lock held by the one relay that publishes.
@@ -50,6 +53,10 @@ type RelayOptions struct {
 	// Observer is told how many events each publish round landed (metrics); nil observes
 	// nothing.
 	Observer RelayObserver
+	// Tracer puts each publish round in a span (nil: none). The round is a trace of its own:
+	// events carry no trace context (the envelope is a public contract), so the span names
+	// the positions it published, and the request that appended them names its positions.
+	Tracer trace.Tracer
 }
 
 // RelayObserver watches the relay (internal/metrics implements it).
@@ -244,7 +251,7 @@ func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
 			return fmt.Errorf("read events after %d: %w", pos, err)
 		}
 		if len(batch) > 0 {
-			n, perr := r.publish(ctx, batch, seq)
+			n, perr := r.tracedPublish(ctx, batch, seq)
 			if n > 0 {
 				floor = max(floor, batch[n-1].Position)
 			}
@@ -442,6 +449,24 @@ func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64
 		return len(futures), failed
 	}
 	return len(futures), nil
+}
+
+// tracedPublish is publish in a span when the relay has a tracer.
+func (r *Relay) tracedPublish(ctx context.Context, batch []domain.Envelope, seq uint64) (int, error) {
+	if r.opts.Tracer == nil {
+		return r.publish(ctx, batch, seq)
+	}
+	ctx, span := r.opts.Tracer.Start(ctx, "relay.publish", trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.Int("paylent.events", len(batch)),
+			attribute.Int64("paylent.position.first", batch[0].Position),
+			attribute.Int64("paylent.position.last", batch[len(batch)-1].Position)))
+	defer span.End()
+	n, err := r.publish(ctx, batch, seq)
+	span.SetAttributes(attribute.Int("paylent.published", n))
+	if err != nil {
+		span.SetStatus(codes.Error, "publish refused; resynchronising")
+	}
+	return n, err
 }
 
 // duplicateError: the stream already holds the event (de-duplicated by its id), so it is

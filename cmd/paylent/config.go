@@ -31,6 +31,9 @@ type Config struct {
 	// MetricsAddr is where GET /metrics (Prometheus) listens, on a listener of its own;
 	// empty (the default) serves no metrics.
 	MetricsAddr string // PAYLENT_METRICS_ADDR, e.g. 127.0.0.1:9464
+	// OTLPEndpoint is the OpenTelemetry collector traces are exported to over OTLP/HTTP
+	// (spans go to <endpoint>/v1/traces); empty (the default) records no spans.
+	OTLPEndpoint string // OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:4318
 }
 
 // Embedded reports whether this instance runs its own private database (the laptop
@@ -64,6 +67,7 @@ func LoadConfig(getenv func(string) string) Config {
 		RateLimits:     get("PAYLENT_RATE_LIMITS", "on"),
 		LogLevel:       get("PAYLENT_LOG_LEVEL", "info"),
 		MetricsAddr:    get("PAYLENT_METRICS_ADDR", ""),
+		OTLPEndpoint:   get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
 	}
 }
 
@@ -100,6 +104,11 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimits != "on" && c.RateLimits != "off" {
 		errs = append(errs, fmt.Errorf("PAYLENT_RATE_LIMITS %q: want on or off", c.RateLimits))
+	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("OTEL_EXPORTER_OTLP_ENDPOINT: want an http:// or https:// URL, e.g. http://127.0.0.1:4318"))
+		}
 	}
 	if c.MetricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || !validPort(port) {

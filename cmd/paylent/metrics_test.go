@@ -163,7 +163,8 @@ func TestMetricsEndpoint(t *testing.T) {
 func eq(want float64) func(float64) bool     { return func(v float64) bool { return v == want } }
 func atLeast(min float64) func(float64) bool { return func(v float64) bool { return v >= min } }
 
-// PAYLENT_METRICS_ADDR is checked with the rest of the configuration.
+// PAYLENT_METRICS_ADDR and OTEL_EXPORTER_OTLP_ENDPOINT are checked with the rest of the
+// configuration.
 func TestMetricsAddrValidated(t *testing.T) {
 	for _, bad := range []string{"9464", "localhost", "127.0.0.1:99999", "127.0.0.1:http"} {
 		code, _, stderr := cli(t, []string{"PAYLENT_METRICS_ADDR=" + bad}, "serve")
@@ -174,5 +175,11 @@ func TestMetricsAddrValidated(t *testing.T) {
 	code, _, stderr := cli(t, []string{"PAYLENT_METRICS_ADDR=127.0.0.1:4000", "PAYLENT_HTTP_ADDR=127.0.0.1:4000"}, "serve")
 	if code != 2 || !strings.Contains(stderr, "must differ") {
 		t.Errorf("same address as HTTP: exit %d, %q", code, stderr)
+	}
+	for _, bad := range []string{"127.0.0.1:4318", "grpc://collector:4317", "http://"} {
+		code, _, stderr := cli(t, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + bad}, "serve")
+		if code != 2 || !strings.Contains(stderr, "OTEL_EXPORTER_OTLP_ENDPOINT") {
+			t.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT=%s: exit %d, %q", bad, code, stderr)
+		}
 	}
 }
