@@ -18,6 +18,7 @@ import (
 	"github.com/paylent/paylent/api/web"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/tenants"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Check is one readiness probe (database, NATS, a projection).
@@ -43,6 +44,10 @@ type Options struct {
 	// RateLimitsOff (PAYLENT_RATE_LIMITS=off) disables them.
 	RateLimiter   *ratelimit.Limiter
 	RateLimitsOff bool
+	// Observer is told of every request (metrics); nil observes nothing.
+	Observer RequestObserver
+	// Tracer puts every request in a span (OpenTelemetry); nil: no spans.
+	Tracer trace.Tracer
 }
 
 // BodyLimit caps every request body.
@@ -66,6 +71,12 @@ func New(opts Options) *fiber.App {
 	app.Use(recover.New())
 	app.Use(requestid.New())
 	app.Use(helmet.New(helmet.Config{ReferrerPolicy: "no-referrer", CrossOriginEmbedderPolicy: "unsafe-none"}))
+	if opts.Tracer != nil {
+		app.Use(traceRequests(opts.Tracer, opts.Directory))
+	}
+	if opts.Observer != nil {
+		app.Use(observe(opts.Observer, opts.Directory))
+	}
 	app.Use(requestLog(log))
 
 	h := &health{checks: opts.Checks, log: log}

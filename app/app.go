@@ -8,6 +8,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/token"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
@@ -59,6 +60,7 @@ type App struct {
 	registry  *domain.Registry
 	now       func() time.Time
 	log       *slog.Logger
+	observer  TokenObserver
 }
 
 // Options configure an App.
@@ -78,6 +80,16 @@ type Options struct {
 	Registry *domain.Registry
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Observer is told of every access token the flows issue (metrics); nil observes
+	// nothing.
+	Observer TokenObserver
+}
+
+// TokenObserver watches token issuance (internal/metrics implements it).
+type TokenObserver interface {
+	// TokenIssued reports an access token issued by grant (client.Grant...) in format
+	// (token.FormatJWT or token.FormatOpaque).
+	TokenIssued(grant, format string)
 }
 
 // New returns an App.
@@ -89,7 +101,14 @@ func New(o Options) *App {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &App{loop: o.Loop, masterKey: o.MasterKey, rand: o.Rand, rm: o.ReadModels, hasher: o.Hasher, registry: o.Registry,
-		now: o.Now, log: o.Logger}
+		now: o.Now, log: o.Logger, observer: o.Observer}
+}
+
+// issued tells the observer, if any, that a flow returned an access token.
+func (a *App) issued(grant string, access token.Issued) {
+	if a.observer != nil {
+		a.observer.TokenIssued(grant, access.Format)
+	}
 }
 
 // Written is the outcome of an operation that changes one thing: the position of its last

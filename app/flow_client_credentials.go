@@ -48,6 +48,7 @@ func (a *App) ClientCredentials(ctx context.Context, req TokenRequest) (TokenRes
 	// No wait for the read model here: introspection reads the head of the log after the
 	// request arrives and waits for it (or reads an unknown token through from the log), so
 	// a just-issued opaque token introspects as active on any instance.
+	a.issued(client.GrantClientCredentials, ev)
 	return TokenResponse{AccessToken: value, TokenType: "Bearer", ExpiresIn: int64(t.Settings.AccessTokenTTL() / time.Second),
 		Scope: requested.String()}, nil
 }

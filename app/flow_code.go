@@ -97,6 +97,7 @@ func (a *App) AuthorizationCode(ctx context.Context, req CodeRequest) (TokenResp
 		}
 	}
 	a.tokensWritten(ctx, res.Position)
+	a.issued(client.GrantAuthorizationCode, accessEv)
 	return resp, nil
 }
 

@@ -98,6 +98,7 @@ func (a *App) Refresh(ctx context.Context, req RefreshRequest) (TokenResponse, *
 		}
 	}
 	a.tokensWritten(ctx, res.Position)
+	a.issued(client.GrantRefreshToken, accessEv)
 	return resp, nil
 }
 

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/paylent/paylent/domain"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Loop runs domain commands: load each stream the command names, decode and hand the history
@@ -18,6 +22,7 @@ type Loop struct {
 	registry    *domain.Registry
 	now         func() time.Time
 	maxAttempts int
+	tracer      trace.Tracer // nil: no spans
 }
 
 // NewLoop returns a command loop over store. now is the clock handed to decisions.
@@ -35,6 +40,30 @@ type Result struct {
 
 // Execute runs cmd on behalf of actor.
 func (l *Loop) Execute(ctx context.Context, cmd domain.Command, actor domain.Actor) (Result, error) {
+	if l.tracer == nil {
+		return l.execute(ctx, cmd, actor)
+	}
+	// The command's type names the span (token.Issue, grant.Redeem): a bounded set, and
+	// nothing of the command's content, which may hold hashes of secrets.
+	ctx, span := l.tracer.Start(ctx, "command "+strings.TrimPrefix(fmt.Sprintf("%T", cmd), "*"))
+	defer span.End()
+	res, err := l.execute(ctx, cmd, actor)
+	if err != nil {
+		span.SetStatus(codes.Error, AppendOutcome(err))
+	} else {
+		span.SetAttributes(attribute.Int64("paylent.position", res.Position))
+	}
+	return res, err
+}
+
+// Traced returns the loop with each Execute in a span of tr (nil: none).
+func (l *Loop) Traced(tr trace.Tracer) *Loop {
+	c := *l
+	c.tracer = tr
+	return &c
+}
+
+func (l *Loop) execute(ctx context.Context, cmd domain.Command, actor domain.Actor) (Result, error) {
 	refs := cmd.Streams()
 	for attempt := 1; ; attempt++ {
 		res, err := l.attempt(ctx, cmd, refs, actor)

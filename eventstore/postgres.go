@@ -15,6 +15,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paylent/paylent/domain"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // appendLockID is the transaction-scoped advisory lock every append holds while it assigns
@@ -37,6 +40,8 @@ type Postgres struct {
 	closing  sync.Once
 	maxBatch int
 	stats    struct{ commits, events, requests atomic.Int64 }
+	observer AppendObserver // nil: not observed
+	tracer   trace.Tracer   // nil: no spans
 }
 
 var _ Store = (*Postgres)(nil)
@@ -57,6 +62,42 @@ type PostgresOptions struct {
 	// MaxBatch caps the requests grouped into one commit (default 256).
 	MaxBatch int
 	Logger   *slog.Logger
+	// Observer is told every append's latency and every commit's size (metrics); nil
+	// observes nothing.
+	Observer AppendObserver
+	// Tracer puts each Append in a span (queueing and group commit included); nil: none.
+	Tracer trace.Tracer
+}
+
+// AppendObserver watches the store's appends (internal/metrics implements it).
+type AppendObserver interface {
+	// AppendDone reports one Append from the call to its outcome (AppendOutcome).
+	AppendDone(elapsed time.Duration, outcome string)
+	// BatchCommitted reports one group-commit transaction: the requests and events it
+	// committed and how long it took.
+	BatchCommitted(requests, events int, elapsed time.Duration)
+}
+
+// Outcomes of an append, as AppendObserver reports them.
+const (
+	OutcomeOK          = "ok"
+	OutcomeConflict    = "conflict"
+	OutcomeUnavailable = "unavailable"
+	OutcomeError       = "error"
+)
+
+// AppendOutcome names err's class for an AppendObserver.
+func AppendOutcome(err error) string {
+	switch {
+	case err == nil:
+		return OutcomeOK
+	case errors.Is(err, ErrConflict):
+		return OutcomeConflict
+	case errors.Is(err, ErrUnavailable):
+		return OutcomeUnavailable
+	default:
+		return OutcomeError
+	}
 }
 
 // NewPostgres returns a store over pool, whose database must be migrated. Close stops its
@@ -69,7 +110,7 @@ func NewPostgres(pool *pgxpool.Pool, opts PostgresOptions) *Postgres {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Postgres{
-		pool: pool, log: opts.Logger, maxBatch: opts.MaxBatch,
+		pool: pool, log: opts.Logger, maxBatch: opts.MaxBatch, observer: opts.Observer, tracer: opts.Tracer,
 		queue: make(chan *pending, 4096), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go s.commitLoop()
@@ -93,6 +134,37 @@ func (s *Postgres) Append(ctx context.Context, appends ...StreamAppend) ([]domai
 	if err := validateAppends(appends); err != nil {
 		return nil, err
 	}
+	if s.observer == nil && s.tracer == nil {
+		return s.append(ctx, appends)
+	}
+	var span trace.Span
+	if s.tracer != nil {
+		events := 0
+		for _, a := range appends {
+			events += len(a.Events)
+		}
+		ctx, span = s.tracer.Start(ctx, "eventstore.append", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.Int("paylent.streams", len(appends)), attribute.Int("paylent.events", events)))
+		defer span.End()
+	}
+	start := time.Now()
+	envs, err := s.append(ctx, appends)
+	outcome := AppendOutcome(err)
+	if s.observer != nil {
+		s.observer.AppendDone(time.Since(start), outcome)
+	}
+	if span != nil {
+		if err != nil {
+			span.SetStatus(codes.Error, outcome)
+		} else if len(envs) > 0 {
+			span.SetAttributes(attribute.Int64("paylent.position.first", envs[0].Position),
+				attribute.Int64("paylent.position.last", envs[len(envs)-1].Position))
+		}
+	}
+	return envs, err
+}
+
+func (s *Postgres) append(ctx context.Context, appends []StreamAppend) ([]domain.Envelope, error) {
 	p := &pending{ctx: ctx, appends: appends, reply: make(chan appendResult, 1)}
 	select {
 	case <-s.stop:
@@ -160,6 +232,7 @@ func (s *Postgres) commitBatch(batch []*pending) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	start := time.Now()
 	results, events, err := s.commit(ctx, live)
 	if err != nil {
 		err = classify(err)
@@ -172,6 +245,9 @@ func (s *Postgres) commitBatch(batch []*pending) {
 	s.stats.commits.Add(1)
 	s.stats.events.Add(int64(events))
 	s.stats.requests.Add(int64(len(live)))
+	if s.observer != nil && events > 0 {
+		s.observer.BatchCommitted(len(live), events, time.Since(start))
+	}
 	for i, p := range live {
 		p.reply <- results[i]
 	}

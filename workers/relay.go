@@ -18,6 +18,9 @@ import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/internal/eventsig"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // relayLockID is the session advisory lock held by the one relay that publishes.
@@ -47,6 +50,19 @@ type RelayOptions struct {
 	BatchSize int
 	// PollInterval bounds how long the relay sleeps without a notification (default 1s).
 	PollInterval time.Duration
+	// Observer is told how many events each publish round landed (metrics); nil observes
+	// nothing.
+	Observer RelayObserver
+	// Tracer puts each publish round in a span (nil: none). The round is a trace of its own:
+	// events carry no trace context (the envelope is a public contract), so the span names
+	// the positions it published, and the request that appended them names its positions.
+	Tracer trace.Tracer
+}
+
+// RelayObserver watches the relay (internal/metrics implements it).
+type RelayObserver interface {
+	// EventsPublished reports events acknowledged by the stream.
+	EventsPublished(n int)
 }
 
 // StreamSettings are the operator's choices for PAYLENT_EVENTS.
@@ -99,6 +115,43 @@ func (r *Relay) Published() int64 { return r.published.Load() }
 
 // Leader reports whether this instance's relay is the one publishing.
 func (r *Relay) Leader() bool { return r.leader.Load() }
+
+// RelayLag is how far the relay is behind the event log.
+type RelayLag struct {
+	Leader bool  // this instance's relay is the one publishing
+	Behind int64 // positions committed after the last published one
+	// Oldest is the age of the first event not yet published (0 when Behind is 0).
+	Oldest time.Duration
+}
+
+// Lag reports how far publishing is behind head (the log's head, read by the caller). On
+// the leader it counts from what it knows is on the stream; on an instance standing by,
+// from the checkpoint the leader writes at least once a second while it publishes (so a
+// standby may overstate the lag by up to a second's worth of events).
+func (r *Relay) Lag(ctx context.Context, head int64) (RelayLag, error) {
+	lag := RelayLag{Leader: r.Leader()}
+	var checkpoint int64
+	err := r.opts.Pool.QueryRow(ctx, `SELECT position FROM relay_checkpoints WHERE name = 'relay'`).Scan(&checkpoint)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return RelayLag{}, fmt.Errorf("read relay checkpoint: %w", err)
+	}
+	published := checkpoint
+	if lag.Leader {
+		published = max(published, r.Published())
+	}
+	if head <= published {
+		return lag, nil
+	}
+	lag.Behind = head - published
+	next, err := r.opts.Store.ReadAll(ctx, published, 1)
+	if err != nil {
+		return RelayLag{}, fmt.Errorf("read event %d: %w", published+1, err)
+	}
+	if len(next) > 0 {
+		lag.Oldest = max(time.Since(next[0].OccurredAt), 0)
+	}
+	return lag, nil
+}
 
 // EnsureStream creates PAYLENT_EVENTS or brings its configuration up to date.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, s StreamSettings) (jetstream.Stream, error) {
@@ -198,7 +251,7 @@ func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
 			return fmt.Errorf("read events after %d: %w", pos, err)
 		}
 		if len(batch) > 0 {
-			n, perr := r.publish(ctx, batch, seq)
+			n, perr := r.tracedPublish(ctx, batch, seq)
 			if n > 0 {
 				floor = max(floor, batch[n-1].Position)
 			}
@@ -217,6 +270,9 @@ func (r *Relay) lead(ctx context.Context, conn *pgx.Conn) error {
 			}
 			seq, pos = seq+uint64(n), batch[n-1].Position
 			r.published.Store(pos)
+			if r.opts.Observer != nil {
+				r.opts.Observer.EventsPublished(n)
+			}
 			if time.Since(savedAt) >= time.Second {
 				if err := saveCheckpoint(ctx, conn, pos); err != nil {
 					return err
@@ -393,6 +449,24 @@ func (r *Relay) publish(ctx context.Context, batch []domain.Envelope, seq uint64
 		return len(futures), failed
 	}
 	return len(futures), nil
+}
+
+// tracedPublish is publish in a span when the relay has a tracer.
+func (r *Relay) tracedPublish(ctx context.Context, batch []domain.Envelope, seq uint64) (int, error) {
+	if r.opts.Tracer == nil {
+		return r.publish(ctx, batch, seq)
+	}
+	ctx, span := r.opts.Tracer.Start(ctx, "relay.publish", trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.Int("paylent.events", len(batch)),
+			attribute.Int64("paylent.position.first", batch[0].Position),
+			attribute.Int64("paylent.position.last", batch[len(batch)-1].Position)))
+	defer span.End()
+	n, err := r.publish(ctx, batch, seq)
+	span.SetAttributes(attribute.Int("paylent.published", n))
+	if err != nil {
+		span.SetStatus(codes.Error, "publish refused; resynchronising")
+	}
+	return n, err
 }
 
 // duplicateError: the stream already holds the event (de-duplicated by its id), so it is

@@ -44,8 +44,11 @@ type Deps struct {
 	Transport http.RoundTripper
 	// Outbox is the dev outbox directory ("" when mail goes over SMTP): the Mailbox page.
 	Outbox string
-	Logger *slog.Logger
-	Now    func() time.Time
+	// RecordRoutes leaves the route that answered each request where RouteOf finds it, for
+	// the main application's request metrics (set it when they are on).
+	RecordRoutes bool
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Dashboard is the dashboard's fiber application.
@@ -77,6 +80,24 @@ func (d *Dashboard) Handler() func(*fiber.Ctx) error {
 		h(c.Context())
 		return nil
 	}
+}
+
+// routeKey is the request's user value under which the dashboard leaves the route that
+// answered, for the main application's metrics (the dashboard is an application of its own).
+const routeKey = "paylent.dashboard.route"
+
+// recordRoute runs first: once the request is answered, it records the deepest route matched.
+func recordRoute(c *fiber.Ctx) error {
+	err := c.Next()
+	c.Context().SetUserValue(routeKey, c.Route())
+	return err
+}
+
+// RouteOf is the dashboard's route that answered c, nil if the dashboard did not (or does
+// not record its routes).
+func RouteOf(c *fiber.Ctx) *fiber.Route {
+	r, _ := c.Context().UserValue(routeKey).(*fiber.Route)
+	return r
 }
 
 // ClientSecret is the dashboard's client secret: derived from the master key, so every

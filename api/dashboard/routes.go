@@ -16,6 +16,9 @@ var sections = []string{"clients", "scopes", "users", "sessions", "audit", "sett
 
 func (d *Dashboard) routes() {
 	a := d.app
+	if d.RecordRoutes {
+		a.Use(recordRoute)
+	}
 	a.Use(d.securityHeaders)
 	assets, _ := fs.Sub(assetFiles, "assets")
 	a.Use("/assets", filesystem.New(filesystem.Config{Root: http.FS(assets), MaxAge: 3600}))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,28 @@ type Options struct {
 	LocalKeys int
 	// Logger receives store failures; nil discards them.
 	Logger *slog.Logger
+	// Observer is told of every refusal (metrics); nil observes nothing.
+	Observer Observer
+}
+
+// Observer watches the limiter's refusals (internal/metrics implements it).
+type Observer interface {
+	// RateLimited reports a refused request. limit is the name before the first ":" of its
+	// key (token, login, register, management): keys are "<limit>:<environment>:...", so
+	// the names are the code's few constants, never a client's address.
+	RateLimited(limit string)
+}
+
+// refused tells the observer, if any, that the request with key was refused.
+func (l *Limiter) refused(key string) {
+	if l.opts.Observer == nil {
+		return
+	}
+	name, _, ok := strings.Cut(key, ":")
+	if !ok {
+		name = "other"
+	}
+	l.opts.Observer.RateLimited(name)
 }
 
 func (o *Options) defaults() {
@@ -188,6 +211,14 @@ func bind(ctx context.Context, js jetstream.JetStream, opts Options) (jetstream.
 // did not answer within Timeout, or the context's error; the Decision is then zero and
 // the caller chooses to fail open or closed (Middleware does, per its FailOpen).
 func (l *Limiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (Decision, error) {
+	d, err := l.allow(ctx, key, limit, window)
+	if err == nil && !d.Allowed {
+		l.refused(key)
+	}
+	return d, err
+}
+
+func (l *Limiter) allow(ctx context.Context, key string, limit int, window time.Duration) (Decision, error) {
 	if key == "" || limit < 1 || window < time.Millisecond || window > l.opts.MaxWindow {
 		return Decision{}, fmt.Errorf("%w: key %q, limit %d, window %s (at most %s)",
 			ErrInvalid, key, limit, window, l.opts.MaxWindow)
@@ -341,10 +372,14 @@ func (l *Limiter) pause(err error) {
 func (l *Limiter) degraded(key string, limit int, window time.Duration, failOpen bool) Decision {
 	now := time.Now()
 	if !failOpen {
+		l.refused(key)
 		return Decision{RetryAfter: failClosedRetry, Reset: now.Add(failClosedRetry), Degraded: true}
 	}
 	d := l.fallback.admit(storeKey(key), limit, window, now)
 	d.Degraded = true
+	if !d.Allowed {
+		l.refused(key)
+	}
 	return d
 }
 

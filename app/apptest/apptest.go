@@ -42,6 +42,35 @@ type Harness struct {
 	Keys     *keys.Keyring
 	// Ready is a waiter that every read model satisfies (they are applied synchronously).
 	Ready app.Waiter
+	// Issued counts the access tokens the flows report (the App's TokenObserver).
+	Issued *IssuedTokens
+}
+
+// IssuedTokens is a TokenObserver that counts tokens by "grant/format".
+type IssuedTokens struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// TokenIssued implements app.TokenObserver.
+func (c *IssuedTokens) TokenIssued(grant, format string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[grant+"/"+format]++
+}
+
+// Counts returns a copy of the counts by "grant/format".
+func (c *IssuedTokens) Counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.n))
+	for k, v := range c.n {
+		out[k] = v
+	}
+	return out
 }
 
 // New returns a harness with an empty log. Password hashing uses cheap Argon2id
@@ -54,7 +83,8 @@ func New(t testing.TB) *Harness {
 		models: []projections.Projection{h.Catalog, h.Tokens, h.Sessions, h.Keys}}
 	h.Ready = h.Store
 	h.Loop = eventstore.NewLoop(h.Store, reg, time.Now)
-	h.App = app.New(app.Options{Loop: h.Loop, MasterKey: MasterKey, Registry: reg,
+	h.Issued = &IssuedTokens{}
+	h.App = app.New(app.Options{Loop: h.Loop, MasterKey: MasterKey, Registry: reg, Observer: h.Issued,
 		Hasher: secret.NewHasher(secret.HasherConfig{Params: secret.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}}),
 		ReadModels: app.ReadModels{Head: h.Store, Catalog: h.Catalog, CatalogReady: h.Store, Tokens: h.Tokens, TokensReady: h.Store,
 			Sessions: h.Sessions, SessionsReady: h.Store, Keys: h.Keys, KeysReady: h.Store}})

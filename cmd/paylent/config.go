@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -27,6 +28,12 @@ type Config struct {
 	SMTPURL        string // PAYLENT_SMTP_URL
 	RateLimits     string // PAYLENT_RATE_LIMITS: on (default) or off
 	LogLevel       string // PAYLENT_LOG_LEVEL: debug, info (default), warn, error
+	// MetricsAddr is where GET /metrics (Prometheus) listens, on a listener of its own;
+	// empty (the default) serves no metrics.
+	MetricsAddr string // PAYLENT_METRICS_ADDR, e.g. 127.0.0.1:9464
+	// OTLPEndpoint is the OpenTelemetry collector traces are exported to over OTLP/HTTP
+	// (spans go to <endpoint>/v1/traces); empty (the default) records no spans.
+	OTLPEndpoint string // OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:4318
 }
 
 // Embedded reports whether this instance runs its own private database (the laptop
@@ -59,6 +66,8 @@ func LoadConfig(getenv func(string) string) Config {
 		SMTPURL:        get("PAYLENT_SMTP_URL", ""),
 		RateLimits:     get("PAYLENT_RATE_LIMITS", "on"),
 		LogLevel:       get("PAYLENT_LOG_LEVEL", "info"),
+		MetricsAddr:    get("PAYLENT_METRICS_ADDR", ""),
+		OTLPEndpoint:   get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
 	}
 }
 
@@ -96,6 +105,18 @@ func (c Config) Validate() error {
 	if c.RateLimits != "on" && c.RateLimits != "off" {
 		errs = append(errs, fmt.Errorf("PAYLENT_RATE_LIMITS %q: want on or off", c.RateLimits))
 	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("OTEL_EXPORTER_OTLP_ENDPOINT: want an http:// or https:// URL, e.g. http://127.0.0.1:4318"))
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || !validPort(port) {
+			errs = append(errs, fmt.Errorf("PAYLENT_METRICS_ADDR %q: want host:port, e.g. 127.0.0.1:9464", c.MetricsAddr))
+		} else if c.MetricsAddr == c.HTTPAddr {
+			errs = append(errs, errors.New("PAYLENT_METRICS_ADDR: must differ from PAYLENT_HTTP_ADDR (metrics have a listener of their own)"))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -130,6 +151,12 @@ func (c Config) validateNATS() []error {
 		errs = append(errs, errors.New("PAYLENT_NATS_RELAY_CREDS: set NATS_CREDS too (the instance's own identity)"))
 	}
 	return errs
+}
+
+// validPort is a port number (0 picks a free one).
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 func validNATSScheme(s string) bool {

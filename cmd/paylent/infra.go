@@ -22,6 +22,7 @@ import (
 	"github.com/paylent/paylent/internal/pgcluster"
 	"github.com/paylent/paylent/migrations"
 	"github.com/paylent/paylent/resourceserver"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // database is an open, migrated event store.
@@ -36,6 +37,13 @@ type database struct {
 // openDatabase connects to DATABASE_URL, or starts (or attaches to) the private cluster under
 // the data directory, and applies migrations.
 func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database, error) {
+	return openObservedDatabase(ctx, cfg, log, nil, nil)
+}
+
+// openObservedDatabase is openDatabase with the store's appends told to observer (metrics)
+// and the commands and appends in spans of tracer (traces); nil for none.
+func openObservedDatabase(ctx context.Context, cfg Config, log *slog.Logger, observer eventstore.AppendObserver,
+	tracer trace.Tracer) (*database, error) {
 	db := &database{registry: eventtypes.Registry()}
 	url := cfg.DatabaseURL
 	if cfg.Embedded() {
@@ -69,8 +77,8 @@ func openDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*database,
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	db.pool = pool
-	db.store = eventstore.NewPostgres(pool, eventstore.PostgresOptions{Logger: log})
-	db.loop = eventstore.NewLoop(db.store, db.registry, time.Now)
+	db.store = eventstore.NewPostgres(pool, eventstore.PostgresOptions{Logger: log, Observer: observer, Tracer: tracer})
+	db.loop = eventstore.NewLoop(db.store, db.registry, time.Now).Traced(tracer)
 	return db, nil
 }
 

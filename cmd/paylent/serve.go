@@ -34,6 +34,7 @@ import (
 	"github.com/paylent/paylent/projections/tokens"
 	"github.com/paylent/paylent/tenants"
 	"github.com/paylent/paylent/workers"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // controlChannel carries operator requests to every running instance ("rebuild:<name>").
@@ -100,7 +101,21 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg, log)
+	tel, err := newTelemetry(cfg, log)
+	if err != nil {
+		return err
+	}
+	stopMetrics, err := tel.serve(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	traces, err := newTracing(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer traces.shutdown(log)
+	db, err := openObservedDatabase(ctx, cfg, log, tel.store(), traces.tracer())
 	if err != nil {
 		return err
 	}
@@ -127,7 +142,10 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		wg.Wait() // projections checkpoint on their way out
 	}()
 	rm := newReadModels(env, db, msg, mk)
-	startWorkers(env, db, msg, rm, mk, goWork)
+	relay := startWorkers(env, db, msg, rm, mk, workerHooks{relay: tel.relay(), tracer: traces.tracer()}, goWork)
+	if err := tel.watch(rm, relay, msg, env.hasher); err != nil {
+		return err
+	}
 
 	dir := tenants.NewDirectory(rm.catalog, cfg.PublicDomain, cfg.PublicScheme)
 	if cfg.Embedded() {
@@ -141,21 +159,22 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	limiter, err := ratelimit.New(ctx, msg.js, ratelimit.Options{Logger: log})
+	limiter, err := ratelimit.New(ctx, msg.js, ratelimit.Options{Logger: log, Observer: tel.limits()})
 	if err != nil {
 		return err
 	}
-	ops := app.New(app.Options{Loop: db.loop, MasterKey: mk, Logger: log, ReadModels: rm.forApp(), Hasher: env.hasher, Registry: db.registry})
+	ops := app.New(app.Options{Loop: db.loop, MasterKey: mk, Logger: log, ReadModels: rm.forApp(), Hasher: env.hasher, Registry: db.registry,
+		Observer: tel.tokens()})
 	oauthHandlers := oauth.New(oauth.Deps{App: ops, Catalog: rm.catalog, Keys: rm.keys, Logger: log, EventKeys: eventKeys(mk)})
 	return serveHTTP(ctx, env, ln, api.New(api.Options{Directory: dir, Logger: log,
-		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(),
+		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(), Observer: tel.requests(), Tracer: traces.tracer(),
 		OAuth: oauthHandlers,
 		Mgmt: mgmt.New(mgmt.Deps{App: ops, Store: db.store, Registry: db.registry, Catalog: rm.catalog, Sessions: rm.sessions,
 			Tokens: rm.tokens, Keys: rm.keys, Runtimes: rm.byName, Verify: oauthHandlers.VerifyAccessToken, Logger: log,
 			EventSigner: eventsig.Derive(mk, eventsig.CurrentVersion)}),
 		Dashboard: dashboard.New(dashboard.Deps{App: ops, Store: db.store, Catalog: rm.catalog, Sessions: rm.sessions, Tokens: rm.tokens, Keys: rm.keys,
 			Directory: dir, Runtimes: rm.byName, MasterKey: mk, Scheme: cfg.PublicScheme,
-			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log}),
+			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log, RecordRoutes: tel.on() || traces.tracer() != nil}),
 		Web: web.New(web.Deps{App: ops, Catalog: rm.catalog, Sessions: rm.sessions, Keys: rm.keys, MasterKey: mk,
 			Scheme: cfg.PublicScheme, Logger: log}),
 		Checks: []api.Check{
@@ -165,10 +184,12 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 		}}), dir)
 }
 
-// startWorkers runs the relay, the projections, the key manager and the listeners.
-func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, goWork func(string, func(context.Context) error)) {
+// startWorkers runs the relay, the projections, the key manager and the listeners, and
+// returns the relay.
+func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, hooks workerHooks,
+	goWork func(string, func(context.Context) error)) *workers.Relay {
 	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.relayJS, Logger: env.log,
-		Signer: eventsig.Derive(mk, eventsig.CurrentVersion), Keys: eventKeys(mk)})
+		Signer: eventsig.Derive(mk, eventsig.CurrentVersion), Keys: eventKeys(mk), Observer: hooks.relay, Tracer: hooks.tracer})
 	goWork("relay", relay.Run)
 	for _, rt := range rm.runtimes {
 		goWork("projection "+rt.Name(), rt.Run)
@@ -194,6 +215,13 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 	goWork("control", func(ctx context.Context) error {
 		return db.store.Listen(ctx, controlChannel, func(p string) { control(ctx, env, rm.runtimes, p) })
 	})
+	return relay
+}
+
+// workerHooks are what metrics and traces hand the workers (nil: off).
+type workerHooks struct {
+	relay  workers.RelayObserver
+	tracer trace.Tracer
 }
 
 // outboxDir is the dev outbox the dashboard's Mailbox shows ("" when mail goes over SMTP).

@@ -42,6 +42,8 @@ type Hasher struct {
 	sem     *semaphore.Weighted
 	slotKiB int64 // a computation's smallest weight: the budget shared by the CPUs
 	waiting atomic.Int64
+	running atomic.Int64
+	busy    atomic.Uint64 // callers refused with ErrBusy
 	// idKey computes Argon2id (tests replace it to observe concurrency).
 	idKey func(password, salt []byte, p PasswordParams, keyLen uint32) []byte
 
@@ -75,6 +77,18 @@ func (h *Hasher) Params() PasswordParams { return h.cfg.Params }
 
 // Limit is how many computations with the hasher's own parameters run at once.
 func (h *Hasher) Limit() int { return int(int64(h.cfg.MemoryBudgetKiB) / h.weight(h.cfg.Params)) }
+
+// HasherStats is the hasher's state, for metrics.
+type HasherStats struct {
+	Waiting int64  // callers queued for a turn
+	Running int64  // computations running
+	Busy    uint64 // callers refused with ErrBusy since the hasher was made
+}
+
+// Stats reports the hasher's queue, running computations and refusals.
+func (h *Hasher) Stats() HasherStats {
+	return HasherStats{Waiting: h.waiting.Load(), Running: h.running.Load(), Busy: h.busy.Load()}
+}
 
 // Hash returns the PHC string of password with the hasher's parameters.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
@@ -132,6 +146,7 @@ func (h *Hasher) run(ctx context.Context, p PasswordParams, compute func()) erro
 	if !h.sem.TryAcquire(w) {
 		if h.waiting.Add(1) > int64(h.cfg.MaxWaiting) {
 			h.waiting.Add(-1)
+			h.busy.Add(1)
 			return ErrBusy
 		}
 		wctx, cancel := context.WithTimeout(ctx, h.cfg.MaxWait)
@@ -143,10 +158,13 @@ func (h *Hasher) run(ctx context.Context, p PasswordParams, compute func()) erro
 		case ctx.Err() != nil:
 			return fmt.Errorf("wait to hash a password: %w", ctx.Err())
 		default:
+			h.busy.Add(1)
 			return ErrBusy
 		}
 	}
 	defer h.sem.Release(w)
+	h.running.Add(1)
+	defer h.running.Add(-1)
 	compute()
 	return nil
 }

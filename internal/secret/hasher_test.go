@@ -117,6 +117,9 @@ func TestHasherQueueOverflowsWithErrBusy(t *testing.T) {
 	if _, err := h.Verify(t.Context(), encodePHC(testParams(), make([]byte, 16), make([]byte, 32)), "x"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("beyond the queue: %v, want ErrBusy", err)
 	}
+	if st := h.Stats(); st != (HasherStats{Waiting: 3, Running: 1, Busy: 1}) {
+		t.Errorf("stats with the queue full: %+v", st)
+	}
 	for i := range 4 {
 		g.release <- struct{}{}
 		if err := <-results; err != nil {
@@ -128,6 +131,9 @@ func TestHasherQueueOverflowsWithErrBusy(t *testing.T) {
 	}
 	if h.waiting.Load() != 0 || g.running.Load() != 0 {
 		t.Errorf("after the queue drained: %d waiting, %d running", h.waiting.Load(), g.running.Load())
+	}
+	if st := h.Stats(); st != (HasherStats{Busy: 1}) {
+		t.Errorf("stats after the queue drained: %+v", st)
 	}
 }
 
