@@ -73,18 +73,24 @@ func (c EndUser) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, er
 	case !u.Disabled:
 		out[0] = []domain.Event{user.Disabled{}}
 	}
-	for i := range c.SessionIDs {
-		if s := session.Fold(h[next+i]); s.Started != nil && !s.Revoked && s.Started.UserID == c.UserID {
-			out[next+i] = []domain.Event{session.Revoked{Reason: reason}}
-		}
-	}
-	next += len(c.SessionIDs)
-	for i := range c.GrantIDs {
-		if g := grant.Fold(h[next+i]); g.Exists && !g.Revoked && g.UserID == c.UserID {
-			out[next+i] = []domain.Event{grant.Revoked{Reason: reason, Tokens: g.Live(now)}}
-		}
-	}
+	revokeHeld(h, out, next, c.UserID, len(c.SessionIDs), len(c.GrantIDs), reason, now)
 	return out, nil
+}
+
+// revokeHeld decides, into out, the revocation of a user's sessions and grants whose
+// histories are h[from:from+sessions] and the grants' after them: each only if it is live
+// and belongs to userID, so a stale or wrong list can revoke less, never someone else's.
+func revokeHeld(h, out [][]domain.Event, from int, userID string, sessions, grants int, reason string, now time.Time) {
+	for i := from; i < from+sessions; i++ {
+		if s := session.Fold(h[i]); s.Started != nil && !s.Revoked && s.Started.UserID == userID {
+			out[i] = []domain.Event{session.Revoked{Reason: reason}}
+		}
+	}
+	for i := from + sessions; i < from+sessions+grants; i++ {
+		if g := grant.Fold(h[i]); g.Exists && !g.Revoked && g.UserID == userID {
+			out[i] = []domain.Event{grant.Revoked{Reason: reason, Tokens: g.Live(now)}}
+		}
+	}
 }
 
 // EndClient deletes a client and, in the same append, revokes every grant issued to it and

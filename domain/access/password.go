@@ -58,17 +58,7 @@ func (c ChangePassword) Decide(h [][]domain.Event, now time.Time) ([][]domain.Ev
 	}
 	out := make([][]domain.Event, len(h))
 	out[0] = []domain.Event{user.PasswordChanged{PasswordHash: c.Password.PHC(), At: now.UTC().Truncate(time.Second)}}
-	for i := range c.SessionIDs {
-		if s := session.Fold(h[1+i]); s.Started != nil && !s.Revoked && s.Started.UserID == c.UserID {
-			out[1+i] = []domain.Event{session.Revoked{Reason: ReasonPasswordChanged}}
-		}
-	}
-	next := 1 + len(c.SessionIDs)
-	for i := range c.GrantIDs {
-		if g := grant.Fold(h[next+i]); g.Exists && !g.Revoked && g.UserID == c.UserID {
-			out[next+i] = []domain.Event{grant.Revoked{Reason: ReasonPasswordChanged, Tokens: g.Live(now)}}
-		}
-	}
+	revokeHeld(h, out, 1, c.UserID, len(c.SessionIDs), len(c.GrantIDs), ReasonPasswordChanged, now)
 	return out, nil
 }
 
