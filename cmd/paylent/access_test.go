@@ -103,6 +103,7 @@ func jtiOf(t *testing.T, jwt string) string {
 // revocation events; a deleted client's Management API token and tokens; management
 // scopes that escalate; and a token revoked through the Management API.
 func TestEndingAccessEndsItEverywhere(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	admin := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:read admin:write admin:users")}
 	web := s.client(t, "acme-test", "--name", "Web", "--type", "confidential", "--grant", "authorization_code",

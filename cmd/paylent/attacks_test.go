@@ -62,6 +62,7 @@ func fields(page string) url.Values {
 }
 
 func TestAuthorizeRefusesWhatItMustNotRedirect(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	app := s.client(t, "acme-test", "--name", "App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb?tenant=1", "--scope", "openid")
@@ -115,6 +116,7 @@ func TestAuthorizeRefusesWhatItMustNotRedirect(t *testing.T) {
 }
 
 func TestLoginDefences(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	cbURL := "https://app.example.com/cb"
 	app := s.client(t, "acme-test", "--name", "App", "--type", "confidential", "--grant", "authorization_code",

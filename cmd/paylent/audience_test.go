@@ -14,6 +14,7 @@ import (
 // Access tokens name the APIs whose scopes they carry; resource indicators narrow them;
 // unknown resources are invalid_target; OIDC-only tokens are for UserInfo.
 func TestAPIAudiences(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	docs, billing := "https://docs.example.com", "http://localhost:4100"
 	s.run(t, "apis", "create", "--env", "acme-test", "--identifier", docs, "--name", "Documents API")

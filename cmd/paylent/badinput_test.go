@@ -19,6 +19,7 @@ import (
 // Malformed, duplicated, oversized and forged requests get the precise RFC error, never a
 // 500, and never an event.
 func TestBadInputOnOAuthEndpoints(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	cl := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials", "--scope", "read:documents")
 	other := s.client(t, "other-env", "--name", "Other", "--type", "confidential", "--grant", "client_credentials")

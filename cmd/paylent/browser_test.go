@@ -115,6 +115,7 @@ func authorizeURL(s *stack, clientID, redirect, scope, state string, p pkce, ext
 // The person's path: authorize → login → consent → back to the app with a code and the
 // state → tokens; a second app needs no second login; prompt=login asks again; deny; logout.
 func TestBrowserLoginConsentAndLogout(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	cb := newCallbackServer(t)
 	docs := s.client(t, "acme-test", "--name", "Third-Party Documents App", "--type", "public", "--grant", "authorization_code",

@@ -57,6 +57,7 @@ func (ci *codeIssuer) issue(t *testing.T, env string, c authcode.Issued) string 
 // A strict client library (x/oauth2 with a PKCE verifier, go-oidc verifying the ID token
 // against discovery and JWKS) redeems a code, refreshes with rotation, and calls userinfo.
 func TestAuthorizationCodeFlow(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	spa := s.client(t, "acme-test", "--name", "Docs SPA", "--type", "public", "--grant", "authorization_code",
 		"--grant", "refresh_token", "--redirect-uri", "http://localhost:3000/callback", "--scope", "openid", "--scope", "profile",
@@ -188,6 +189,7 @@ func (s *stack) userJSON(t *testing.T, env, email, name string) string {
 // token revokes the whole family and is announced on NATS; PKCE and binding failures are
 // invalid_grant.
 func TestCodeReplayAndRefreshReuse(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	web := s.client(t, "acme-test", "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
 		"--grant", "refresh_token", "--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
@@ -320,6 +322,7 @@ func oauth2S256(verifier string) string { return oauth2.S256ChallengeFromVerifie
 // Within a client's retry window, presenting the just-rotated refresh token again returns
 // the same new refresh token (the response was lost on a mobile network), not a revocation.
 func TestRefreshRetryWindow(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	app := s.client(t, "acme-test", "--name", "Mobile", "--type", "public", "--grant", "authorization_code", "--grant", "refresh_token",
 		"--redirect-uri", "com.example.docs:/oauth", "--scope", "openid", "--refresh-retry-window", "30")

@@ -14,6 +14,7 @@ var secretValue = regexp.MustCompile(`id="client-secret" value="([^"]+)"`)
 // works; rotation shows a new one (the old one works only through the grace chosen); an
 // edit replaces the settings; delete asks first, then the client stops working.
 func TestDashboardClients(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	d := newDash(t, s.a)
 	d.signIn(s.operator(t, "acme", "ops@acme.example"))

@@ -17,6 +17,7 @@ import (
 // does not exist, writes nothing, and shows none of acme-test's data. The rightful operator
 // reaches every page, so the ids used are real.
 func TestDashboardIsolation(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	owner := newDash(t, s.a)
 	owner.signIn(s.operator(t, "acme", "ops@acme.example"))

@@ -13,6 +13,7 @@ import (
 // signs in and manages the account; removing them ends their access at once; an account
 // keeps at least one operator.
 func TestDashboardOperators(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	owner := newDash(t, s.a)
 	owner.signIn(s.operator(t, "acme", "ops@acme.example"))

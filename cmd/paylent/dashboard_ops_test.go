@@ -51,6 +51,7 @@ func newestFirst(ps []int64) bool {
 // with precise refusals, paging by cursor, and the live rows fragment that returns only
 // newer matching events. The Management API reads newest first too (order=newest).
 func TestDashboardAudit(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	email, pw := s.operator(t, "acme", "ops@acme.example")
 	d := newDash(t, s.a)
@@ -229,6 +230,7 @@ func checkAuditNewest(t *testing.T, api *mgmtClient) {
 // every instance through one environment.settings_changed event by the operator; bad input
 // is refused with the field's name; key rotation adds a key to the JWKS.
 func TestDashboardSettings(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	email, pw := s.operator(t, "acme", "ops@acme.example")
 	d := newDash(t, s.a)
@@ -364,6 +366,7 @@ func jwksCount(t *testing.T, inst *instance) int {
 // The Dev mailbox shows an environment's own sign-up mail, passcode included, and never
 // another environment's.
 func TestDashboardMailbox(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	for env, addr := range map[string]string{"acme-test": "newbie@example.com", "other-env": "stranger@other.example"} {
 		if st, _, body := s.a.postRaw(env, "/register", "application/json", `{"email":"`+addr+`"}`, "", ""); st != http.StatusAccepted {
@@ -435,6 +438,7 @@ func dashOn(t *testing.T, inst *instance) *dash {
 // (dashboard.js polls the rows fragment under the page's CSP), and an event's data opens in
 // place. The pages are photographed into artifacts/dashboard-ops for a person to check.
 func TestDashboardAuditLive(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	email, password := s.operator(t, "acme", "ops@acme.example")
 	s.a.postRaw("acme-test", "/register", "application/json", `{"email":"newbie@example.com"}`, "", "")

@@ -73,6 +73,7 @@ func signedInDash(t *testing.T, s *stack) *dash {
 // (bad input re-renders the form with the reason), tied to an API, and deleted after a
 // confirmation.
 func TestDashboardScopes(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	s.run(t, "apis", "create", "--env", "acme-test", "--identifier", "https://docs.example.com", "--name", "Documents API")
 	d := signedInDash(t, s)
@@ -151,6 +152,7 @@ func TestDashboardScopes(t *testing.T) {
 // Users: create (refusals say why and never echo the password), search by email prefix,
 // page through, rename, disable and enable, delete after a confirmation.
 func TestDashboardUsers(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	d := signedInDash(t, s)
 	const base = "/e/acme-test/users"
@@ -248,6 +250,7 @@ func TestDashboardUsers(t *testing.T) {
 // the operator revokes it and the user's next authorization request asks them to sign in.
 // The user's page lists the session and the consent, and revokes the consent.
 func TestDashboardSessions(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	const cb = "https://app.example.com/cb"
 	app := s.client(t, "acme-test", "--name", "Reports App", "--type", "public", "--grant", "authorization_code",

@@ -13,6 +13,7 @@ import (
 // environment's clients and ticks those that sign users in, so a scope created after the app
 // is allowed for it; the app may then ask users for it at the authorization endpoint.
 func TestDashboardScopesForApps(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	d := signedInDash(t, s)
 	const clients, scopes = "/e/acme-test/clients", "/e/acme-test/scopes"

@@ -10,6 +10,7 @@ import (
 // An operator signs in through the operators' environment and sees their account's
 // environments only.
 func TestDashboardSignIn(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	email, password := s.operator(t, "acme", "ops@acme.example")
 	d := newDash(t, s.a)
@@ -50,6 +51,7 @@ func TestDashboardSignIn(t *testing.T) {
 // Behind a TLS terminator (PAYLENT_PUBLIC_SCHEME=https), the dashboard still signs operators
 // in: it redeems the code at its own listener in plain HTTP, and its cookies are Secure.
 func TestDashboardBehindTLS(t *testing.T) {
+	t.Parallel()
 	s := startOne(t, "PAYLENT_PUBLIC_SCHEME=https")
 	email, password := s.operator(t, "acme", "ops@acme.example")
 	d := newDash(t, s.a)

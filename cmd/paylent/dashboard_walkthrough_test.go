@@ -120,6 +120,7 @@ func requests(t *testing.T, ctx context.Context, prefix string) func() []string 
 // authorize flow with those scopes, the operator sees the session and revokes it. Every page
 // is photographed into artifacts/dashboard for a person to check.
 func TestDashboardWalkthrough(t *testing.T) {
+	t.Parallel()
 	s := startOne(t) // one instance: its dev outbox is the mailbox the browser sees
 	s.run(t, "env", "create", "--account", "examples", "--slug", "examples-dev", "--name", "Examples (development)")
 	email, password := s.operator(t, "examples", "operator@example.com")

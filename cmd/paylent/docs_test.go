@@ -16,6 +16,7 @@ var shellBlock = regexp.MustCompile("(?s)```sh\n(.*?)```")
 // The curl examples of docs/MANAGEMENT_API.md and the client-credentials example of the
 // README run as written, against a real server.
 func TestDocumentedExamplesRun(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is needed to run the documented examples (scripts/test.sh installs it)", tool)

@@ -201,6 +201,7 @@ func ndjson(t *testing.T, r io.Reader) []map[string]any {
 
 // The newcomer's path: `paylent serve` with no configuration, then the CLI beside it.
 func TestEmbeddedDefault(t *testing.T) {
+	t.Parallel()
 	data := dataDir(t)
 	env := []string{"PAYLENT_DATA_DIR=" + data, fmt.Sprintf("PAYLENT_NATS_LISTEN=127.0.0.1:%d", freePort(t))}
 	srv := serve(t, env)
@@ -317,6 +318,7 @@ func tamper(t *testing.T, clusterDir, sql string) {
 }
 
 func TestCLIUsage(t *testing.T) {
+	t.Parallel()
 	env := []string{"PAYLENT_DATA_DIR=" + dataDir(t)}
 	cases := []struct {
 		args []string
@@ -348,6 +350,7 @@ func TestCLIUsage(t *testing.T) {
 
 // verify names an environment that does not exist instead of calling its empty log intact.
 func TestVerifyUnknownEnvironment(t *testing.T) {
+	t.Parallel()
 	env := []string{"DATABASE_URL=" + pgtest.URL(t), "PAYLENT_MASTER_KEY=" + strings.Repeat("5a", 32), "PAYLENT_DATA_DIR=" + dataDir(t)}
 	if code, out, errOut := cli(t, env, "env", "create", "--account", "acme", "--slug", "acme-test"); code != 0 {
 		t.Fatalf("env create: %d %s %s", code, out, errOut)

@@ -10,6 +10,7 @@ import (
 // A first-party (confidential) client's users sign in without a consent screen, unless the
 // client asks with prompt=consent; a public client cannot be first-party.
 func TestFirstPartySkipsConsent(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	own := s.client(t, "acme-test", "--name", "Acme Portal", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", "https://portal.acme.example/cb", "--scope", "openid", "--first-party")

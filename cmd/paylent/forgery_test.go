@@ -28,6 +28,7 @@ import (
 // obtain a token (401 invalid_client), a forged token.revoked does not revoke, and the real
 // events committed at the forged positions are published and applied.
 func TestForgedEventsOnNATSChangeNothing(t *testing.T) {
+	t.Parallel()
 	s := startOne(t)
 	nc, err := nats.Connect(s.natsURL)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // user signed in there: the attacker's own ID token, or an access token, on a link to the
 // logout endpoint only asks the victim to confirm, and the victim stays signed in.
 func TestLogoutHintMustNameTheSignedInUser(t *testing.T) {
+	t.Parallel()
 	s := startOne(t)
 	const cb = "https://app.example.com/cb"
 	web := s.client(t, "acme-test", "--name", "Web", "--type", "confidential", "--grant", "authorization_code",

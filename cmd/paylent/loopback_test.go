@@ -11,6 +11,7 @@ import (
 // gives it (RFC 8252 §7.3): any port is accepted at authorize, the code goes to that port,
 // and the token request must name the same URI, port included.
 func TestLoopbackRedirectAnyPort(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	cli := s.client(t, "acme-test", "--name", "Desktop App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", "http://127.0.0.1/callback", "--scope", "openid")

@@ -69,6 +69,7 @@ next:
 // readiness, every family is present with the values that happened, and no label carries
 // an environment, a client or a secret.
 func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s := startOne(t, "PAYLENT_METRICS_ADDR="+addr, "PAYLENT_RATE_LIMITS=on")
 	backend := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials")
@@ -166,6 +167,7 @@ func atLeast(min float64) func(float64) bool { return func(v float64) bool { ret
 // PAYLENT_METRICS_ADDR and OTEL_EXPORTER_OTLP_ENDPOINT are checked with the rest of the
 // configuration.
 func TestMetricsAddrValidated(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{"9464", "localhost", "127.0.0.1:99999", "127.0.0.1:http"} {
 		code, _, stderr := cli(t, []string{"PAYLENT_METRICS_ADDR=" + bad}, "serve")
 		if code != 2 || !strings.Contains(stderr, "PAYLENT_METRICS_ADDR") {

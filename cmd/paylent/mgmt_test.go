@@ -63,6 +63,7 @@ func (m *mgmtClient) call(method, path string, body any) (int, http.Header, map[
 // The tenant setup through the API, read-your-writes across instances, validation,
 // authorization per RFC 6750, users, sessions, settings, keys, audit and the event stream.
 func TestManagementAPI(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	token := s.mgmtToken(t, "acme-test", "admin:read admin:write admin:users")
 	a := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: token}

@@ -110,6 +110,7 @@ func (e *natsErrors) violation(subject string) bool {
 // stream with the subscriber identity from another process; nobody else publishes events,
 // anonymous clients are refused, and Paylent keeps serving.
 func TestSharedNATSWithIdentities(t *testing.T) {
+	t.Parallel()
 	n := startSharedNATS(t)
 	shared := []string{"DATABASE_URL=" + pgtest.URL(t), "NATS_URL=" + n.url, "NATS_CREDS=" + n.creds["instance"],
 		"PAYLENT_NATS_RELAY_CREDS=" + n.creds["relay"], "PAYLENT_MASTER_KEY=" + strings.Repeat("5a", 32)}
@@ -180,6 +181,7 @@ func TestSharedNATSWithIdentities(t *testing.T) {
 // A credential NATS refuses, or none where NATS wants one, stops `paylent serve` at start
 // with a message that names the variable and never shows the secret.
 func TestNATSCredentialsRefusedAtStart(t *testing.T) {
+	t.Parallel()
 	n := startSharedNATS(t)
 	stranger := t.TempDir()
 	if code, out, errOut := cli(t, nil, "nats", "keygen", "--dir", stranger); code != 0 {
@@ -230,6 +232,7 @@ func TestNATSCredentialsRefusedAtStart(t *testing.T) {
 // `paylent nats credentials` points a downstream service at the embedded server: URL and a
 // 0600 seed the server uses too (made here when it has not run yet).
 func TestNATSCredentialsCommand(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	env := []string{"PAYLENT_DATA_DIR=" + data, "PAYLENT_NATS_LISTEN=0.0.0.0:14222"}
 	code, out, errOut := cli(t, env, "nats", "credentials", "--role", "subscriber")

@@ -20,6 +20,7 @@ import (
 // against the published JWKS with the claims RFC 9068 asks for; a revocation on one instance
 // is seen by the other at once and by a NATS subscriber.
 func TestClientCredentialsEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	backend := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential",
 		"--grant", "client_credentials", "--scope", "read:documents", "--scope", "write:documents")
@@ -109,6 +110,7 @@ func checkAccessJWT(t *testing.T, s *stack, token, clientID, scope string) {
 }
 
 func TestOpaqueTokensAndIsolation(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	opaque := s.client(t, "acme-test", "--name", "Opaque", "--type", "confidential", "--grant", "client_credentials",
 		"--scope", "read:documents", "--token-format", "opaque")
@@ -153,6 +155,7 @@ func TestOpaqueTokensAndIsolation(t *testing.T) {
 }
 
 func TestKeyRotationKeepsOldTokensValid(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	backend := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials")
 	_, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)

@@ -54,6 +54,7 @@ paylent_wait_clients() { # until the server knows each client (authorize stops s
 // Every shell block of docs/OAUTH_ENDPOINTS.md runs, in order, against a real server, with
 // only the placeholders set and the browser sign-in done by oauthDocPrelude.
 func TestOAuthEndpointsDocRuns(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "jq", "openssl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is needed to run the documented examples", tool)

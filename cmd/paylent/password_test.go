@@ -19,6 +19,7 @@ import (
 // One password policy whatever the face: the CLI and the Management API refuse what
 // sign-up refuses (the dashboard's form: TestDashboardUsers).
 func TestPasswordPolicyOnEveryFace(t *testing.T) {
+	t.Parallel()
 	s := startOne(t)
 	for _, c := range []struct{ password, want string }{
 		{"8chars!!", "password: must be at least 10 characters"},

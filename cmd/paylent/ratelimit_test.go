@@ -9,6 +9,7 @@ import (
 // The token endpoint's limit (10 requests / 60 s per client IP by default) holds across
 // instances: requests alternate between two instances and the eleventh is refused.
 func TestTokenRateLimitAcrossInstances(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, "PAYLENT_RATE_LIMITS=on")
 	cl := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials")
 	allowed := 0
@@ -44,6 +45,7 @@ func TestTokenRateLimitAcrossInstances(t *testing.T) {
 // The Management API's limit is per calling client, shared across instances, and set per
 // environment.
 func TestManagementRateLimit(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, "PAYLENT_RATE_LIMITS=on")
 	token := s.mgmtToken(t, "acme-test", "admin:read admin:write")
 	a := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: token}

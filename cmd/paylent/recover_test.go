@@ -42,6 +42,7 @@ func (s *stack) mailTo(to string) bool {
 // same answer and no mail; wrong codes are limited; no code or password reaches an event or
 // a log line.
 func TestAccountRecovery(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	cb := newCallbackServer(t)
 	app := s.client(t, "acme-test", "--name", "Docs", "--type", "public", "--grant", "authorization_code",
@@ -180,6 +181,7 @@ func TestAccountRecovery(t *testing.T) {
 // without the browser's CSRF token, is refused; the steps share a per-IP budget with the
 // login limit's numbers (10 per 60 s), apart from the login's own.
 func TestRecoveryDefences(t *testing.T) {
+	t.Parallel()
 	s := startOne(t, "PAYLENT_RATE_LIMITS=on")
 	issuer := s.a.issuer("acme-test")
 	pc := newPageClient(t, issuer)

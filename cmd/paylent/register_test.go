@@ -42,6 +42,7 @@ func (s *stack) passcode(t *testing.T, to string) string {
 // In the browser: sign-up with the emailed passcode from the login page of an authorization
 // request, then sign in with the new account, approve, and the app gets its code.
 func TestBrowserRegistration(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	cb := newCallbackServer(t)
 	app := s.client(t, "acme-test", "--name", "Docs", "--type", "public", "--grant", "authorization_code",
@@ -105,6 +106,7 @@ func TestBrowserRegistration(t *testing.T) {
 // The JSON API: the same answer for a registered and a new address, five attempts per
 // passcode, and a clear 403 when the environment closes registration.
 func TestRegistrationAPI(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	s.userJSON(t, "acme-test", "taken@example.com", "Taken")
 	post := func(path string, body map[string]string) (int, map[string]any) {

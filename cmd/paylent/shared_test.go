@@ -14,6 +14,7 @@ import (
 // Two instances on one PostgreSQL and one NATS: what one writes, the other serves; the
 // database and NATS go away and come back, and everything resumes without a restart.
 func TestSharedInfrastructureFaults(t *testing.T) {
+	t.Parallel()
 	cluster := pgtest.NewCluster(t)
 	dbURL := pgtest.MigratedURL(t, cluster)
 	ns := natstest.Start(t)

@@ -87,6 +87,7 @@ func (c *collector) find(traceID []byte, name string) []*tracepb.Span {
 // request's span is the caller's child, the command's the request's, the append the
 // command's; the relay's publish rounds are exported too; no secret is in any span.
 func TestTracesExported(t *testing.T) {
+	t.Parallel()
 	col := startCollector(t)
 	s := startOne(t, "OTEL_EXPORTER_OTLP_ENDPOINT="+col.URL)
 	backend := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials")
