@@ -2,8 +2,17 @@ package main_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +39,12 @@ type sharedNATS struct {
 
 func startSharedNATS(t *testing.T) *sharedNATS {
 	t.Helper()
+	return startSharedNATSWith(t, nil)
+}
+
+// startSharedNATSWith is startSharedNATS with the server's TLS (nil: plain).
+func startSharedNATSWith(t *testing.T, tlsConfig *tls.Config) *sharedNATS {
+	t.Helper()
 	dir := t.TempDir()
 	code, out, errOut := cli(t, nil, "nats", "keygen", "--dir", filepath.Join(dir, "credentials"), "--json")
 	if code != 0 {
@@ -52,6 +67,9 @@ func startSharedNATS(t *testing.T) *sharedNATS {
 		t.Fatalf("deploy/nats/nats-server.conf: %v", err)
 	}
 	opts.Host, opts.Port, opts.HTTPPort, opts.StoreDir, opts.NoSigs, opts.NoLog = "127.0.0.1", server.RANDOM_PORT, 0, t.TempDir(), true, true
+	if tlsConfig != nil {
+		opts.TLSConfig, opts.TLS, opts.TLSVerify = tlsConfig, true, false
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +80,106 @@ func startSharedNATS(t *testing.T) *sharedNATS {
 	}
 	t.Cleanup(ns.Shutdown)
 	n.url = ns.ClientURL()
+	if tlsConfig != nil && !strings.HasPrefix(n.url, "tls://") {
+		n.url = "tls://" + strings.TrimPrefix(n.url, "nats://")
+	}
 	return n
+}
+
+// testCA makes a CA and a server certificate for 127.0.0.1 signed by it: the server's TLS
+// configuration, and the CA's PEM file (what NATS_CA names).
+func testCA(t *testing.T) (*tls.Config, string) {
+	t.Helper()
+	key := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	caKey, srvKey := key(), key()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "paylent test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	srv := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "nats"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srv, caCert, &srvKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}}}, caFile
+}
+
+// A NATS that speaks only TLS: with NATS_CA naming the CA that signed its certificate,
+// Paylent serves over it (relay and instance identities); without it, or with another CA,
+// start is refused with a message that names NATS_CA.
+func TestSharedNATSOverTLS(t *testing.T) {
+	t.Parallel()
+	serverTLS, caFile := testCA(t)
+	n := startSharedNATSWith(t, serverTLS)
+	_, otherCA := testCA(t)
+	shared := []string{"DATABASE_URL=" + pgtest.URL(t), "NATS_URL=" + n.url, "NATS_CREDS=" + n.creds["instance"],
+		"PAYLENT_NATS_RELAY_CREDS=" + n.creds["relay"], "PAYLENT_MASTER_KEY=" + strings.Repeat("5a", 32)}
+	for name, extra := range map[string][]string{"no NATS_CA": nil, "another CA": {"NATS_CA=" + otherCA}} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, "serve")
+			cmd.Env = append(os.Environ(), append(append(shared[:len(shared):len(shared)], "PAYLENT_HTTP_ADDR=127.0.0.1:0",
+				"PAYLENT_DATA_DIR="+dataDir(t)), extra...)...)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "set NATS_CA") {
+				t.Fatalf("serve without the right CA: %v\n%s", err, out)
+			}
+		})
+	}
+	withCA := append(shared[:len(shared):len(shared)], "NATS_CA="+caFile)
+	a := serve(t, append(withCA, "PAYLENT_DATA_DIR="+dataDir(t)))
+	cliEnv := append(withCA, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain)
+	if code, out, errOut := cli(t, cliEnv, "env", "create", "--account", "acme", "--slug", "acme-tls"); code != 0 {
+		t.Fatalf("env create: %d %s%s", code, out, errOut)
+	}
+	a.waitReady("acme-tls", 30*time.Second)
+	code, out, errOut := cli(t, cliEnv, "clients", "create", "--env", "acme-tls", "--json", "--name", "svc",
+		"--type", "confidential", "--grant", "client_credentials")
+	var c registered
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil {
+		t.Fatalf("clients create: %d %s%s", code, out, errOut)
+	}
+	eventually(t, 10*time.Second, "a token over a TLS NATS", func() bool {
+		code, body := a.post("acme-tls", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, c.ID, c.Secret)
+		return code == http.StatusOK && body["access_token"] != nil
+	})
+	// The relay published over TLS: a subscriber (trusting the CA) reads the new environment's events.
+	opt, err := resourceserver.NATSCredentials(n.creds["subscriber"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := nats.Connect(n.url, opt, nats.RootCAs(caFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	js, _ := jetstream.New(sub)
+	eventually(t, 10*time.Second, "events on the stream", func() bool {
+		st, err := js.Stream(t.Context(), "PAYLENT_EVENTS")
+		if err != nil {
+			return false
+		}
+		info, err := st.Info(t.Context())
+		return err == nil && info.State.Msgs > 0
+	})
 }
 
 // connect connects as a downstream service would, with the role's credentials file.
