@@ -9,6 +9,7 @@ import (
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/consent"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/factor"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/mail"
 	"github.com/paylent/paylent/domain/recovery"
@@ -46,6 +47,12 @@ func Registry() *domain.Registry {
 	domain.Register[user.Deleted](r, 1)
 	domain.Register[user.EmailReleased](r, 1)
 	domain.Register[user.PasswordChanged](r, 1)
+	domain.Register[factor.TOTPEnrolled](r, 1)
+	domain.Register[factor.TOTPConfirmed](r, 1)
+	domain.Register[factor.TOTPUsed](r, 1)
+	domain.Register[factor.RecoveryCodeUsed](r, 1)
+	domain.Register[factor.CodeFailed](r, 1)
+	domain.Register[factor.Removed](r, 1)
 	domain.Register[session.Started](r, 1)
 	domain.Register[session.Touched](r, 1)
 	domain.Register[session.Revoked](r, 1)
