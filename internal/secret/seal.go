@@ -24,7 +24,9 @@ const passwordSealContext = "paylent password hash seal v1"
 // ErrSealed: a sealed password hash that cannot be opened (another master key, or altered).
 var ErrSealed = errors.New("sealed password hash cannot be opened with this master key")
 
-func passwordAEAD(masterKey []byte) (cipher.AEAD, error) { return sealAEAD(masterKey, passwordSealContext) }
+func passwordAEAD(masterKey []byte) (cipher.AEAD, error) {
+	return sealAEAD(masterKey, passwordSealContext)
+}
 
 func sealAEAD(masterKey []byte, context string) (cipher.AEAD, error) {
 	if len(masterKey) == 0 {
