@@ -91,7 +91,8 @@ func (a *App) AuthorizationCode(ctx context.Context, req CodeRequest) (TokenResp
 	resp := TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(t.Settings.AccessTokenTTL().Seconds()),
 		Scope: accessScope.String(), RefreshToken: refresh}
 	if scope.Has(oauth.ScopeOpenID) {
-		who := idSubject{user: u, authTime: st.Issued.AuthTime, nonce: st.Issued.Nonce, sessionID: st.Issued.SessionID}
+		who := idSubject{user: u, authTime: st.Issued.AuthTime, nonce: st.Issued.Nonce, sessionID: st.Issued.SessionID,
+			amr: st.Issued.AMR, acr: st.Issued.ACR}
 		if resp.IDToken, err = a.idToken(ctx, t, cl.ID, scope, who, access); err != nil {
 			return TokenResponse{}, oauthError(err)
 		}

@@ -110,5 +110,6 @@ func (a *App) idTokenForGrant(ctx context.Context, t tenants.Tenant, clientID st
 	}
 	g := grant.Fold(hist)
 	u, _ := a.rm.Catalog.User(t.Slug, presented.Subject)
-	return a.idToken(ctx, t, clientID, scope, idSubject{user: u, authTime: g.AuthTime, sessionID: g.SessionID}, access)
+	return a.idToken(ctx, t, clientID, scope, idSubject{user: u, authTime: g.AuthTime, sessionID: g.SessionID,
+		amr: g.AMR, acr: g.ACR}, access)
 }

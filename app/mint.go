@@ -148,6 +148,9 @@ type idClaims struct {
 	Nonce     string `json:"nonce,omitempty"`
 	AtHash    string `json:"at_hash,omitempty"`
 	SID       string `json:"sid,omitempty"`
+	// AMR and ACR say how the person signed in (OIDC Core §2; RFC 8176 values).
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 	UserClaims
 }
 
@@ -177,6 +180,8 @@ type idSubject struct {
 	authTime  time.Time
 	nonce     string
 	sessionID string
+	amr       []string
+	acr       string
 }
 
 // idToken signs an ID token for the client, with the claims its scopes allow.
@@ -185,6 +190,10 @@ func (a *App) idToken(ctx context.Context, t tenants.Tenant, clientID string, sc
 	c := idClaims{Issuer: t.Issuer, Subject: who.user.ID, Audience: clientID, AZP: clientID,
 		ExpiresAt: now.Add(t.Settings.AccessTokenTTL()).Unix(), IssuedAt: now.Unix(), AuthTime: who.authTime.Unix(),
 		Nonce: who.nonce, AtHash: atHash(accessToken), SID: who.sessionID, UserClaims: ClaimsOf(scope, who.user)}
+	c.AMR, c.ACR = who.amr, who.acr
+	if len(c.AMR) == 0 {
+		c.AMR, c.ACR = Methods(nil)
+	}
 	return a.signJWT(ctx, t.Slug, "JWT", c)
 }
 

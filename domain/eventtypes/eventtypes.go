@@ -53,7 +53,9 @@ func Registry() *domain.Registry {
 	domain.Register[factor.RecoveryCodeUsed](r, 1)
 	domain.Register[factor.CodeFailed](r, 1)
 	domain.Register[factor.Removed](r, 1)
-	domain.Register[session.Started](r, 1)
+	// v2 of session.started, authcode.issued and grant.created: amr and acr (how the person
+	// signed in) may be present; v1 events have none, which reads as a password alone.
+	domain.Register[session.Started](r, 2, same)
 	domain.Register[session.Touched](r, 1)
 	domain.Register[session.Revoked](r, 1)
 	domain.Register[consent.Granted](r, 1)
@@ -70,10 +72,10 @@ func Registry() *domain.Registry {
 	domain.Register[resource.Created](r, 1)
 	domain.Register[token.Issued](r, 1)
 	domain.Register[token.Revoked](r, 1)
-	domain.Register[authcode.Issued](r, 1)
+	domain.Register[authcode.Issued](r, 2, same)
 	domain.Register[authcode.Redeemed](r, 1)
 	domain.Register[authcode.ReplayDetected](r, 1)
-	domain.Register[grant.Created](r, 1)
+	domain.Register[grant.Created](r, 2, same)
 	domain.Register[grant.Rotated](r, 1)
 	domain.Register[grant.RotationRetried](r, 1)
 	domain.Register[grant.ReuseDetected](r, 1)
@@ -83,3 +85,6 @@ func Registry() *domain.Registry {
 	domain.Register[signingkey.Retired](r, 1)
 	return r
 }
+
+// same is the upcaster of a version that only added optional fields.
+func same(b []byte) ([]byte, error) { return b, nil }

@@ -145,7 +145,8 @@ func (b *builder) environment(env string) {
 	b.factors(env, alice)
 
 	s1, s2 := session.ID(hash(env+"s1")), session.ID(hash(env+"s2"))
-	b.add(session.Stream(env, s1), session.Started{SessionID: s1, UserID: alice, TokenHash: hash(env + "s1"), AuthTime: Start, ExpiresAt: later},
+	b.add(session.Stream(env, s1), session.Started{SessionID: s1, UserID: alice, TokenHash: hash(env + "s1"), AuthTime: Start, ExpiresAt: later,
+		AMR: []string{session.AMRPassword, session.AMROTP, session.AMRMulti}, ACR: session.ACRMultiFactor},
 		session.Touched{At: Start.Add(time.Hour), IP: "203.0.113.1"})
 	b.add(session.Stream(env, s2), session.Started{SessionID: s2, UserID: alice, TokenHash: hash(env + "s2"), AuthTime: Start, ExpiresAt: later},
 		session.Revoked{Reason: session.ReasonLogout})
