@@ -137,6 +137,16 @@ func New(opts Options) *fiber.App {
 		app.Post("/recover", recovery, withTenant(w.Recover))
 		app.Post("/recover/verify", recovery, withTenant(w.RecoverVerify))
 		app.Post("/recover/complete", recovery, withTenant(w.RecoverComplete))
+		mfa := limit(opts, "second_factor", func(t tenants.Tenant) environment.RateLimit {
+			return t.Settings.RateLimits.Login
+		}, pageLimited)
+		app.Post("/login/code", mfa, withTenant(w.LoginCode))
+		app.Post("/login/enrol", mfa, withTenant(w.LoginEnrol))
+		app.Post("/login/continue", withTenant(w.LoginContinue))
+		app.Get("/account/security", withTenant(w.Security))
+		app.Post("/account/totp", withTenant(w.EnrolTOTP))
+		app.Post("/account/totp/confirm", mfa, withTenant(w.ConfirmTOTP))
+		app.Post("/account/totp/remove", mfa, withTenant(w.RemoveTOTP))
 		app.Get("/oauth/logout", withTenant(w.Logout))
 		app.Post("/oauth/logout", withTenant(w.Logout))
 	}

@@ -43,6 +43,8 @@ func Routes() []Route {
 		{"DELETE", "/users/:id", u, func(h *Handlers) handler { return h.DeleteUser }},
 		{"GET", "/users/:id/consents", u, func(h *Handlers) handler { return h.ListConsents }},
 		{"DELETE", "/users/:id/consents/:client", u, func(h *Handlers) handler { return h.RevokeConsent }},
+		{"GET", "/users/:id/factors", u, func(h *Handlers) handler { return h.ListFactors }},
+		{"DELETE", "/users/:id/factors/:factor", u, func(h *Handlers) handler { return h.RemoveFactor }},
 		{"GET", "/sessions", u, func(h *Handlers) handler { return h.ListSessions }},
 		{"GET", "/sessions/:id", u, func(h *Handlers) handler { return h.GetSession }},
 		{"POST", "/sessions/:id/:action", u, func(h *Handlers) handler { return h.SessionAction }},

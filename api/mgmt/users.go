@@ -240,3 +240,36 @@ func (h *Handlers) RevokeConsent(c *fiber.Ctx, t tenants.Tenant) error {
 	}
 	return wrote(c, fiber.StatusOK, ended.Position, fiber.Map{"revoked": true, "grants": ended.Grants})
 }
+
+// ListFactors serves GET /api/v1/users/:id/factors: the user's second factors (kind,
+// status, when set up and last used, recovery codes left; never a secret).
+func (h *Handlers) ListFactors(c *fiber.Ctx, t tenants.Tenant) error {
+	if err := h.minPosition(c, "catalog"); err != nil {
+		return err
+	}
+	u, ok := h.Catalog.User(t.Slug, c.Params("id"))
+	if !ok {
+		return errNotFound
+	}
+	f, err := h.App.Factors(c.UserContext(), t.Slug, u.ID)
+	if err != nil {
+		return err
+	}
+	body := fiber.Map{"factors": f.List}
+	if f.LockedUntil.After(h.Now()) {
+		body["locked_until"] = stamp(f.LockedUntil)
+	}
+	return c.JSON(body)
+}
+
+// RemoveFactor serves DELETE /api/v1/users/:id/factors/:factor: an operator's reset (the
+// user signs in with their password alone until they set up a new one, or must set one up
+// at once if the environment requires a second factor).
+func (h *Handlers) RemoveFactor(c *fiber.Ctx, t tenants.Tenant) error {
+	res, err := h.App.RemoveFactor(c.UserContext(), app.RemoveFactor{Environment: t.Slug, UserID: c.Params("id"),
+		FactorID: c.Params("factor"), ByOperator: true}, actor(c))
+	if err != nil {
+		return err
+	}
+	return wrote(c, fiber.StatusOK, res.Position, fiber.Map{"removed": true})
+}

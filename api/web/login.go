@@ -75,24 +75,17 @@ func (h *Handlers) Login(c *fiber.Ctx, t tenants.Tenant) error {
 		}
 		return h.loginPage(c, t, cl.Settings.Name, flow, email, errLogin, fiber.StatusUnauthorized, target)
 	}
-	sess, err := h.startSession(c, t, u)
-	if err != nil {
-		return err
-	}
-	if req == nil {
-		return render(c, t, fiber.StatusOK, "signedin.html", page{Title: "Signed in", UserEmail: u.Email})
-	}
-	return h.proceed(c, t, cl, *req, &sess)
+	return h.afterPassword(c, t, cl, req, flow, u)
 }
 
 // startSession starts a new session (ending the browser's previous one) and sets its cookie.
-func (h *Handlers) startSession(c *fiber.Ctx, t tenants.Tenant, u catalog.User) (sessions.Session, error) {
+func (h *Handlers) startSession(c *fiber.Ctx, t tenants.Tenant, u catalog.User, amr []string) (sessions.Session, error) {
 	var previous string
 	if old, ok := h.currentSession(c, t); ok {
 		previous = old.ID
 	}
 	started, err := h.App.StartSession(c.UserContext(), app.StartSession{Environment: t.Slug, UserID: u.ID,
-		TTL: t.Settings.SessionTTL(), Previous: previous, Browser: browser(c)})
+		TTL: t.Settings.SessionTTL(), Previous: previous, Browser: browser(c), AMR: amr})
 	if err != nil {
 		return sessions.Session{}, err
 	}

@@ -49,6 +49,8 @@ type page struct {
 	RecoveryID          string
 	RecoveryToken       string
 	Notice              string
+	// MFA is the second-factor pages' (authenticator set-up, recovery codes, security).
+	MFA *mfaView
 }
 
 type scopeView struct{ Name, Description string }
@@ -65,6 +67,9 @@ func render(c *fiber.Ctx, t tenants.Tenant, status int, name string, p page, for
 	img := "'self'"
 	if t.Settings.LogoURL != "" {
 		img += " " + origin(t.Settings.LogoURL)
+	}
+	if p.MFA != nil && p.MFA.QR != "" {
+		img += " data:" // the QR code: a PNG made by the server, inline
 	}
 	form := "'self'"
 	for _, target := range formTargets {
