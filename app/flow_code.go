@@ -64,7 +64,8 @@ func (a *App) AuthorizationCode(ctx context.Context, req CodeRequest) (TokenResp
 	if oe != nil {
 		return TokenResponse{}, oe
 	}
-	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud}
+	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud,
+		auth: authOf(st.Issued.AuthTime, st.Issued.AMR, st.Issued.ACR)}
 	access, accessEv, err := a.buildAccess(ctx, t, g)
 	if err != nil {
 		return TokenResponse{}, oauthError(err)

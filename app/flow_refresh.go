@@ -69,6 +69,9 @@ func (a *App) Refresh(ctx context.Context, req RefreshRequest) (TokenResponse, *
 		return TokenResponse{}, oe
 	}
 	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud}
+	if presented.AuthTime != nil {
+		g.auth = authOf(*presented.AuthTime, presented.AMR, presented.ACR)
+	}
 	access, accessEv, err := a.buildAccess(ctx, t, g)
 	if err != nil {
 		return TokenResponse{}, oauthError(err)

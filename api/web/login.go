@@ -37,7 +37,7 @@ func (h *Handlers) LoginForm(c *fiber.Ctx, t tenants.Tenant) error {
 	if flow != "" {
 		if r, err := h.open(flow, t.Slug, h.Now()); err == nil {
 			cl, _ := h.Catalog.Client(t.Slug, r.ClientID)
-			return h.loginPage(c, t, cl.Settings.Name, flow, "", "", fiber.StatusOK, r.RedirectURI)
+			return h.loginPage(c, t, cl.Settings.Name, flow, r.LoginHint, "", fiber.StatusOK, r.RedirectURI)
 		}
 	}
 	return h.loginPage(c, t, "", "", "", "", fiber.StatusOK)

@@ -87,7 +87,7 @@ func (h *Handlers) afterPassword(c *fiber.Ctx, t tenants.Tenant, cl catalog.Clie
 	case factors.Active:
 		h.setPending(c, t, u.ID, false)
 		return h.codePage(c, t, cl, req, flow, "", fiber.StatusOK)
-	case t.Settings.RequireSecondFactor:
+	case secondFactorRequired(t, req):
 		h.setPending(c, t, u.ID, true)
 		return h.enrolPage(c, t, u, enrolAtLogin, flow, "", fiber.StatusOK)
 	}

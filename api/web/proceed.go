@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/tenants"
@@ -19,19 +20,25 @@ import (
 // page (prompt=login and max_age are then satisfied).
 func (h *Handlers) proceed(c *fiber.Ctx, t tenants.Tenant, cl catalog.Client, req authRequest, fresh *sessions.Session) error {
 	now := h.Now()
+	if fresh == nil && c.Path() == authorizePath {
+		if err := h.extensions(c, cl, &req); err != nil {
+			return h.redirectError(c, t, req, err)
+		}
+	}
 	sess, ok := h.currentSession(c, t)
 	if fresh != nil {
 		sess, ok = *fresh, true
 	}
 	needLogin := !ok
 	if ok && fresh == nil {
-		needLogin = req.prompted("login") || (req.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second)
+		needLogin = req.prompted("login") || (req.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second) ||
+			secondFactorRequired(t, &req) && sess.ACR != session.ACRMultiFactor
 	}
 	if needLogin {
 		if req.prompted("none") {
 			return h.redirectError(c, t, req, &oauth.Error{Code: "login_required", Description: "the user must sign in", Status: 400})
 		}
-		return h.loginPage(c, t, cl.Settings.Name, h.seal(req, now), "", "", fiber.StatusOK, req.RedirectURI)
+		return h.loginPage(c, t, cl.Settings.Name, h.seal(req, now), req.LoginHint, "", fiber.StatusOK, req.RedirectURI)
 	}
 	if fresh == nil {
 		h.touch(c, t, sess)

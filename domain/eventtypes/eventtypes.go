@@ -70,7 +70,7 @@ func Registry() *domain.Registry {
 	domain.Register[recovery.Completed](r, 1)
 	domain.Register[mail.Sent](r, 1)
 	domain.Register[resource.Created](r, 1)
-	domain.Register[token.Issued](r, 1)
+	domain.Register[token.Issued](r, 2, same) // v2: auth_time, acr, amr of user tokens
 	domain.Register[token.Revoked](r, 1)
 	domain.Register[authcode.Issued](r, 2, same)
 	domain.Register[authcode.Redeemed](r, 1)
