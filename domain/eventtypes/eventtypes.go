@@ -53,6 +53,8 @@ func Registry() *domain.Registry {
 	domain.Register[factor.RecoveryCodeUsed](r, 1)
 	domain.Register[factor.CodeFailed](r, 1)
 	domain.Register[factor.Removed](r, 1)
+	domain.Register[factor.PasskeyRegistered](r, 1)
+	domain.Register[factor.PasskeyUsed](r, 1)
 	// v2 of session.started, authcode.issued and grant.created: amr and acr (how the person
 	// signed in) may be present; v1 events have none, which reads as a password alone.
 	domain.Register[session.Started](r, 2, same)

@@ -180,11 +180,14 @@ func (c Remove) Streams() []domain.StreamRef { return streams(c.Environment, c.U
 // Decide implements domain.Command.
 func (c Remove) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, error) {
 	s := Fold(h[0])
-	if s.TOTP == nil || s.TOTP.ID != c.FactorID {
+	kind := KindTOTP
+	if _, ok := s.passkey(func(p Passkey) bool { return p.FactorID == c.FactorID }); ok {
+		kind = KindPasskey
+	} else if s.TOTP == nil || s.TOTP.ID != c.FactorID {
 		return nil, ErrNoFactor
 	}
 	if c.Reason != RemovedByUser && c.Reason != RemovedByOperator {
 		return nil, domain.Invalid("reason", "must be %q or %q", RemovedByUser, RemovedByOperator)
 	}
-	return [][]domain.Event{{Removed{FactorID: c.FactorID, Kind: KindTOTP, Reason: c.Reason, At: now}}, nil}, nil
+	return [][]domain.Event{{Removed{FactorID: c.FactorID, Kind: kind, Reason: c.Reason, At: now}}, nil}, nil
 }

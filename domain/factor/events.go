@@ -106,6 +106,8 @@ type State struct {
 	Recovery    map[string]bool
 	Failures    int
 	LastFailure time.Time
+	// Passkeys are the user's passkeys, oldest first.
+	Passkeys []Passkey
 }
 
 // Fold builds the state from a stream's history.
@@ -141,6 +143,15 @@ func Fold(history []domain.Event) State {
 		case Removed:
 			if s.TOTP != nil && s.TOTP.ID == e.FactorID {
 				s.TOTP, s.Recovery = nil, nil
+			}
+			if i, ok := s.passkey(func(p Passkey) bool { return p.FactorID == e.FactorID }); ok {
+				s.Passkeys = append(s.Passkeys[:i:i], s.Passkeys[i+1:]...)
+			}
+		case PasskeyRegistered:
+			s.Passkeys = append(s.Passkeys, Passkey{PasskeyRegistered: e})
+		case PasskeyUsed:
+			if i, ok := s.passkey(func(p Passkey) bool { return p.FactorID == e.FactorID }); ok {
+				s.Passkeys[i].SignCount, s.Passkeys[i].Flags, s.Passkeys[i].LastUsedAt = e.SignCount, e.Flags, e.At
 			}
 		}
 	}

@@ -185,7 +185,13 @@ func (b *builder) factors(env, userID string) {
 		factor.RecoveryCodeUsed{CodeHash: codes[0], At: Start},
 		factor.CodeFailed{Kind: factor.KindRecoveryCode, Reason: factor.FailureWrong, At: Start},
 		factor.Removed{FactorID: env + "-totp-2", Kind: factor.KindTOTP, Reason: factor.RemovedByOperator, At: Start},
-		factor.TOTPEnrolled{FactorID: env + "-totp-3", Secret: sealed + "3", At: Start})
+		factor.TOTPEnrolled{FactorID: env + "-totp-3", Secret: sealed + "3", At: Start},
+		factor.PasskeyRegistered{FactorID: env + "-passkey-1", CredentialID: "Y3JlZGVudGlhbC1pZC0wMDAx", PublicKey: "cHVibGljLWtleS1jb3NlLWJ5dGVz",
+			SignCount: 1, Flags: 0x45, Transports: []string{"internal"}, Name: "Laptop", At: Start},
+		factor.PasskeyUsed{FactorID: env + "-passkey-1", SignCount: 2, Flags: 0x05, At: Start},
+		factor.PasskeyRegistered{FactorID: env + "-passkey-2", CredentialID: "Y3JlZGVudGlhbC1pZC0wMDAy", PublicKey: "cHVibGljLWtleS1jb3NlLWJ5dGVz",
+			Flags: 0x5d, Name: "Phone", At: Start},
+		factor.Removed{FactorID: env + "-passkey-2", Kind: factor.KindPasskey, Reason: factor.RemovedByUser, At: Start})
 }
 
 // grants: a code redeemed into a grant, rotated, retried, reused (and so revoked); a second
