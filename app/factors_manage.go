@@ -12,6 +12,8 @@ import (
 type Factor struct {
 	ID   string `json:"id"`
 	Kind string `json:"kind"`
+	// Name is what the person called a passkey.
+	Name string `json:"name,omitempty"`
 	// Status is "pending" (set up, not yet confirmed with a code) or "active".
 	Status            string     `json:"status"`
 	CreatedAt         time.Time  `json:"created_at"`
@@ -50,6 +52,10 @@ func (a *App) Factors(ctx context.Context, env, userID string) (Factors, error) 
 			f.LastUsedAt = timePtr(t.LastUsedAt)
 		}
 		out.List = append(out.List, f)
+	}
+	for _, p := range s.Passkeys {
+		out.List = append(out.List, Factor{ID: p.FactorID, Kind: factor.KindPasskey, Name: p.Name, Status: FactorActive,
+			CreatedAt: p.At, LastUsedAt: timePtr(p.LastUsedAt)})
 	}
 	return out, nil
 }

@@ -27,7 +27,7 @@ const busyRetryAfter = "2"
 // the page must allow it).
 func (h *Handlers) loginPage(c *fiber.Ctx, t tenants.Tenant, clientName, flow, email, msg string, status int, redirectTarget ...string) error {
 	return render(c, t, status, "login.html", page{Title: "Sign in", CSRF: h.csrfToken(c), Flow: flow, ClientName: clientName,
-		Email: email, Error: msg, RegistrationEnabled: t.Settings.RegistrationEnabled}, redirectTarget...)
+		Email: email, Error: msg, RegistrationEnabled: t.Settings.RegistrationEnabled, Script: true}, redirectTarget...)
 }
 
 // LoginForm serves GET /login: with a sealed authorization request (back from the

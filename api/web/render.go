@@ -51,6 +51,8 @@ type page struct {
 	Notice              string
 	// MFA is the second-factor pages' (authenticator set-up, recovery codes, security).
 	MFA *mfaView
+	// Script: the page loads /assets/passkey.js (and fetches from us).
+	Script bool
 }
 
 type scopeView struct{ Name, Description string }
@@ -77,7 +79,11 @@ func render(c *fiber.Ctx, t tenants.Tenant, status int, name string, p page, for
 			form += " " + o
 		}
 	}
-	c.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src "+img+"; form-action "+form+
+	script := ""
+	if p.Script {
+		script = "; script-src 'self'; connect-src 'self'"
+	}
+	c.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src "+img+script+"; form-action "+form+
 		"; frame-ancestors 'none'; base-uri 'none'")
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set(fiber.HeaderCacheControl, "no-store")

@@ -137,7 +137,7 @@ func (h *Handlers) Security(c *fiber.Ctx, t tenants.Tenant) error {
 	sess, ok := h.currentSession(c, t)
 	if !ok {
 		return render(c, t, fiber.StatusUnauthorized, "login.html", page{Title: "Sign in", CSRF: h.csrfToken(c),
-			Notice: "Sign in to manage how you sign in.", RegistrationEnabled: t.Settings.RegistrationEnabled})
+			Notice: "Sign in to manage how you sign in.", RegistrationEnabled: t.Settings.RegistrationEnabled, Script: true})
 	}
 	return h.securityPage(c, t, sess.UserID, "", "", fiber.StatusOK)
 }
@@ -149,7 +149,7 @@ func (h *Handlers) securityPage(c *fiber.Ctx, t tenants.Tenant, userID, notice, 
 		return err
 	}
 	return render(c, t, status, "security.html", page{Title: "Sign-in security", CSRF: h.csrfToken(c), UserEmail: u.Email,
-		Notice: notice, Error: msg, MFA: &mfaView{Factors: f.List, Active: f.Active}})
+		Notice: notice, Error: msg, MFA: &mfaView{Factors: f.List, Active: f.Active}, Script: true})
 }
 
 // signedInUser is the person of the browser's session, for the security forms.

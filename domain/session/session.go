@@ -58,6 +58,9 @@ const (
 	AMRPassword = "pwd"
 	AMROTP      = "otp"
 	AMRMulti    = "mfa"
+	// AMRHardwareKey and AMRSoftwareKey: a passkey bound to its device, or a synced one.
+	AMRHardwareKey = "hwk"
+	AMRSoftwareKey = "swk"
 )
 
 // Methods returns the session's amr and acr, with version 1 sessions' defaults.
