@@ -81,3 +81,28 @@ func TestRequiredSecondFactorAndOperatorReset(t *testing.T) {
 		t.Errorf("a user with an authenticator, not required: %s", page)
 	}
 }
+
+// The code forms have a per-IP budget (the login limit's numbers, 10 per 60 s by default)
+// on top of the per-user lockout: the eleventh code from one address is 429, whoever it is
+// for.
+func TestSecondFactorCodesAreRateLimitedPerIP(t *testing.T) {
+	t.Parallel()
+	s := startOne(t, "PAYLENT_RATE_LIMITS=on")
+	issuer := s.a.issuer("acme-test")
+	pc := newPageClient(t, issuer)
+	_, page := pc.do("GET", issuer+"/login", nil)
+	limited := 0
+	for i := 0; i < 12; i++ {
+		resp, _ := pc.do("POST", issuer+"/login/code", url.Values{"_csrf": {fields(page).Get("_csrf")}, "code": {"123456"}})
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("code %d: %d", i, resp.StatusCode)
+		}
+	}
+	if limited != 2 {
+		t.Errorf("%d of 12 codes refused by the limit, want 2", limited)
+	}
+}
