@@ -14,7 +14,7 @@ import (
 // is allowed for it; the app may then ask users for it at the authorization endpoint.
 func TestDashboardScopesForApps(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	d := signedInDash(t, s)
 	const clients, scopes = "/e/acme-test/clients", "/e/acme-test/scopes"
 
