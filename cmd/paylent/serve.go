@@ -159,6 +159,9 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	if cfg.Embedded() {
+		printAddresses(env, ln.Addr(), dir)
+	}
 	limiter, err := ratelimit.New(ctx, msg.js, ratelimit.Options{Logger: log, Observer: tel.limits()})
 	if err != nil {
 		return err
@@ -363,6 +366,19 @@ Paylent is ready. First start: seeded account "examples" with environment "examp
 Create more with: paylent env create --account ACCOUNT --slug SLUG
 `, dir.Issuer("examples-dev"), dir.Issuer("examples-dev"), password, env.cfg.PublicScheme, dir.DashboardHost(), opPassword)
 	return nil
+}
+
+// printAddresses says, on every start of the embedded default, where Paylent can be reached
+// (never a password: those were printed once, when they were made).
+func printAddresses(env *cliEnv, addr net.Addr, dir *tenants.Directory) {
+	reach := "only this machine can reach it; PAYLENT_HTTP_ADDR=:4000 opens it to the network"
+	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		reach = "reachable from the network"
+	}
+	fmt.Fprintf(env.stdout, `Paylent is serving on %s (%s).
+  dashboard: %s://%s
+  examples:  %s
+`, addr, reach, env.cfg.PublicScheme, dir.DashboardHost(), dir.Issuer("examples-dev"))
 }
 
 // eventKeys are the keys this instance accepts on event messages: the one derived from the
