@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/paylent/paylent/api"
@@ -48,6 +49,9 @@ func TestDashboardNewcomer(t *testing.T) {
 		chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#kind-web")))
 
 	// Application types: "Web application" presets the form in place, keeping the name.
+	eventually(t, 10*time.Second, "the form's script is loaded", func() bool {
+		return eval[string](t, ctx, "document.readyState") == "complete"
+	})
 	run(t, ctx, chromedp.SendKeys(chromedp.CSS("#name"), "My Documents App"), chromedp.Click(chromedp.CSS("#kind-web")))
 	for sel, want := range map[string]bool{`input[name=type][value=confidential]`: true, `input[name=grant_types][value=authorization_code]`: true,
 		`input[name=grant_types][value=refresh_token]`: true, `input[name=grant_types][value=client_credentials]`: false} {
