@@ -179,7 +179,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 			Directory: dir, Runtimes: rm.byName, MasterKey: mk, Scheme: cfg.PublicScheme,
 			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log, RecordRoutes: tel.on() || traces.tracer() != nil}),
 		Web: web.New(web.Deps{App: ops, Catalog: rm.catalog, Sessions: rm.sessions, Keys: rm.keys, MasterKey: mk,
-			Scheme: cfg.PublicScheme, Logger: log}),
+			Scheme: cfg.PublicScheme, Logger: log, Dev: cfg.Embedded()}),
 		Checks: []api.Check{
 			{Name: "database", Probe: db.store.Ping},
 			{Name: "nats", Probe: msg.ready},
