@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -111,11 +112,34 @@ func (c *cli) exit(cmd *cobra.Command, err error) int {
 	// errUsage marks an error; its text is not part of the message.
 	fmt.Fprintf(c.stderr, "%s: %s\n", name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 	if !c.started || errors.Is(err, errUsage) {
-		fmt.Fprintf(c.stderr, "Run '%s --help' for usage.\n", name)
+		fmt.Fprintf(c.stderr, "%sRun '%s --help' for usage.\n", requiredHint(err), name)
 		return exitUsage
 	}
 	return 1
 }
+
+// requiredHint restates cobra's "required flag(s) "a", "b" not set" as the sentence earlier
+// versions printed ("--a and --b are required. "), which scripts may look for.
+func requiredHint(err error) string {
+	msg, ok := strings.CutPrefix(err.Error(), "required flag(s) ")
+	if !ok {
+		return ""
+	}
+	var names []string
+	for _, m := range quoted.FindAllStringSubmatch(msg, -1) {
+		names = append(names, "--"+m[1])
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0] + " is required. "
+	default:
+		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " are required. "
+	}
+}
+
+var quoted = regexp.MustCompile(`"([^"]+)"`)
 
 // newLogger logs text to w. The server logs at the configured level; CLI commands only warn
 // (their output is for people and scripts).
