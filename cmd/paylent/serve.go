@@ -91,11 +91,11 @@ func (rm *readModels) caughtUp(db *database) func(context.Context) error {
 	}
 }
 
-func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "serve", "serve")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func serveCommand() verb {
+	return newVerb("serve", "run the server (embedded PostgreSQL and NATS by default)", serve)
+}
+
+func serve(ctx context.Context, env *cliEnv) error {
 	log, cfg := env.log, env.cfg
 	mk, err := masterKey(cfg)
 	if err != nil {
