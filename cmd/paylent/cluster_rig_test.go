@@ -64,11 +64,7 @@ func (l *lockedBuffer) String() string {
 func startNATSCluster(t *testing.T, n int) *natsCluster {
 	t.Helper()
 	c := &natsCluster{t: t, dir: t.TempDir()}
-	c.bin = filepath.Join(c.dir, "nats-server")
-	build := exec.Command("go", "build", "-o", c.bin, "github.com/nats-io/nats-server/v2")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build nats-server: %v\n%s", err, out)
-	}
+	c.bin = natsServerBinary(t)
 	code, out, errOut := cli(t, nil, "nats", "keygen", "--dir", filepath.Join(c.dir, "credentials"), "--json")
 	if code != 0 || json.Unmarshal([]byte(out), &c.creds) != nil {
 		t.Fatalf("nats keygen: %d %s%s", code, out, errOut)
@@ -122,6 +118,28 @@ cluster { name: paylent, listen: "127.0.0.1:%d", routes: [%s] }
 		}
 	})
 	return c
+}
+
+var natsServerBuild struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// natsServerBinary builds nats-server from the module in go.mod, once per test binary,
+// beside the paylent binary TestMain built.
+func natsServerBinary(t *testing.T) string {
+	t.Helper()
+	b := &natsServerBuild
+	b.once.Do(func() {
+		b.path = filepath.Join(filepath.Dir(binary), "nats-server")
+		b.out, b.err = exec.Command("go", "build", "-o", b.path, "github.com/nats-io/nats-server/v2").CombinedOutput()
+	})
+	if b.err != nil {
+		t.Fatalf("build nats-server: %v\n%s", b.err, b.out)
+	}
+	return b.path
 }
 
 func tail(s string, n int) string {

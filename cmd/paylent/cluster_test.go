@@ -24,9 +24,18 @@ import (
 // restarted); PostgreSQL restarts. Afterwards every 2xx has its event, the stream holds
 // every position exactly once and in order, every instance's read models equal a rebuild,
 // a token revoked before the faults is inactive everywhere, and `paylent verify` passes.
+//
+// About a minute on two cores; it runs with the other end-to-end tests (two at a time), and
+// alone, repeatedly, with scripts/cluster-test.sh.
 func TestNATSClusterFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three NATS servers, PostgreSQL and three instances")
+	}
+	t.Parallel()
 	started := time.Now()
+	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(started).Seconds(), what) }
 	nc := startNATSCluster(t, 3)
+	phase("NATS cluster healthy")
 	pg := pgtest.NewCluster(t)
 	dbURL := pgtest.MigratedURL(t, pg)
 	shared := []string{"DATABASE_URL=" + dbURL, "NATS_URL=" + nc.url(), "NATS_CREDS=" + nc.creds["instance"],
@@ -44,10 +53,11 @@ func TestNATSClusterFaults(t *testing.T) {
 	for _, ci := range insts {
 		ci.waitReady(env, time.Minute)
 	}
+	phase("instances ready")
 	svc := s.client(t, env, "--name", "svc", "--type", "confidential", "--grant", "client_credentials", "--token-format", "jwt")
 	load := newClusterLoad(env, svc, s.mgmtToken(t, env, "admin:read admin:write admin:users"), insts)
 	eventually(t, 10*time.Second, "the client known on the third instance", func() bool { return load.revoke(insts[2], "unknown") == 200 })
-	t.Logf("cluster up in %s", time.Since(started).Round(time.Millisecond))
+	phase("clients made")
 
 	sub := nc.connect("subscriber", "_INBOX")
 	eventually(t, 30*time.Second, "PAYLENT_EVENTS on three replicas", func() bool {
@@ -70,13 +80,16 @@ func TestNATSClusterFaults(t *testing.T) {
 	go func() { defer close(loaded); load.run(ctx, 20000, 60, 4) }()
 	load.waitProgress(t, 30, "start")
 
+	phase("load started")
 	killStreamLeader(t, nc, sub, load)
+	phase("stream leader's node killed and back")
 	killRelayLeader(t, insts, load, env)
+	phase("relay leader's instance killed and back")
 	restartPostgres(t, pg, insts, load, env)
+	phase("PostgreSQL restarted")
 	stopLoad()
 	<-loaded
 	t.Logf("load: %s", load.summary())
-	t.Logf("faults done at %s", time.Since(started).Round(time.Millisecond))
 
 	for i, ci := range insts {
 		eventually(t, 30*time.Second, fmt.Sprintf("instance %d: the token revoked before the faults is inactive", i), func() bool {
@@ -86,6 +99,7 @@ func TestNATSClusterFaults(t *testing.T) {
 	}
 	events := streamEvents(t, sub, headPosition(t, dbURL))
 	checkEveryWriteHasItsEvent(t, load, events, jwtID(before))
+	phase(fmt.Sprintf("%d events on the stream checked", len(events)))
 	for _, ci := range insts {
 		ci.stop() // writes the checkpoints of its read models
 	}
@@ -93,14 +107,21 @@ func TestNATSClusterFaults(t *testing.T) {
 	if code, out, errOut := cli(t, s.cliEnv, "verify", "--env", env); code != 0 {
 		t.Errorf("verify: %d %s%s", code, out, errOut)
 	}
-	t.Logf("done in %s", time.Since(started).Round(time.Millisecond))
+	phase("read models and hash chain checked")
 }
 
 // killStreamLeader kills the NATS node that leads PAYLENT_EVENTS; the stream elects another
 // leader and the load goes on; the node comes back and catches up.
 func killStreamLeader(t *testing.T, nc *natsCluster, sub jetstream.JetStream, load *clusterLoad) {
 	t.Helper()
-	leader := streamInfo(sub, "PAYLENT_EVENTS").Cluster.Leader
+	var leader string
+	eventually(t, 30*time.Second, "the stream's leader", func() bool {
+		info := streamInfo(sub, "PAYLENT_EVENTS")
+		if info != nil && info.Cluster != nil {
+			leader = info.Cluster.Leader
+		}
+		return leader != ""
+	})
 	nd := nc.node(leader)
 	nc.kill(nd)
 	eventually(t, time.Minute, "a new stream leader", func() bool {
