@@ -30,11 +30,12 @@ type clusterLoad struct {
 	clients  map[int64]string  // position → client_id
 	users    map[int64]string  // position → user_id
 	ok       int
-	failures map[string]int // "op status" → count
+	phase    string         // what the cluster is going through, for the failures' keys
+	failures map[string]int // "phase: op status" → count
 }
 
 func newClusterLoad(env string, client registered, mgmt string, insts []*clusterInstance) *clusterLoad {
-	return &clusterLoad{env: env, client: client, mgmt: mgmt, insts: insts, down: map[int]bool{},
+	return &clusterLoad{env: env, client: client, mgmt: mgmt, insts: insts, down: map[int]bool{}, phase: "steady",
 		issued: map[string]string{}, clients: map[int64]string{}, users: map[int64]string{}, failures: map[string]int{}}
 }
 
@@ -166,7 +167,14 @@ func (l *clusterLoad) record(f func()) {
 func (l *clusterLoad) fail(op string, code int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.failures[fmt.Sprintf("%s %d", op, code)]++
+	l.failures[fmt.Sprintf("%s: %s %d", l.phase, op, code)]++
+}
+
+// during names what the cluster goes through from now on (refusals are counted by phase).
+func (l *clusterLoad) during(phase string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.phase = phase
 }
 
 func (l *clusterLoad) succeeded() int {
@@ -185,7 +193,7 @@ func (l *clusterLoad) waitProgress(t *testing.T, n int, what string) {
 func (l *clusterLoad) summary() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return fmt.Sprintf("%d ok (%d tokens, %d revoked, %d clients, %d users); refused or lost: %v",
+	return fmt.Sprintf("%d ok (%d tokens, %d revoked, %d clients, %d users); refused or lost, by phase: %v",
 		l.ok, len(l.issued), len(l.revoked), len(l.clients), len(l.users), l.failures)
 }
 

@@ -100,8 +100,11 @@ func TestNATSClusterFaults(t *testing.T) {
 	events := streamEvents(t, sub, headPosition(t, dbURL))
 	checkEveryWriteHasItsEvent(t, load, events, jwtID(before))
 	phase(fmt.Sprintf("%d events on the stream checked", len(events)))
-	for _, ci := range insts {
+	for i, ci := range insts {
 		ci.stop() // writes the checkpoints of its read models
+		if out := ci.output(); strings.Contains(out, "panic") || strings.Contains(out, "worker stopped") {
+			t.Errorf("instance %d: a panic or a stopped worker:\n%s", i, tail(out, 5000))
+		}
 	}
 	checkReadModelsEqualRebuild(t, s, insts)
 	if code, out, errOut := cli(t, s.cliEnv, "verify", "--env", env); code != 0 {
@@ -123,12 +126,14 @@ func killStreamLeader(t *testing.T, nc *natsCluster, sub jetstream.JetStream, lo
 		return leader != ""
 	})
 	nd := nc.node(leader)
+	load.during("stream leader down")
 	nc.kill(nd)
 	eventually(t, time.Minute, "a new stream leader", func() bool {
 		info := streamInfo(sub, "PAYLENT_EVENTS")
 		return info != nil && info.Cluster != nil && info.Cluster.Leader != "" && info.Cluster.Leader != leader
 	})
 	load.waitProgress(t, 30, "stream leader "+leader+" killed")
+	load.during("stream leader back")
 	nc.start(nd)
 	nc.waitHealthy(nd)
 	eventually(t, time.Minute, leader+" back and current", func() bool { return replicated(streamInfo(sub, "PAYLENT_EVENTS"), 3) })
@@ -153,6 +158,7 @@ func killRelayLeader(t *testing.T, insts []*clusterInstance, load *clusterLoad, 
 		return leader >= 0
 	})
 	load.setDown(leader, true)
+	load.during("relay leader down")
 	insts[leader].kill()
 	eventually(t, 30*time.Second, "another relay leader", func() bool {
 		for i, ci := range insts {
@@ -163,6 +169,7 @@ func killRelayLeader(t *testing.T, insts []*clusterInstance, load *clusterLoad, 
 		return false
 	})
 	load.waitProgress(t, 30, fmt.Sprintf("relay leader (instance %d) killed", leader))
+	load.during("relay leader back")
 	insts[leader].restart(t)
 	insts[leader].waitReady(env, time.Minute)
 	load.setDown(leader, false)
@@ -171,6 +178,7 @@ func killRelayLeader(t *testing.T, insts []*clusterInstance, load *clusterLoad, 
 // restartPostgres stops the database and starts it again; every instance becomes ready again.
 func restartPostgres(t *testing.T, pg *pgcluster.Cluster, insts []*clusterInstance, load *clusterLoad, env string) {
 	t.Helper()
+	load.during("PostgreSQL restart")
 	if err := pg.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +188,7 @@ func restartPostgres(t *testing.T, pg *pgcluster.Cluster, insts []*clusterInstan
 	for _, ci := range insts {
 		ci.waitReady(env, time.Minute)
 	}
+	load.during("PostgreSQL back")
 	load.waitProgress(t, 30, "PostgreSQL restarted")
 }
 
