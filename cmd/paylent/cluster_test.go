@@ -25,7 +25,7 @@ import (
 // every position exactly once and in order, every instance's read models equal a rebuild,
 // a token revoked before the faults is inactive everywhere, and `paylent verify` passes.
 //
-// About a minute on two cores; it runs with the other end-to-end tests (two at a time), and
+// 20 to 50 s on two cores; it runs with the other end-to-end tests (two at a time), and
 // alone, repeatedly, with scripts/cluster-test.sh.
 func TestNATSClusterFaults(t *testing.T) {
 	if testing.Short() {
@@ -34,83 +34,102 @@ func TestNATSClusterFaults(t *testing.T) {
 	t.Parallel()
 	started := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(started).Seconds(), what) }
-	nc := startNATSCluster(t, 3)
-	phase("NATS cluster healthy")
-	pg := pgtest.NewCluster(t)
-	dbURL := pgtest.MigratedURL(t, pg)
-	shared := []string{"DATABASE_URL=" + dbURL, "NATS_URL=" + nc.url(), "NATS_CREDS=" + nc.creds["instance"],
-		"PAYLENT_NATS_RELAY_CREDS=" + nc.creds["relay"], "PAYLENT_MASTER_KEY=" + strings.Repeat("c3", 32),
-		"PAYLENT_RATE_LIMITS=off"} // one client address sends everything; the bucket is still made
-	domain := fmt.Sprintf("localhost:%d", freePort(t))
-	var insts []*clusterInstance
-	for range 3 {
-		insts = append(insts, startClusterInstance(t, shared, domain))
-	}
-	s := &stack{a: insts[0].instance, b: insts[1].instance, dbURL: dbURL, natsURL: nc.url(),
-		cliEnv: append(shared[:len(shared):len(shared)], "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+domain)}
-	const env = "acme-test"
-	s.run(t, "env", "create", "--account", "acme", "--slug", env)
-	for _, ci := range insts {
-		ci.waitReady(env, time.Minute)
-	}
-	phase("instances ready")
-	svc := s.client(t, env, "--name", "svc", "--type", "confidential", "--grant", "client_credentials", "--token-format", "jwt")
-	load := newClusterLoad(env, svc, s.mgmtToken(t, env, "admin:read admin:write admin:users"), insts)
-	eventually(t, 10*time.Second, "the client known on the third instance", func() bool { return load.revoke(insts[2], "unknown") == 200 })
-	phase("clients made")
-
-	sub := nc.connect("subscriber", "_INBOX")
-	eventually(t, 30*time.Second, "PAYLENT_EVENTS on three replicas", func() bool {
-		return replicated(streamInfo(sub, "PAYLENT_EVENTS"), 3)
-	})
-	kv := nc.connect("instance", "_INBOX_PAYLENT_INSTANCE")
-	if info := streamInfo(kv, "KV_PAYLENT_RATELIMITS"); info == nil || info.Config.Replicas != 3 {
-		t.Errorf("rate-limit bucket: %+v, want three replicas", info)
-	}
+	c := startClusterStack(t, phase)
 
 	// Revoked before the faults, on another instance than the one that issued it.
-	before, _ := load.token(insts[0])
-	if before == "" || load.revoke(insts[1], before) != 200 {
+	before, _ := c.load.token(c.insts[0])
+	if before == "" || c.load.revoke(c.insts[1], before) != 200 {
 		t.Fatal("token issued and revoked before the faults")
 	}
-
 	ctx, stopLoad := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer stopLoad()
 	loaded := make(chan struct{})
-	go func() { defer close(loaded); load.run(ctx, 20000, 60, 4) }()
-	load.waitProgress(t, 30, "start")
-
+	go func() { defer close(loaded); c.load.run(ctx, 20000, 60, 4) }()
+	c.load.waitProgress(t, 30, "start")
 	phase("load started")
-	killStreamLeader(t, nc, sub, load)
+	killStreamLeader(t, c.nats, c.sub, c.load)
 	phase("stream leader's node killed and back")
-	killRelayLeader(t, insts, load, env)
+	killRelayLeader(t, c.insts, c.load, c.env)
 	phase("relay leader's instance killed and back")
-	restartPostgres(t, pg, insts, load, env)
+	restartPostgres(t, c.pg, c.insts, c.load, c.env)
 	phase("PostgreSQL restarted")
 	stopLoad()
 	<-loaded
-	t.Logf("load: %s", load.summary())
+	t.Logf("load: %s", c.load.summary())
 
-	for i, ci := range insts {
+	for i, ci := range c.insts {
 		eventually(t, 30*time.Second, fmt.Sprintf("instance %d: the token revoked before the faults is inactive", i), func() bool {
-			active, answered := load.active(ci, before)
+			active, answered := c.load.active(ci, before)
 			return answered && !active
 		})
 	}
-	events := streamEvents(t, sub, headPosition(t, dbURL))
-	checkEveryWriteHasItsEvent(t, load, events, jwtID(before))
+	events := streamEvents(t, c.sub, headPosition(t, c.stack.dbURL))
+	checkEveryWriteHasItsEvent(t, c.load, events, jwtID(before))
 	phase(fmt.Sprintf("%d events on the stream checked", len(events)))
-	for i, ci := range insts {
+	for i, ci := range c.insts {
 		ci.stop() // writes the checkpoints of its read models
 		if out := ci.output(); strings.Contains(out, "panic") || strings.Contains(out, "worker stopped") {
 			t.Errorf("instance %d: a panic or a stopped worker:\n%s", i, tail(out, 5000))
 		}
 	}
-	checkReadModelsEqualRebuild(t, s, insts)
-	if code, out, errOut := cli(t, s.cliEnv, "verify", "--env", env); code != 0 {
+	checkReadModelsEqualRebuild(t, c.stack, c.insts)
+	if code, out, errOut := cli(t, c.stack.cliEnv, "verify", "--env", c.env); code != 0 {
 		t.Errorf("verify: %d %s%s", code, out, errOut)
 	}
 	phase("read models and hash chain checked")
+}
+
+// clusterStack is the cluster test's world: NATS nodes, PostgreSQL, three instances (the
+// stack's a and b are the first two, for its helpers), the load and a subscriber.
+type clusterStack struct {
+	nats  *natsCluster
+	pg    *pgcluster.Cluster
+	insts []*clusterInstance
+	stack *stack
+	load  *clusterLoad
+	sub   jetstream.JetStream
+	env   string
+}
+
+// startClusterStack starts everything, makes environment acme-test with a client for
+// tokens and a Management API token, and checks that the stream and the rate-limit bucket
+// have three replicas.
+func startClusterStack(t *testing.T, phase func(string)) *clusterStack {
+	t.Helper()
+	c := &clusterStack{nats: startNATSCluster(t, 3), env: "acme-test"}
+	phase("NATS cluster healthy")
+	c.pg = pgtest.NewCluster(t)
+	dbURL := pgtest.MigratedURL(t, c.pg)
+	shared := []string{"DATABASE_URL=" + dbURL, "NATS_URL=" + c.nats.url(), "NATS_CREDS=" + c.nats.creds["instance"],
+		"PAYLENT_NATS_RELAY_CREDS=" + c.nats.creds["relay"], "PAYLENT_MASTER_KEY=" + strings.Repeat("c3", 32),
+		"PAYLENT_RATE_LIMITS=off"} // one client address sends everything; the bucket is still made
+	domain := fmt.Sprintf("localhost:%d", freePort(t))
+	for range 3 {
+		c.insts = append(c.insts, startClusterInstance(t, shared, domain))
+	}
+	c.stack = &stack{a: c.insts[0].instance, b: c.insts[1].instance, dbURL: dbURL, natsURL: c.nats.url(),
+		cliEnv: append(shared[:len(shared):len(shared)], "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+domain)}
+	c.stack.run(t, "env", "create", "--account", "acme", "--slug", c.env)
+	for _, ci := range c.insts {
+		ci.waitReady(c.env, time.Minute)
+	}
+	phase("instances ready")
+	svc := c.stack.client(t, c.env, "--name", "svc", "--type", "confidential", "--grant", "client_credentials", "--token-format", "jwt")
+	c.load = newClusterLoad(c.env, svc, c.stack.mgmtToken(t, c.env, "admin:read admin:write admin:users"), c.insts)
+	eventually(t, 10*time.Second, "the client known on the third instance", func() bool {
+		return c.load.revoke(c.insts[2], "unknown") == 200
+	})
+	phase("clients made")
+
+	c.sub = c.nats.connect("subscriber", "_INBOX")
+	eventually(t, 30*time.Second, "PAYLENT_EVENTS on three replicas", func() bool {
+		return replicated(streamInfo(c.sub, "PAYLENT_EVENTS"), 3)
+	})
+	kv := c.nats.connect("instance", "_INBOX_PAYLENT_INSTANCE")
+	if info := streamInfo(kv, "KV_PAYLENT_RATELIMITS"); info == nil || info.Config.Replicas != 3 {
+		t.Errorf("rate-limit bucket: %+v, want three replicas", info)
+	}
+	return c
 }
 
 // killStreamLeader kills the NATS node that leads PAYLENT_EVENTS; the stream elects another
