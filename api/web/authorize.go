@@ -23,7 +23,9 @@ func (h *Handlers) Authorize(c *fiber.Ctx, t tenants.Tenant) error {
 	}
 	redirect, given, ok := redirectURI(cl, params.Get("redirect_uri"))
 	if !ok || repeated == "redirect_uri" {
-		return errorPage(c, t, fiber.StatusBadRequest, "Invalid redirect", "The application asked to send you back to an address it has not registered.")
+		return h.unregistered(c, t, "Invalid redirect", "The application asked to send you back to an address it has not registered.",
+			devDetail{Parameter: "redirect_uri", Received: params.Get("redirect_uri"), ClientID: cl.ID, Known: true,
+				Registered: cl.Settings.RedirectURIs})
 	}
 	req := authRequest{Env: t.Slug, ClientID: cl.ID, RedirectURI: redirect, RedirectGiven: given, State: params.Get("state")}
 	if err := h.validate(t, cl, params, repeated, &req); err != nil {

@@ -49,6 +49,8 @@ type page struct {
 	RecoveryID          string
 	RecoveryToken       string
 	Notice              string
+	// Dev is the development detail of an error page (the embedded default only).
+	Dev *devDetail
 }
 
 type scopeView struct{ Name, Description string }

@@ -54,8 +54,14 @@ func LoadConfig(getenv func(string) string) Config {
 		}
 		return def
 	}
+	// The embedded default (no DATABASE_URL) is a laptop's: it listens on loopback only,
+	// unless told otherwise. With shared infrastructure it listens on every interface.
+	httpAddr := ":4000"
+	if strings.TrimSpace(getenv("DATABASE_URL")) == "" {
+		httpAddr = "127.0.0.1:4000"
+	}
 	return Config{
-		HTTPAddr:       get("PAYLENT_HTTP_ADDR", ":4000"),
+		HTTPAddr:       get("PAYLENT_HTTP_ADDR", httpAddr),
 		PublicDomain:   strings.ToLower(get("PAYLENT_PUBLIC_DOMAIN", "localhost:4000")),
 		PublicScheme:   get("PAYLENT_PUBLIC_SCHEME", "http"),
 		DataDir:        get("PAYLENT_DATA_DIR", "./.paylent"),

@@ -22,7 +22,7 @@ func TestDocumentedExamplesRun(t *testing.T) {
 			t.Fatalf("%s is needed to run the documented examples (scripts/test.sh installs it)", tool)
 		}
 	}
-	s := startStack(t)
+	s := startOne(t)
 	s.run(t, "env", "create", "--account", "examples", "--slug", "examples-dev")
 	s.run(t, "scopes", "create", "--env", "examples-dev", "--name", "read:documents", "--description", "Read documents")
 	auto := s.client(t, "examples-dev", "--name", "Automation", "--type", "confidential", "--grant", "client_credentials",

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -44,7 +45,7 @@ paylent_login() { # AUTHORIZE_URL: prints the code the browser would be sent bac
 paylent_wait_clients() { # until the server knows each client (authorize stops saying "Unknown application")
   for id in "$@"; do
     for _ in $(seq 100); do
-      [[ $(curl -s -o /dev/null -w '%{http_code}' -H "Host: $ENV_HOST" "$PAYLENT/oauth/authorize?client_id=$id") != 400 ]] && break
+      curl -s -H "Host: $ENV_HOST" "$PAYLENT/oauth/authorize?client_id=$id" | grep -q 'Unknown application' || break
       sleep 0.1
     done
   done
@@ -93,7 +94,9 @@ func TestOAuthEndpointsDocRuns(t *testing.T) {
 		}
 		script = strings.ReplaceAll(script, placeholder, value)
 	}
-	cmd := exec.Command("bash", "-c", oauthDocPrelude+script)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", oauthDocPrelude+script)
 	cmd.Dir = t.TempDir()
 	// The CLI uses the stack's database; mail tail reads the server's dev outbox.
 	cmd.Env = append(append(os.Environ(), s.cliEnv...), "PAYLENT_BIN="+binary, "PAYLENT_DATA_DIR="+s.a.dataDir,
