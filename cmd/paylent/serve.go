@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -162,7 +163,8 @@ func serve(ctx context.Context, env *cliEnv) error {
 	if cfg.Embedded() {
 		printAddresses(env, ln.Addr(), dir)
 	}
-	limiter, err := ratelimit.New(ctx, msg.js, ratelimit.Options{Logger: log, Observer: tel.limits()})
+	limiter, err := ratelimit.New(ctx, msg.js, ratelimit.Options{Logger: log, Observer: tel.limits(),
+		Replicas: cmp.Or(cfg.NATSReplicaCount(), workers.AutoReplicas(msg.conn))})
 	if err != nil {
 		return err
 	}
@@ -192,7 +194,8 @@ func serve(ctx context.Context, env *cliEnv) error {
 func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, hooks workerHooks,
 	goWork func(string, func(context.Context) error)) *workers.Relay {
 	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.relayJS, Logger: env.log,
-		Signer: eventsig.Derive(mk, eventsig.CurrentVersion), Keys: eventKeys(mk), Observer: hooks.relay, Tracer: hooks.tracer})
+		Signer: eventsig.Derive(mk, eventsig.CurrentVersion), Keys: eventKeys(mk), Observer: hooks.relay, Tracer: hooks.tracer,
+		Stream: workers.StreamSettings{Replicas: env.cfg.NATSReplicaCount()}})
 	goWork("relay", relay.Run)
 	for _, rt := range rm.runtimes {
 		goWork("projection "+rt.Name(), rt.Run)
