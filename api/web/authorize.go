@@ -17,7 +17,7 @@ import (
 // redirected to the client with error, error_description, state and iss.
 func (h *Handlers) Authorize(c *fiber.Ctx, t tenants.Tenant) error {
 	params, repeated := authorizeParams(c)
-	cl, ok := h.Catalog.Client(t.Slug, params.Get("client_id"))
+	cl, ok := h.App.Client(c.UserContext(), t.Slug, params.Get("client_id"))
 	if !ok || repeated == "client_id" {
 		return errorPage(c, t, fiber.StatusBadRequest, "Unknown application", "The application that sent you here is not registered with "+t.Settings.DisplayName+".")
 	}
