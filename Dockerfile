@@ -5,8 +5,8 @@
 #   docker build -t paylent .
 #   docker run --rm paylent --help
 #
-# docker-compose.yml beside this file runs two instances of it against a shared PostgreSQL
-# and NATS. This file is not built in CI (CI has no Docker engine); it was written against
+# docker-compose.yml beside this file runs three instances of it against a shared PostgreSQL
+# and a three-node NATS cluster (docs/DEPLOYMENT.md). This file is not built in CI (CI has no Docker engine); it was written against
 # the official images' documentation.
 #
 # The runtime image deliberately contains NO PostgreSQL. Without DATABASE_URL, `paylent

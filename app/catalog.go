@@ -37,6 +37,24 @@ func (a *App) DeleteScope(ctx context.Context, req ScopeRef, actor domain.Actor)
 	return Written{Position: res.Position}, err
 }
 
+// UpdateScope asks to change a custom scope: the fields that are set. API "" takes the
+// scope out of its API.
+type UpdateScope struct {
+	Environment string
+	Name        string
+	Description *string
+	API         *string
+}
+
+// UpdateScope changes a custom scope's description or API (the domain refuses standard
+// scopes and an API the environment does not have); Position is 0 when nothing changed.
+// Tokens issued before keep the audience they were issued with.
+func (a *App) UpdateScope(ctx context.Context, req UpdateScope, actor domain.Actor) (Written, error) {
+	res, err := a.loop.Execute(ctx, scope.Update{Environment: req.Environment, Name: req.Name, Description: req.Description,
+		API: req.API}, actor)
+	return Written{Position: res.Position}, err
+}
+
 // CreateAPI asks for an API (a resource server) of an environment: its identifier is the
 // audience of its tokens.
 type CreateAPI struct {

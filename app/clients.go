@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/internal/secret"
+	"github.com/paylent/paylent/projections/catalog"
 )
 
 // RegisterClient asks for a new client of an environment. Its id (and a confidential
@@ -19,7 +23,48 @@ type RegisterClient struct {
 	// Grantor is the caller's authority over the Management API's scopes: an operator's
 	// (client.OperatorGrantor) or a token's scopes. Its zero value holds none.
 	Grantor client.Grantor
+	// RefuseDuplicateName refuses the registration with a *DuplicateNameError when another
+	// client of the environment already has this name (a face asks the person to confirm,
+	// then registers again without it). Names are not unique: the zero value allows it.
+	RefuseDuplicateName bool
 }
+
+// ErrDuplicateName matches a *DuplicateNameError.
+var ErrDuplicateName = errors.New("another client of the environment has this name")
+
+// DuplicateNameError names the clients of the environment that already have a name. It
+// lists only that environment's clients.
+type DuplicateNameError struct {
+	Name    string
+	Clients []catalog.Client
+}
+
+func (e *DuplicateNameError) Error() string {
+	return fmt.Sprintf("%d client(s) of the environment are already named %q", len(e.Clients), e.Name)
+}
+
+// Is makes errors.Is(err, ErrDuplicateName) true.
+func (e *DuplicateNameError) Is(target error) bool { return target == ErrDuplicateName }
+
+// ClientsNamed lists the environment's clients whose name is name, ignoring case and
+// spacing, from the catalog as is (a face that warns has made it current for its request).
+// A race with a concurrent registration of the same name is possible: names are labels, not
+// identities.
+func (a *App) ClientsNamed(env, name string) []catalog.Client {
+	if a.rm.Catalog == nil {
+		return nil
+	}
+	key := sameName(name)
+	var out []catalog.Client
+	for _, c := range a.rm.Catalog.Clients(env) {
+		if sameName(c.Settings.Name) == key {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func sameName(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
 
 // ClientRegistered is the outcome of RegisterClient.
 type ClientRegistered struct {
@@ -37,6 +82,11 @@ func (r ClientRegistered) LogValue() slog.Value {
 
 // RegisterClient registers a client; a Grantor cannot give management scopes it lacks.
 func (a *App) RegisterClient(ctx context.Context, req RegisterClient, actor domain.Actor) (ClientRegistered, error) {
+	if req.RefuseDuplicateName {
+		if same := a.ClientsNamed(req.Environment, req.Settings.Name); len(same) > 0 {
+			return ClientRegistered{}, &DuplicateNameError{Name: req.Settings.Name, Clients: same}
+		}
+	}
 	cmd := client.Register{Environment: req.Environment, ID: secret.ID(), Type: req.Type, Settings: req.Settings, Grantor: req.Grantor}
 	sec := ""
 	if req.Type == client.Confidential {
@@ -57,12 +107,15 @@ type UpdateClient struct {
 	Settings    client.Settings
 	// Grantor may add only the management scopes it holds.
 	Grantor client.Grantor
+	// Expected, when set, are the settings the caller read: the update is refused
+	// (client.ErrChanged) if the client's settings changed since.
+	Expected *client.Settings
 }
 
 // UpdateClient replaces a client's settings.
 func (a *App) UpdateClient(ctx context.Context, req UpdateClient, actor domain.Actor) (Written, error) {
 	res, err := a.loop.Execute(ctx, client.Update{Environment: req.Environment, ID: req.ClientID, Settings: req.Settings,
-		Grantor: req.Grantor}, actor)
+		Grantor: req.Grantor, Expected: req.Expected}, actor)
 	return Written{Position: res.Position}, err
 }
 

@@ -89,26 +89,14 @@ func (a *App) CompleteRecovery(ctx context.Context, req CompleteRecovery) (Recov
 	if err != nil {
 		return Recovered{}, err
 	}
-	if err := a.Current(ctx, a.rm.TokensReady, a.rm.SessionsReady); err != nil {
-		a.log.Warn("changing a password with read models behind the log; the sweep completes it", "err", err)
-	}
-	now := a.now()
-	sess := sessions.ActiveIDs(a.rm.Sessions.OfUser(req.Environment, started.UserID), now)
-	grants, _ := a.rm.Tokens.Held(req.Environment, started.UserID, "", now)
-	actor := req.Browser.actor(started.UserID)
-	res, err := a.loop.Execute(ctx, recovery.Complete{RecoveryID: recID, TokenHash: secret.Hash(req.Token),
-		Change: access.ChangePassword{Environment: req.Environment, UserID: started.UserID, Password: hash,
-			SessionIDs: sess, GrantIDs: grants}}, actor)
-	if err != nil {
+	out := Recovered{UserID: started.UserID, Email: started.Email}
+	out.Ended, err = a.changePassword(ctx, req.Environment, started.UserID, hash, req.Browser.actor(started.UserID),
+		func(c access.ChangePassword) domain.Command {
+			return recovery.Complete{RecoveryID: recID, TokenHash: secret.Hash(req.Token), Change: c}
+		})
+	if err != nil && out.Position == 0 {
 		return Recovered{}, err
 	}
-	out := Recovered{UserID: started.UserID, Email: started.Email}
-	out.add(res)
-	if out.Ended, err = a.sweepSessions(ctx, out.Ended, req.Environment, started.UserID, sess, changedAt(res), actor); err != nil {
-		return out, err
-	}
-	out.Ended, err = a.sweep(ctx, out.Ended, access.RevokeGrants{Environment: req.Environment, UserID: started.UserID,
-		Reason: access.ReasonPasswordChanged}, grants, actor)
 	return out, err
 }
 

@@ -21,6 +21,11 @@ ensure_tools
 ensure_go
 log "$(go version)"
 
+# docker-compose.yml parses (docker-compose config; installs Debian's docker-compose if
+# needed). Kept apart from the Go tests: cmd/paylent/compose_test.go checks its NATS files.
+log "docker-compose.yml"
+scripts/compose-check.sh
+
 log "go vet"
 go vet ./...
 

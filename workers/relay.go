@@ -67,7 +67,9 @@ type RelayObserver interface {
 
 // StreamSettings are the operator's choices for PAYLENT_EVENTS.
 type StreamSettings struct {
-	Replicas int           // default 1
+	// Replicas of the stream in a NATS cluster. 0 (the default) is automatic: the cluster's
+	// size up to MaxAutoReplicas (1 on a single server), never fewer than the stream has.
+	Replicas int
 	MaxAge   time.Duration // 0 keeps every event
 }
 
@@ -97,9 +99,6 @@ func NewRelay(opts RelayOptions) *Relay {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
-	}
-	if opts.Stream.Replicas <= 0 {
-		opts.Stream.Replicas = 1
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -153,11 +152,14 @@ func (r *Relay) Lag(ctx context.Context, head int64) (RelayLag, error) {
 	return lag, nil
 }
 
-// EnsureStream creates PAYLENT_EVENTS or brings its configuration up to date.
+// EnsureStream creates PAYLENT_EVENTS or brings its configuration up to date (replicas as
+// StreamSettings.Replicas says).
 func EnsureStream(ctx context.Context, js jetstream.JetStream, s StreamSettings) (jetstream.Stream, error) {
-	if s.Replicas <= 0 {
-		s.Replicas = 1
+	replicas, err := streamReplicas(ctx, js, s.Replicas)
+	if err != nil {
+		return nil, fmt.Errorf("ensure stream %s: %w", domain.StreamName, err)
 	}
+	s.Replicas = replicas
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        domain.StreamName,
 		Description: "Paylent event log (envelope_version 1); see docs/EVENTS.md",

@@ -46,6 +46,29 @@ func (h *Handlers) ListScopes(c *fiber.Ctx, t tenants.Tenant) error {
 	return c.JSON(fiber.Map{"scopes": h.Catalog.Scopes(t.Slug)})
 }
 
+// UpdateScope serves PATCH /api/v1/scopes/:name: a custom scope's description and API, the
+// fields the body has ("api": "" takes the scope out of its API).
+func (h *Handlers) UpdateScope(c *fiber.Ctx, t tenants.Tenant) error {
+	var in struct {
+		Description *string `json:"description"`
+		API         *string `json:"api"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	name := c.Params("name")
+	res, err := h.App.UpdateScope(c.UserContext(), app.UpdateScope{Environment: t.Slug, Name: name, Description: in.Description,
+		API: in.API}, actor(c))
+	if err != nil {
+		return err
+	}
+	if err := h.catchUp(c, "catalog", res.Position); err != nil {
+		return err
+	}
+	s, _ := h.Catalog.Scope(t.Slug, name)
+	return wrote(c, fiber.StatusOK, res.Position, fiber.Map{"scope": s})
+}
+
 // DeleteScope serves DELETE /api/v1/scopes/:name (standard scopes cannot be deleted).
 func (h *Handlers) DeleteScope(c *fiber.Ctx, t tenants.Tenant) error {
 	res, err := h.App.DeleteScope(c.UserContext(), app.ScopeRef{Environment: t.Slug, Name: c.Params("name")}, actor(c))

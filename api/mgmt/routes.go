@@ -31,6 +31,7 @@ func Routes() []Route {
 		{"POST", "/clients/:id/secret", w, func(h *Handlers) handler { return h.RotateClientSecret }},
 		{"GET", "/scopes", r, func(h *Handlers) handler { return h.ListScopes }},
 		{"POST", "/scopes", w, func(h *Handlers) handler { return h.CreateScope }},
+		{"PATCH", "/scopes/:name", w, func(h *Handlers) handler { return h.UpdateScope }},
 		{"DELETE", "/scopes/:name", w, func(h *Handlers) handler { return h.DeleteScope }},
 		{"GET", "/apis", r, func(h *Handlers) handler { return h.ListAPIs }},
 		{"POST", "/apis", w, func(h *Handlers) handler { return h.CreateAPI }},

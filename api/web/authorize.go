@@ -17,13 +17,15 @@ import (
 // redirected to the client with error, error_description, state and iss.
 func (h *Handlers) Authorize(c *fiber.Ctx, t tenants.Tenant) error {
 	params, repeated := authorizeParams(c)
-	cl, ok := h.Catalog.Client(t.Slug, params.Get("client_id"))
+	cl, ok := h.App.Client(c.UserContext(), t.Slug, params.Get("client_id"))
 	if !ok || repeated == "client_id" {
 		return errorPage(c, t, fiber.StatusBadRequest, "Unknown application", "The application that sent you here is not registered with "+t.Settings.DisplayName+".")
 	}
 	redirect, given, ok := redirectURI(cl, params.Get("redirect_uri"))
 	if !ok || repeated == "redirect_uri" {
-		return errorPage(c, t, fiber.StatusBadRequest, "Invalid redirect", "The application asked to send you back to an address it has not registered.")
+		return h.unregistered(c, t, "Invalid redirect", "The application asked to send you back to an address it has not registered.",
+			devDetail{Parameter: "redirect_uri", Received: params.Get("redirect_uri"), ClientID: cl.ID, Known: true,
+				Registered: cl.Settings.RedirectURIs})
 	}
 	req := authRequest{Env: t.Slug, ClientID: cl.ID, RedirectURI: redirect, RedirectGiven: given, State: params.Get("state")}
 	if err := h.validate(t, cl, params, repeated, &req); err != nil {

@@ -31,6 +31,9 @@ type Deps struct {
 	// Scheme is the public scheme; cookies are Secure under https.
 	Scheme string
 	Secure bool
+	// Dev is set on the embedded default only: the authorize and logout error pages then
+	// name the redirect URI received and the ones registered (see devdetail.go).
+	Dev    bool
 	Now    func() time.Time
 	Logger *slog.Logger
 }

@@ -53,6 +53,8 @@ type page struct {
 	MFA *mfaView
 	// Script: the page loads /assets/passkey.js (and fetches from us).
 	Script bool
+	// Dev is the development detail of an error page (the embedded default only).
+	Dev *devDetail
 }
 
 type scopeView struct{ Name, Description string }

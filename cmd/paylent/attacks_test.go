@@ -63,7 +63,7 @@ func fields(page string) url.Values {
 
 func TestAuthorizeRefusesWhatItMustNotRedirect(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	app := s.client(t, "acme-test", "--name", "App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb?tenant=1", "--scope", "openid")
 	issuer := s.a.issuer("acme-test")
@@ -117,7 +117,7 @@ func TestAuthorizeRefusesWhatItMustNotRedirect(t *testing.T) {
 
 func TestLoginDefences(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	cbURL := "https://app.example.com/cb"
 	app := s.client(t, "acme-test", "--name", "App", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", cbURL, "--scope", "openid")
@@ -173,7 +173,7 @@ func TestLoginDefences(t *testing.T) {
 // Unknown email and wrong password take the same time (both verify an Argon2id hash); the
 // account locks after repeated failures, and the lock looks like any failure.
 func TestLoginTimingAndLockout(t *testing.T) {
-	s := startStack(t)
+	s := startOne(t)
 	s.userJSON(t, "acme-test", "tim@example.com", "Tim")
 	s.userJSON(t, "acme-test", "tam@example.com", "Tam") // more samples without locking tim early
 	issuer := s.a.issuer("acme-test")

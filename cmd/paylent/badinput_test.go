@@ -20,7 +20,7 @@ import (
 // 500, and never an event.
 func TestBadInputOnOAuthEndpoints(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	cl := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials", "--scope", "read:documents")
 	other := s.client(t, "other-env", "--name", "Other", "--type", "confidential", "--grant", "client_credentials")
 	public := s.client(t, "acme-test", "--name", "SPA", "--type", "public", "--grant", "authorization_code", "--redirect-uri", "http://localhost:3000/cb")

@@ -116,7 +116,7 @@ func authorizeURL(s *stack, clientID, redirect, scope, state string, p pkce, ext
 // state → tokens; a second app needs no second login; prompt=login asks again; deny; logout.
 func TestBrowserLoginConsentAndLogout(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	cb := newCallbackServer(t)
 	docs := s.client(t, "acme-test", "--name", "Third-Party Documents App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", cb.url, "--scope", "openid", "--scope", "profile", "--scope", "read:documents",

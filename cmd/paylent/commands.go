@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/paylent/paylent/internal/eventsig"
+	"maps"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"time"
+
+	"github.com/paylent/paylent/internal/eventsig"
 
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
@@ -32,11 +35,11 @@ func operatorActor(via string) domain.Actor {
 	return domain.Actor{Kind: domain.ActorOperator, ID: name, UserAgent: "paylent-cli/" + via}
 }
 
-func migrateCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "migrate", "migrate")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func migrateCommand() verb {
+	return newVerb("migrate", "apply database migrations", migrate)
+}
+
+func migrate(ctx context.Context, env *cliEnv) error {
 	db, err := openDatabase(ctx, env.cfg, env.log) // applies the migrations
 	if err != nil {
 		return err
@@ -54,18 +57,21 @@ func migrateCommand(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-func envCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "env create", "env create --account ACCOUNT --slug SLUG [--name NAME] [--json]")
-	acct := fs.String("account", "", "account that owns the environment (created on first use)")
-	slug := fs.String("slug", "", "environment slug: its host is <slug>.<public domain>")
-	name := fs.String("name", "", "display name (default: the slug)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *acct == "" || *slug == "" {
-		return fmt.Errorf("%w: --account and --slug are required", errUsage)
-	}
+func envCreateCommand() verb {
+	var acct, slug, name string
+	var asJSON bool
+	v := newVerb("create --account ACCOUNT --slug SLUG [--name NAME] [--json]", "create an environment (and its account on first use)",
+		func(ctx context.Context, env *cliEnv) error { return envCreate(ctx, env, acct, slug, name, asJSON) })
+	f := v.cmd.Flags()
+	f.StringVar(&acct, "account", "", "account that owns the environment (created on first use)")
+	f.StringVar(&slug, "slug", "", "environment slug: its host is <slug>.<public domain>")
+	f.StringVar(&name, "name", "", "display name (default: the slug)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	required(v.cmd, "account", "slug")
+	return v
+}
+
+func envCreate(ctx context.Context, env *cliEnv, acct, slug, name string, asJSON bool) error {
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
 		return err
@@ -76,38 +82,42 @@ func envCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	res, err := app.New(app.Options{Loop: db.loop, MasterKey: mk}).CreateEnvironment(ctx,
-		app.CreateEnvironment{Account: *acct, Slug: *slug, DisplayName: *name}, operatorActor("env-create"))
+		app.CreateEnvironment{Account: acct, Slug: slug, DisplayName: name}, operatorActor("env-create"))
 	if err != nil {
 		return err
 	}
 	dir := tenants.NewDirectory(nil, env.cfg.PublicDomain, env.cfg.PublicScheme)
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.stdout).Encode(map[string]any{
-			"environment": *slug, "account": *acct, "issuer": dir.Issuer(*slug), "position": res.Position})
+			"environment": slug, "account": acct, "issuer": dir.Issuer(slug), "position": res.Position})
 	}
 	fmt.Fprintf(env.stdout, "created environment %s (account %s)\n  issuer: %s\n  position: %d\n",
-		*slug, *acct, dir.Issuer(*slug), res.Position)
+		slug, acct, dir.Issuer(slug), res.Position)
 	return nil
 }
 
-func eventsCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "events", "events --env ENV [--after POSITION] [--follow]")
-	slug := fs.String("env", "", "environment whose events to print")
-	after := fs.Int64("after", 0, "print events after this global position")
-	follow := fs.Bool("follow", false, "keep printing new events until interrupted")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *slug == "" {
-		return fmt.Errorf("%w: --env is required", errUsage)
-	}
+func eventsCommand() verb {
+	var slug string
+	var after int64
+	var follow bool
+	v := newVerb("events --env ENV [--after POSITION] [--follow]", "print an environment's events as NDJSON envelopes",
+		func(ctx context.Context, env *cliEnv) error { return events(ctx, env, slug, after, follow) })
+	f := v.cmd.Flags()
+	f.StringVar(&slug, "env", "", "environment whose events to print")
+	f.Int64Var(&after, "after", 0, "print events after this global position")
+	f.BoolVar(&follow, "follow", false, "keep printing new events until interrupted")
+	required(v.cmd, "env")
+	return v
+}
+
+func events(ctx context.Context, env *cliEnv, slug string, after int64, follow bool) error {
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
 		return err
 	}
 	defer db.close()
 	wake := make(chan struct{}, 1)
-	if *follow {
+	if follow {
 		go db.store.Listen(ctx, eventstore.NotifyChannel, func(string) { //nolint:errcheck // ends with ctx
 			select {
 			case wake <- struct{}{}:
@@ -124,9 +134,9 @@ func eventsCommand(ctx context.Context, env *cliEnv, args []string) error {
 		env.log.Warn("events are printed without signatures", "err", err)
 	}
 	enc := json.NewEncoder(env.stdout)
-	pos := *after
+	pos := after
 	for {
-		batch, err := db.store.ReadEnvironment(ctx, *slug, pos, 1000)
+		batch, err := db.store.ReadEnvironment(ctx, slug, pos, 1000)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -146,7 +156,7 @@ func eventsCommand(ctx context.Context, env *cliEnv, args []string) error {
 		if len(batch) == 1000 {
 			continue
 		}
-		if !*follow {
+		if !follow {
 			return nil
 		}
 		select {
@@ -158,22 +168,24 @@ func eventsCommand(ctx context.Context, env *cliEnv, args []string) error {
 	}
 }
 
-func verifyCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "verify", "verify --env ENV [--json]")
-	slug := fs.String("env", "", "environment to verify")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *slug == "" {
-		return fmt.Errorf("%w: --env is required", errUsage)
-	}
+func verifyCommand() verb {
+	var slug string
+	var asJSON bool
+	v := newVerb("verify --env ENV [--json]", "check an environment's hash chain (exit 1 on tampering)",
+		func(ctx context.Context, env *cliEnv) error { return verify(ctx, env, slug, asJSON) })
+	v.cmd.Flags().StringVar(&slug, "env", "", "environment to verify")
+	v.cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	required(v.cmd, "env")
+	return v
+}
+
+func verify(ctx context.Context, env *cliEnv, slug string, asJSON bool) error {
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
 		return err
 	}
 	defer db.close()
-	rep, err := eventstore.Verify(ctx, db.store, *slug)
+	rep, err := eventstore.Verify(ctx, db.store, slug)
 	var broken *eventstore.ChainError
 	if err != nil && !errors.As(err, &broken) {
 		return err
@@ -181,8 +193,8 @@ func verifyCommand(ctx context.Context, env *cliEnv, args []string) error {
 	// Every environment's log starts with environment.created: an intact chain of no events
 	// is an environment that does not exist (a typo), not one that verified.
 	missing := broken == nil && rep.Events == 0
-	if *asJSON {
-		out := map[string]any{"environment": *slug, "ok": broken == nil && !missing, "events": rep.Events, "head": rep.Head}
+	if asJSON {
+		out := map[string]any{"environment": slug, "ok": broken == nil && !missing, "events": rep.Events, "head": rep.Head}
 		if broken != nil {
 			out["bad_position"], out["reason"] = broken.Position, broken.Reason
 		}
@@ -194,13 +206,13 @@ func verifyCommand(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	} else if broken == nil && !missing {
 		fmt.Fprintf(env.stdout, "environment %s: hash chain intact (%d events, head position %d, head hash %x)\n",
-			*slug, rep.Events, rep.Head, rep.HeadHash)
+			slug, rep.Events, rep.Head, rep.HeadHash)
 	}
 	if broken != nil {
 		return fmt.Errorf("TAMPERED: %w", broken)
 	}
 	if missing {
-		return fmt.Errorf("environment %q does not exist: it has no events (check the slug)", *slug)
+		return fmt.Errorf("environment %q does not exist: it has no events (check the slug)", slug)
 	}
 	return nil
 }
@@ -214,14 +226,18 @@ var projectionFactories = map[string]func() projections.Projection{
 	mailqueue.Name: func() projections.Projection { return mailqueue.New() },
 }
 
-func rebuildCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "projections rebuild", "projections rebuild [--name NAME]")
-	name := fs.String("name", "", "rebuild only this projection (default: all)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if _, ok := projectionFactories[*name]; *name != "" && !ok {
-		return fmt.Errorf("%w: unknown projection %q", errUsage, *name)
+func rebuildCommand() verb {
+	var name string
+	v := newVerb("rebuild [--name NAME]", "replay the event log into the read models",
+		func(ctx context.Context, env *cliEnv) error { return rebuild(ctx, env, name) })
+	v.cmd.Flags().StringVar(&name, "name", "", "rebuild only this projection (default: all)")
+	completeWith(v.cmd, "name", slices.Sorted(maps.Keys(projectionFactories))...)
+	return v
+}
+
+func rebuild(ctx context.Context, env *cliEnv, name string) error {
+	if _, ok := projectionFactories[name]; name != "" && !ok {
+		return fmt.Errorf("%w: unknown projection %q", errUsage, name)
 	}
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
@@ -230,7 +246,7 @@ func rebuildCommand(ctx context.Context, env *cliEnv, args []string) error {
 	defer db.close()
 	cps := projections.DirCheckpoints{Dir: filepath.Join(env.cfg.DataDir, "projections")}
 	for pname, factory := range projectionFactories {
-		if *name != "" && pname != *name {
+		if name != "" && pname != name {
 			continue
 		}
 		started := time.Now()
@@ -251,7 +267,7 @@ func rebuildCommand(ctx context.Context, env *cliEnv, args []string) error {
 			took.Round(time.Millisecond), float64(pos)/max(took.Seconds(), 1e-9))
 	}
 	// Running servers (any instance on this database) rebuild their live copies too.
-	target := *name
+	target := name
 	if target == "" {
 		target = "*"
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	// OTLPEndpoint is the OpenTelemetry collector traces are exported to over OTLP/HTTP
 	// (spans go to <endpoint>/v1/traces); empty (the default) records no spans.
 	OTLPEndpoint string // OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:4318
+	// NATSReplicas: copies of PAYLENT_EVENTS and the rate-limit bucket in a NATS cluster,
+	// 1 to 5, or auto (default): the cluster's size, at most 3 (workers.AutoReplicas).
+	NATSReplicas string // PAYLENT_NATS_REPLICAS
 }
 
 // Embedded reports whether this instance runs its own private database (the laptop
@@ -51,8 +54,14 @@ func LoadConfig(getenv func(string) string) Config {
 		}
 		return def
 	}
+	// The embedded default (no DATABASE_URL) is a laptop's: it listens on loopback only,
+	// unless told otherwise. With shared infrastructure it listens on every interface.
+	httpAddr := ":4000"
+	if strings.TrimSpace(getenv("DATABASE_URL")) == "" {
+		httpAddr = "127.0.0.1:4000"
+	}
 	return Config{
-		HTTPAddr:       get("PAYLENT_HTTP_ADDR", ":4000"),
+		HTTPAddr:       get("PAYLENT_HTTP_ADDR", httpAddr),
 		PublicDomain:   strings.ToLower(get("PAYLENT_PUBLIC_DOMAIN", "localhost:4000")),
 		PublicScheme:   get("PAYLENT_PUBLIC_SCHEME", "http"),
 		DataDir:        get("PAYLENT_DATA_DIR", "./.paylent"),
@@ -62,6 +71,7 @@ func LoadConfig(getenv func(string) string) Config {
 		NATSCreds:      get("NATS_CREDS", ""),
 		NATSRelayCreds: get("PAYLENT_NATS_RELAY_CREDS", ""),
 		NATSCA:         get("NATS_CA", ""),
+		NATSReplicas:   get("PAYLENT_NATS_REPLICAS", "auto"),
 		MasterKey:      get("PAYLENT_MASTER_KEY", ""),
 		SMTPURL:        get("PAYLENT_SMTP_URL", ""),
 		RateLimits:     get("PAYLENT_RATE_LIMITS", "on"),
@@ -124,6 +134,9 @@ func (c Config) Validate() error {
 // when NATS is opened (commands that do not use NATS do not need them).
 func (c Config) validateNATS() []error {
 	var errs []error
+	if _, err := c.natsReplicas(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.NATSURL == "" {
 		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
 			errs = append(errs, fmt.Errorf("PAYLENT_NATS_LISTEN %q: want host:port", c.NATSListen))
@@ -151,6 +164,25 @@ func (c Config) validateNATS() []error {
 		errs = append(errs, errors.New("PAYLENT_NATS_RELAY_CREDS: set NATS_CREDS too (the instance's own identity)"))
 	}
 	return errs
+}
+
+// natsReplicas is PAYLENT_NATS_REPLICAS as a count; 0 is automatic.
+func (c Config) natsReplicas() (int, error) {
+	if c.NATSReplicas == "auto" || c.NATSReplicas == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(c.NATSReplicas)
+	if err != nil || n < 1 || n > 5 {
+		return 0, fmt.Errorf("PAYLENT_NATS_REPLICAS %q: want auto or 1 to 5", c.NATSReplicas)
+	}
+	return n, nil
+}
+
+// NATSReplicaCount is PAYLENT_NATS_REPLICAS as a count, 0 for automatic (Validate reports
+// a bad value).
+func (c Config) NATSReplicaCount() int {
+	n, _ := c.natsReplicas()
+	return n
 }
 
 // validPort is a port number (0 picks a free one).

@@ -48,10 +48,11 @@ func TestDashboardClients(t *testing.T) {
 		t.Fatalf("refused forms wrote %d events", after-before)
 	}
 
-	resp, page := d.post(base, form("Billing", "https://billing.example.com/cb", "authorization_code", "client_credentials"))
+	resp, _ := d.post(base, form("Billing", "https://billing.example.com/cb", "authorization_code", "client_credentials"))
+	code, page := d.get(resp.Header.Get("Location")) // post/redirect/get: the secret is on the page redirected to
 	m := secretValue.FindStringSubmatch(page)
 	id := regexp.MustCompile(`id="client-id">([^<]+)<`).FindStringSubmatch(page)
-	if resp.StatusCode != http.StatusCreated || m == nil || id == nil {
+	if resp.StatusCode != http.StatusSeeOther || code != http.StatusOK || m == nil || id == nil {
 		t.Fatalf("create: %d\n%.500s", resp.StatusCode, page)
 	}
 	clientID, first := id[1], m[1]
@@ -67,12 +68,12 @@ func TestDashboardClients(t *testing.T) {
 	}
 
 	// Rotation with a grace hour: both work; without grace: only the newest.
-	_, page = d.post(base+"/"+clientID+"/secret", url.Values{"grace": {"1h"}})
+	page = d.followed(d.post(base+"/"+clientID+"/secret", url.Values{"grace": {"1h"}}))
 	second := secretValue.FindStringSubmatch(page)
 	if second == nil || second[1] == first || token(second[1]) != http.StatusOK || token(first) != http.StatusOK {
 		t.Fatalf("rotation with grace: %.300s", page)
 	}
-	_, page = d.post(base+"/"+clientID+"/secret", url.Values{"grace": {"0"}})
+	page = d.followed(d.post(base+"/"+clientID+"/secret", url.Values{"grace": {"0"}}))
 	third := secretValue.FindStringSubmatch(page)
 	if third == nil || token(third[1]) != http.StatusOK || token(second[1]) != http.StatusUnauthorized {
 		t.Fatalf("rotation without grace: %.300s", page)

@@ -52,7 +52,7 @@ func newestFirst(ps []int64) bool {
 // newer matching events. The Management API reads newest first too (order=newest).
 func TestDashboardAudit(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	email, pw := s.operator(t, "acme", "ops@acme.example")
 	d := newDash(t, s.a)
 	d.signIn(email, pw)
@@ -439,7 +439,7 @@ func dashOn(t *testing.T, inst *instance) *dash {
 // place. The pages are photographed into artifacts/dashboard-ops for a person to check.
 func TestDashboardAuditLive(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	email, password := s.operator(t, "acme", "ops@acme.example")
 	s.a.postRaw("acme-test", "/register", "application/json", `{"email":"newbie@example.com"}`, "", "")
 	dashURL := s.a.dashboardURL()

@@ -74,7 +74,7 @@ func signedInDash(t *testing.T, s *stack) *dash {
 // confirmation.
 func TestDashboardScopes(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	s.run(t, "apis", "create", "--env", "acme-test", "--identifier", "https://docs.example.com", "--name", "Documents API")
 	d := signedInDash(t, s)
 	const base = "/e/acme-test/scopes"
@@ -153,7 +153,7 @@ func TestDashboardScopes(t *testing.T) {
 // page through, rename, disable and enable, delete after a confirmation.
 func TestDashboardUsers(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	d := signedInDash(t, s)
 	const base = "/e/acme-test/users"
 	if code, page := d.get(base); code != http.StatusOK || !strings.Contains(page, `id="create-user"`) ||

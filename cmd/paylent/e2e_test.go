@@ -292,8 +292,13 @@ func TestEmbeddedDefault(t *testing.T) {
 	}
 	again := serve(t, env)
 	again.waitReady("acme-test", 2*time.Minute)
-	if strings.Contains(again.output(), "First start") {
-		t.Error("second start seeded again")
+	if strings.Contains(again.output(), "First start") || strings.Contains(again.output(), "shown once") {
+		t.Errorf("second start seeded again or printed a password:\n%s", again.output())
+	}
+	for _, i := range []*instance{srv, again} {
+		if want := fmt.Sprintf("Paylent is serving on 127.0.0.1:%d (only this machine", i.port); !strings.Contains(i.output(), want) {
+			t.Errorf("a start did not say where it serves (%q):\n%s", want, i.output())
+		}
 	}
 	again.stop()
 }

@@ -11,7 +11,7 @@ import (
 // client asks with prompt=consent; a public client cannot be first-party.
 func TestFirstPartySkipsConsent(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	own := s.client(t, "acme-test", "--name", "Acme Portal", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", "https://portal.acme.example/cb", "--scope", "openid", "--first-party")
 	s.userJSON(t, "acme-test", "fay@example.com", "Fay")

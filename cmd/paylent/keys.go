@@ -22,16 +22,18 @@ type keyView struct {
 	VerifyUntil *time.Time      `json:"verify_until,omitempty"`
 }
 
-func keysRotateCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "keys rotate", "keys rotate --env ENV [--json]")
-	slug := fs.String("env", "", "environment whose primary signing key to replace")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *slug == "" {
-		return fmt.Errorf("%w: --env is required", errUsage)
-	}
+func keysRotateCommand() verb {
+	var slug string
+	var asJSON bool
+	v := newVerb("rotate --env ENV [--json]", "replace the primary signing key",
+		func(ctx context.Context, env *cliEnv) error { return keysRotate(ctx, env, slug, asJSON) })
+	v.cmd.Flags().StringVar(&slug, "env", "", "environment whose primary signing key to replace")
+	v.cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	required(v.cmd, "env")
+	return v
+}
+
+func keysRotate(ctx context.Context, env *cliEnv, slug string, asJSON bool) error {
 	key, err := masterKey(env.cfg)
 	if err != nil {
 		return err
@@ -42,55 +44,57 @@ func keysRotateCommand(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer db.close()
 	// ID tokens live as long as access tokens: the operation retires the old primary for that long.
-	res, err := operations(env, db, key).RotateKeys(ctx, app.RotateKeys{Environment: *slug}, operatorActor("keys-rotate"))
+	res, err := operations(env, db, key).RotateKeys(ctx, app.RotateKeys{Environment: slug}, operatorActor("keys-rotate"))
 	if errors.Is(err, domain.ErrNotFound) {
-		return fmt.Errorf("environment %q does not exist", *slug)
+		return fmt.Errorf("environment %q does not exist", slug)
 	}
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"environment": *slug, "position": res.Position, "primary": res.Primary, "next": res.Next}
+	out := map[string]any{"environment": slug, "position": res.Position, "primary": res.Primary, "next": res.Next}
 	if res.Retired != "" {
 		out["retired"], out["verify_until"] = res.Retired, res.VerifyUntil
 	}
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.stdout).Encode(out)
 	}
-	fmt.Fprintf(env.stdout, "rotated the signing keys of %s\n  primary: %s\n  next:    %s\n", *slug, out["primary"], out["next"])
+	fmt.Fprintf(env.stdout, "rotated the signing keys of %s\n  primary: %s\n  next:    %s\n", slug, out["primary"], out["next"])
 	if until, ok := out["verify_until"].(time.Time); ok {
 		fmt.Fprintf(env.stdout, "  retired: %s (in JWKS until %s)\n", out["retired"], until.Format(time.RFC3339))
 	}
 	return nil
 }
 
-func keysListCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "keys list", "keys list --env ENV [--json]")
-	slug := fs.String("env", "", "environment whose signing keys to list")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *slug == "" {
-		return fmt.Errorf("%w: --env is required", errUsage)
-	}
+func keysListCommand() verb {
+	var slug string
+	var asJSON bool
+	v := newVerb("list --env ENV [--json]", "list the signing keys (never key material)",
+		func(ctx context.Context, env *cliEnv) error { return keysList(ctx, env, slug, asJSON) })
+	v.cmd.Flags().StringVar(&slug, "env", "", "environment whose signing keys to list")
+	v.cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	required(v.cmd, "env")
+	return v
+}
+
+func keysList(ctx context.Context, env *cliEnv, slug string, asJSON bool) error {
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
 		return err
 	}
 	defer db.close()
-	if _, err := environmentSettings(ctx, db, *slug); err != nil {
+	if _, err := environmentSettings(ctx, db, slug); err != nil {
 		return err
 	}
-	history, err := readHistory(ctx, db, signingkey.Stream(*slug))
+	history, err := readHistory(ctx, db, signingkey.Stream(slug))
 	if err != nil {
 		return err
 	}
 	list := keyViews(signingkey.Fold(history))
-	if *asJSON {
-		return json.NewEncoder(env.stdout).Encode(map[string]any{"environment": *slug, "keys": list})
+	if asJSON {
+		return json.NewEncoder(env.stdout).Encode(map[string]any{"environment": slug, "keys": list})
 	}
 	if len(list) == 0 {
-		fmt.Fprintf(env.stdout, "environment %s has no signing keys yet (a running server creates them)\n", *slug)
+		fmt.Fprintf(env.stdout, "environment %s has no signing keys yet (a running server creates them)\n", slug)
 		return nil
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)

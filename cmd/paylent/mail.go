@@ -12,12 +12,15 @@ import (
 
 // mailTailCommand prints the dev outbox: every mail the embedded default "sent", oldest
 // first, and with --follow the new ones as they arrive.
-func mailTailCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "mail tail", "mail tail [--follow]")
-	follow := fs.Bool("follow", false, "keep printing new mails until interrupted")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func mailTailCommand() verb {
+	var follow bool
+	v := newVerb("tail [--follow]", "show the dev outbox (mail sent without PAYLENT_SMTP_URL)",
+		func(ctx context.Context, env *cliEnv) error { return mailTail(ctx, env, follow) })
+	v.cmd.Flags().BoolVar(&follow, "follow", false, "keep printing new mails until interrupted")
+	return v
+}
+
+func mailTail(ctx context.Context, env *cliEnv, follow bool) error {
 	if env.cfg.SMTPURL != "" {
 		return fmt.Errorf("mail goes to %s (PAYLENT_SMTP_URL), not to the dev outbox", redactURL(env.cfg.SMTPURL))
 	}
@@ -49,7 +52,7 @@ func mailTailCommand(ctx context.Context, env *cliEnv, args []string) error {
 			seen[m.name] = true
 			fmt.Fprintf(env.stdout, "----- %s\n%s\n", m.name, strings.ReplaceAll(string(b), "\r\n", "\n"))
 		}
-		if !*follow {
+		if !follow {
 			return nil
 		}
 		select {

@@ -6,34 +6,41 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"regexp"
+	"strings"
 	"syscall"
 
 	"github.com/paylent/paylent/internal/secret"
+	"github.com/spf13/cobra"
 )
 
-const usage = `paylent: a multi-tenant OAuth 2.0 / OpenID Connect provider
+const synopsis = `paylent: a multi-tenant OAuth 2.0 / OpenID Connect provider
 
-Usage:
   paylent serve                                  run the server (embedded PostgreSQL and NATS by default)
   paylent migrate                                apply database migrations
   paylent env create --account A --slug S        create an environment (and its account on first use)
   paylent clients create --env E --name N --type confidential|public --grant G... [--redirect-uri U]...
                          [--scope S]... [--token-format jwt|opaque] [--json]
+  paylent clients list|get|update|delete --env E [--id ID] [--json]
   paylent apis create --env E --identifier URI --name N
   paylent apis list --env E [--json]
   paylent scopes create --env E --name N --description D [--api URI]
+  paylent scopes list|get|update|delete --env E [--name N] [--description D] [--api URI] [--json]
   paylent users create --env E --email M (--password P | --password-stdin) --name N [--json]
+  paylent users list --env E [--email-prefix P] [--after EMAIL] [--limit N] [--json]
+  paylent users get|update|delete --env E (--id ID | --email M) [--name N] [--disable | --enable] [--json]
+  paylent users reset-password --env E --email M (--password-stdin | --generate) [--json]
+                                                 set a new password; ends every session and token of the user
   paylent mail tail [--follow]                   show the dev outbox (mail sent without PAYLENT_SMTP_URL)
   paylent events --env E [--after P] [--follow]  print an environment's events as NDJSON envelopes
   paylent verify --env E                         check an environment's hash chain (exit 1 on tampering)
   paylent projections rebuild [--name N]         replay the event log into the read models
-  paylent keys rotate|list --env E [--json]     replace the primary signing key / list the keys
+  paylent keys rotate|list --env E [--json]      replace the primary signing key / list the keys
   paylent tokens revoke --env E (--jti J | --token-stdin) [--json]
                                                  revoke any token (a refresh token ends its grant)
   paylent operators create --account A --email M [--name N] [--password-stdin] [--json]
@@ -43,9 +50,10 @@ Usage:
                                                  the embedded NATS's URL and a credentials file
                                                  (subscriber: read-only, for downstream services)
   paylent nats keygen --dir DIR [--json]         identities for a shared NATS (deploy/nats)
+  paylent completion bash|zsh|fish               a shell completion script
 
-Every command takes --help. Configuration comes from PAYLENT_* variables (see README.md).
-`
+Every command takes --help. Usage errors exit 2, failures 1. Configuration comes from
+PAYLENT_* variables (see README.md).`
 
 // exitUsage is the exit code for a command line that cannot be understood.
 const exitUsage = 2
@@ -60,10 +68,7 @@ func main() {
 	os.Exit(code)
 }
 
-// command is one CLI verb.
-type command func(ctx context.Context, env *cliEnv, args []string) error
-
-// cliEnv is what every command receives.
+// cliEnv is what every command's action receives: the configuration, loaded once.
 type cliEnv struct {
 	cfg    Config
 	stdout io.Writer
@@ -74,75 +79,67 @@ type cliEnv struct {
 	hasher *secret.Hasher
 }
 
+// run runs the command line args (without the program's name) and returns the exit code:
+// 0, 1 for a failure, 2 for a command line that cannot be understood. Nothing reads
+// os.Args or the environment but through args and getenv.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return 0
-	}
-	commands := map[string]command{
-		"serve":       serveCommand,
-		"migrate":     migrateCommand,
-		"env":         subcommands(map[string]command{"create": envCreateCommand}),
-		"events":      eventsCommand,
-		"clients":     subcommands(map[string]command{"create": clientsCreateCommand}),
-		"scopes":      subcommands(map[string]command{"create": scopesCreateCommand}),
-		"users":       subcommands(map[string]command{"create": usersCreateCommand}),
-		"mail":        subcommands(map[string]command{"tail": mailTailCommand}),
-		"apis":        subcommands(map[string]command{"create": apisCreateCommand, "list": apisListCommand}),
-		"verify":      verifyCommand,
-		"projections": subcommands(map[string]command{"rebuild": rebuildCommand}),
-		"keys":        subcommands(map[string]command{"rotate": keysRotateCommand, "list": keysListCommand}),
-		"operators": subcommands(map[string]command{"create": operatorsCreateCommand, "list": operatorsListCommand,
-			"remove": operatorsRemoveCommand}),
-		"nats":   subcommands(map[string]command{"credentials": natsCredentialsCommand, "keygen": natsKeygenCommand}),
-		"tokens": subcommands(map[string]command{"revoke": tokensRevokeCommand}),
-	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "paylent: unknown command %q\n\n%s", args[0], usage)
-		return exitUsage
-	}
-	cfg := LoadConfig(getenv)
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "paylent: configuration:\n%v\n", err)
-		return exitUsage
-	}
-	env := &cliEnv{cfg: cfg, stdout: stdout, stderr: stderr, log: newLogger(stderr, cfg.LogLevel, args[0] == "serve"),
-		hasher: secret.NewHasher(secret.HasherConfig{})}
-	err := cmd(ctx, env, args[1:])
-	name := args[0]
-	if len(args) > 1 && (name == "env" || name == "projections" || name == "clients" || name == "scopes" || name == "users" || name == "keys" || name == "mail" || name == "apis" || name == "operators" || name == "nats") {
-		name += " " + args[1]
-	}
+	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+	root := c.root()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetIn(os.Stdin)
+	cmd, err := root.ExecuteContextC(ctx)
+	return c.exit(cmd, err)
+}
+
+// exit reports err on stderr, naming the command, and returns the exit code.
+func (c *cli) exit(cmd *cobra.Command, err error) int {
+	var cfgErr *configError
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "paylent %s: %v\n", name, err)
+	case errors.Is(err, errNoCommand):
 		return exitUsage
+	case errors.As(err, &cfgErr):
+		fmt.Fprintf(c.stderr, "paylent: configuration:\n%v\n", cfgErr.err)
+		return exitUsage
+	}
+	name := "paylent"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	// errUsage marks an error; its text is not part of the message.
+	fmt.Fprintf(c.stderr, "%s: %s\n", name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+	if !c.started || errors.Is(err, errUsage) {
+		fmt.Fprintf(c.stderr, "%sRun '%s --help' for usage.\n", requiredHint(err), name)
+		return exitUsage
+	}
+	return 1
+}
+
+// requiredHint restates cobra's "required flag(s) "a", "b" not set" as the sentence earlier
+// versions printed ("--a and --b are required. "), which scripts may look for.
+func requiredHint(err error) string {
+	msg, ok := strings.CutPrefix(err.Error(), "required flag(s) ")
+	if !ok {
+		return ""
+	}
+	var names []string
+	for _, m := range quoted.FindAllStringSubmatch(msg, -1) {
+		names = append(names, "--"+m[1])
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0] + " is required. "
 	default:
-		fmt.Fprintf(stderr, "paylent %s: %v\n", name, err)
-		return 1
+		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " are required. "
 	}
 }
 
-func subcommands(subs map[string]command) command {
-	return func(ctx context.Context, env *cliEnv, args []string) error {
-		if len(args) == 0 {
-			return fmt.Errorf("%w: missing subcommand", errUsage)
-		}
-		sub, ok := subs[args[0]]
-		if !ok {
-			return fmt.Errorf("%w: unknown subcommand %q", errUsage, args[0])
-		}
-		return sub(ctx, env, args[1:])
-	}
-}
+var quoted = regexp.MustCompile(`"([^"]+)"`)
 
 // newLogger logs text to w. The server logs at the configured level; CLI commands only warn
 // (their output is for people and scripts).
@@ -155,29 +152,4 @@ func newLogger(w io.Writer, level string, server bool) *slog.Logger {
 		l = slog.LevelWarn
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
-// flags builds a FlagSet whose errors and help go to env.stderr.
-func flags(env *cliEnv, name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: paylent %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses args, turning flag errors into usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	return nil
 }

@@ -19,14 +19,23 @@ const natsURLFile = "client-url"
 // natsCredentialsCommand says how a downstream service connects to the embedded NATS server
 // as one of its identities: the URL and the credentials file (an nkey seed, 0600). The
 // credentials are made here if the server has not run yet; it uses the same ones.
-func natsCredentialsCommand(_ context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "nats credentials", "nats credentials --role subscriber|instance|relay [--json]")
-	role := fs.String("role", "", "identity: subscriber (read-only, for downstream services), instance or relay")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
+func natsCredentialsCommand() verb {
+	var role string
+	var asJSON bool
+	v := newVerb("credentials --role subscriber|instance|relay [--json]", "the embedded NATS's URL and a credentials file",
+		func(_ context.Context, env *cliEnv) error { return natsCredentials(env, role, asJSON) })
+	v.cmd.Flags().StringVar(&role, "role", "", "identity: subscriber (read-only, for downstream services), instance or relay")
+	v.cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	roles := make([]string, len(natsserver.Roles))
+	for i, r := range natsserver.Roles {
+		roles[i] = string(r)
 	}
-	r := natsserver.Role(*role)
+	completeWith(v.cmd, "role", roles...)
+	return v
+}
+
+func natsCredentials(env *cliEnv, role string, asJSON bool) error {
+	r := natsserver.Role(role)
 	if !slices.Contains(natsserver.Roles, r) {
 		return fmt.Errorf("%w: --role must be subscriber, instance or relay", errUsage)
 	}
@@ -42,7 +51,7 @@ func natsCredentialsCommand(_ context.Context, env *cliEnv, args []string) error
 	if b, err := os.ReadFile(filepath.Join(filepath.Dir(creds.Dir()), natsURLFile)); err == nil && strings.HasPrefix(string(b), "nats://") {
 		url = strings.TrimSpace(string(b)) // where the server said it listens (it ran; maybe elsewhere)
 	}
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.stdout).Encode(map[string]string{"role": string(r), "nats_url": url,
 			"credentials_file": creds.Path(r), "public_key": creds.PublicKey(r), "inbox_prefix": r.InboxPrefix()})
 	}
@@ -55,17 +64,22 @@ func natsCredentialsCommand(_ context.Context, env *cliEnv, args []string) error
 
 // natsKeygenCommand makes the identities for a shared NATS: a seed per role and nkeys.conf
 // with their public keys, which deploy/nats/nats-server.conf includes. Existing seeds are kept.
-func natsKeygenCommand(_ context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "nats keygen", "nats keygen --dir DIR [--json]")
-	dir := fs.String("dir", "", "directory for the seeds (made 0700; seeds 0600) and "+natsserver.NkeysConf)
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
+func natsKeygenCommand() verb {
+	var dir string
+	var asJSON bool
+	v := newVerb("keygen --dir DIR [--json]", "identities for a shared NATS (deploy/nats)",
+		func(_ context.Context, env *cliEnv) error { return natsKeygen(env, dir, asJSON) })
+	v.cmd.Flags().StringVar(&dir, "dir", "", "directory for the seeds (made 0700; seeds 0600) and "+natsserver.NkeysConf)
+	v.cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	required(v.cmd, "dir")
+	if err := v.cmd.MarkFlagDirname("dir"); err != nil {
+		panic(err)
 	}
-	if *dir == "" {
-		return fmt.Errorf("%w: --dir is required", errUsage)
-	}
-	creds, err := natsserver.EnsureCredentials(*dir)
+	return v
+}
+
+func natsKeygen(env *cliEnv, dir string, asJSON bool) error {
+	creds, err := natsserver.EnsureCredentials(dir)
 	if err != nil {
 		return err
 	}
@@ -73,7 +87,7 @@ func natsKeygenCommand(_ context.Context, env *cliEnv, args []string) error {
 	for _, r := range natsserver.Roles {
 		out[string(r)] = creds.Path(r)
 	}
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.stdout).Encode(out)
 	}
 	fmt.Fprintf(env.stdout, "public keys for nats-server: %s\n", out["nkeys_conf"])

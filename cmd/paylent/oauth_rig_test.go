@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,10 +54,10 @@ func startInstances(t *testing.T, n int, extraEnv ...string) *stack {
 	}
 	s := &stack{a: a, b: b, natsURL: ns.ClientURL(), dbURL: dbURL,
 		cliEnv: append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain)}
-	s.run(t, "env", "create", "--account", "acme", "--slug", "acme-test")
-	s.run(t, "env", "create", "--account", "other", "--slug", "other-env")
-	s.run(t, "scopes", "create", "--env", "acme-test", "--name", "read:documents", "--description", "Read documents")
-	s.run(t, "scopes", "create", "--env", "acme-test", "--name", "write:documents", "--description", "Write documents")
+	s.runAll(t, []string{"env", "create", "--account", "acme", "--slug", "acme-test"},
+		[]string{"env", "create", "--account", "other", "--slug", "other-env"})
+	s.runAll(t, []string{"scopes", "create", "--env", "acme-test", "--name", "read:documents", "--description", "Read documents"},
+		[]string{"scopes", "create", "--env", "acme-test", "--name", "write:documents", "--description", "Write documents"})
 	for _, inst := range []*instance{a, b} {
 		for _, env := range []string{"acme-test", "other-env"} {
 			eventually(t, 30*time.Second, env+" has signing keys", func() bool {
@@ -76,6 +77,26 @@ func (s *stack) run(t *testing.T, args ...string) string {
 		t.Fatalf("paylent %v: exit %d\n%s%s", args, code, out, errOut)
 	}
 	return out
+}
+
+// runAll runs independent CLI commands at once and fails if any of them fails.
+func (s *stack) runAll(t *testing.T, commands ...[]string) {
+	t.Helper()
+	failures := make([]string, len(commands))
+	var wg sync.WaitGroup
+	for n, args := range commands {
+		wg.Go(func() {
+			if code, out, errOut := cli(t, s.cliEnv, args...); code != 0 {
+				failures[n] = fmt.Sprintf("paylent %v: exit %d\n%s%s", args, code, out, errOut)
+			}
+		})
+	}
+	wg.Wait()
+	for _, f := range failures {
+		if f != "" {
+			t.Fatal(f)
+		}
+	}
 }
 
 type registered struct {

@@ -71,29 +71,35 @@ func addOperator(ctx context.Context, ops *app.App, acct, email, name string, pw
 	return added.UserID, added.Generated, nil
 }
 
-func operatorsCreateCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "operators create", "operators create --account ACCOUNT --email EMAIL [--name NAME] [--password-stdin] [--json]")
-	acct := fs.String("account", "", "the account the operator manages in the dashboard")
-	email := fs.String("email", "", "the operator's email address: their sign-in name")
-	name := fs.String("name", "", "the operator's name (default: the address)")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (default: generate one and print it once)")
-	asJSON := fs.Bool("json", false, `print {"user_id": ..., "password": ...}`)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *acct == "" || *email == "" {
-		return fmt.Errorf("%w: --account and --email are required", errUsage)
-	}
-	if *name == "" {
-		*name = *email
+func operatorsCreateCommand() verb {
+	var acct, email, name string
+	var fromStdin, asJSON bool
+	v := newVerb("create --account ACCOUNT --email EMAIL [--name NAME] [--password-stdin] [--json]",
+		"let a person manage an account in the dashboard",
+		func(ctx context.Context, env *cliEnv) error {
+			return operatorsCreate(ctx, env, acct, email, name, fromStdin, asJSON)
+		})
+	f := v.cmd.Flags()
+	f.StringVar(&acct, "account", "", "the account the operator manages in the dashboard")
+	f.StringVar(&email, "email", "", "the operator's email address: their sign-in name")
+	f.StringVar(&name, "name", "", "the operator's name (default: the address)")
+	f.BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input (default: generate one and print it once)")
+	f.BoolVar(&asJSON, "json", false, `print {"user_id": ..., "password": ...}`)
+	required(v.cmd, "account", "email")
+	return v
+}
+
+func operatorsCreate(ctx context.Context, env *cliEnv, acct, email, name string, fromStdin, asJSON bool) error {
+	if name == "" {
+		name = email
 	}
 	var password user.Password
-	if *fromStdin {
+	if fromStdin {
 		p, err := readPasswordLine()
 		if err != nil {
 			return err
 		}
-		if password, err = user.NewPassword(p, *email); err != nil {
+		if password, err = user.NewPassword(p, email); err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 	}
@@ -109,15 +115,15 @@ func operatorsCreateCommand(ctx context.Context, env *cliEnv, args []string) err
 	if err := ensureOperators(ctx, db.loop, env.cfg, mk); err != nil {
 		return err
 	}
-	id, generated, err := addOperator(ctx, operations(env, db, mk), *acct, *email, *name, password)
+	id, generated, err := addOperator(ctx, operations(env, db, mk), acct, email, name, password)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.stdout).Encode(map[string]string{"user_id": id, "password": generated})
 	}
 	dash := env.cfg.PublicScheme + "://" + tenants.NewDirectory(nil, env.cfg.PublicDomain, env.cfg.PublicScheme).DashboardHost()
-	fmt.Fprintf(env.stdout, "%s operates account %s; dashboard: %s\n", user.NormalizeEmail(*email), *acct, dash)
+	fmt.Fprintf(env.stdout, "%s operates account %s; dashboard: %s\n", user.NormalizeEmail(email), acct, dash)
 	if generated != "" {
 		fmt.Fprintf(env.stdout, "password: %s   (shown once)\n", generated)
 	}
@@ -158,22 +164,24 @@ func accountOperators(ctx context.Context, db *database, acct string) (map[strin
 	return ops, nil
 }
 
-func operatorsListCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "operators list", "operators list --account ACCOUNT [--json]")
-	acct := fs.String("account", "", "the account")
-	asJSON := fs.Bool("json", false, `print [{"user_id": ..., "email": ...}]`)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *acct == "" {
-		return fmt.Errorf("%w: --account is required", errUsage)
-	}
+func operatorsListCommand() verb {
+	var acct string
+	var asJSON bool
+	v := newVerb("list --account ACCOUNT [--json]", "list an account's operators",
+		func(ctx context.Context, env *cliEnv) error { return operatorsList(ctx, env, acct, asJSON) })
+	v.cmd.Flags().StringVar(&acct, "account", "", "the account")
+	v.cmd.Flags().BoolVar(&asJSON, "json", false, `print [{"user_id": ..., "email": ...}]`)
+	required(v.cmd, "account")
+	return v
+}
+
+func operatorsList(ctx context.Context, env *cliEnv, acct string, asJSON bool) error {
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
 		return err
 	}
 	defer db.close()
-	ops, err := accountOperators(ctx, db, *acct)
+	ops, err := accountOperators(ctx, db, acct)
 	if err != nil {
 		return err
 	}
@@ -186,7 +194,7 @@ func operatorsListCommand(ctx context.Context, env *cliEnv, args []string) error
 		rows = append(rows, row{id, email})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Email < rows[j].Email })
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.stdout).Encode(rows)
 	}
 	for _, r := range rows {
@@ -195,36 +203,37 @@ func operatorsListCommand(ctx context.Context, env *cliEnv, args []string) error
 	return nil
 }
 
-func operatorsRemoveCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "operators remove", "operators remove --account ACCOUNT --email EMAIL")
-	acct := fs.String("account", "", "the account")
-	email := fs.String("email", "", "the operator's email address")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *acct == "" || *email == "" {
-		return fmt.Errorf("%w: --account and --email are required", errUsage)
-	}
+func operatorsRemoveCommand() verb {
+	var acct, email string
+	v := newVerb("remove --account ACCOUNT --email EMAIL", "stop a person managing an account",
+		func(ctx context.Context, env *cliEnv) error { return operatorsRemove(ctx, env, acct, email) })
+	v.cmd.Flags().StringVar(&acct, "account", "", "the account")
+	v.cmd.Flags().StringVar(&email, "email", "", "the operator's email address")
+	required(v.cmd, "account", "email")
+	return v
+}
+
+func operatorsRemove(ctx context.Context, env *cliEnv, acct, email string) error {
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
 		return err
 	}
 	defer db.close()
 	ops := operations(env, db, nil)
-	id, err := ops.OperatorUserID(ctx, *email)
+	id, err := ops.OperatorUserID(ctx, email)
 	if err != nil {
 		return err
 	}
 	if id == "" {
-		return fmt.Errorf("%s is not an operator", user.NormalizeEmail(*email))
+		return fmt.Errorf("%s is not an operator", user.NormalizeEmail(email))
 	}
-	if _, err := ops.RemoveOperator(ctx, app.RemoveOperator{Account: *acct, UserID: id}, app.AccountAuthority{Host: true},
+	if _, err := ops.RemoveOperator(ctx, app.RemoveOperator{Account: acct, UserID: id}, app.AccountAuthority{Host: true},
 		operatorActor("operators-remove")); err != nil {
 		if errors.Is(err, domain.ErrNotFound) {
-			return fmt.Errorf("%s does not operate account %s", user.NormalizeEmail(*email), *acct)
+			return fmt.Errorf("%s does not operate account %s", user.NormalizeEmail(email), acct)
 		}
 		return err
 	}
-	fmt.Fprintf(env.stdout, "%s no longer operates account %s\n", user.NormalizeEmail(*email), *acct)
+	fmt.Fprintf(env.stdout, "%s no longer operates account %s\n", user.NormalizeEmail(email), acct)
 	return nil
 }

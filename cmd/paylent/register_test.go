@@ -107,7 +107,7 @@ func TestBrowserRegistration(t *testing.T) {
 // passcode, and a clear 403 when the environment closes registration.
 func TestRegistrationAPI(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := startOne(t)
 	s.userJSON(t, "acme-test", "taken@example.com", "Taken")
 	post := func(path string, body map[string]string) (int, map[string]any) {
 		b, _ := json.Marshal(body)

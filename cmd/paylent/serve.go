@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,11 +92,11 @@ func (rm *readModels) caughtUp(db *database) func(context.Context) error {
 	}
 }
 
-func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
-	fs := flags(env, "serve", "serve")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
+func serveCommand() verb {
+	return newVerb("serve", "run the server (embedded PostgreSQL and NATS by default)", serve)
+}
+
+func serve(ctx context.Context, env *cliEnv) error {
 	log, cfg := env.log, env.cfg
 	mk, err := masterKey(cfg)
 	if err != nil {
@@ -159,7 +160,11 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	limiter, err := ratelimit.New(ctx, msg.js, ratelimit.Options{Logger: log, Observer: tel.limits()})
+	if cfg.Embedded() {
+		printAddresses(env, ln.Addr(), dir)
+	}
+	limiter, err := ratelimit.New(ctx, msg.js, ratelimit.Options{Logger: log, Observer: tel.limits(),
+		Replicas: cmp.Or(cfg.NATSReplicaCount(), workers.AutoReplicas(msg.conn))})
 	if err != nil {
 		return err
 	}
@@ -176,7 +181,7 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 			Directory: dir, Runtimes: rm.byName, MasterKey: mk, Scheme: cfg.PublicScheme,
 			Transport: selfTransport(ln.Addr()), Outbox: outboxDir(cfg), Logger: log, RecordRoutes: tel.on() || traces.tracer() != nil}),
 		Web: web.New(web.Deps{App: ops, Catalog: rm.catalog, Sessions: rm.sessions, Keys: rm.keys, MasterKey: mk,
-			Scheme: cfg.PublicScheme, Logger: log}),
+			Scheme: cfg.PublicScheme, Logger: log, Dev: cfg.Embedded()}),
 		Checks: []api.Check{
 			{Name: "database", Probe: db.store.Ping},
 			{Name: "nats", Probe: msg.ready},
@@ -189,7 +194,8 @@ func serveCommand(ctx context.Context, env *cliEnv, args []string) error {
 func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk []byte, hooks workerHooks,
 	goWork func(string, func(context.Context) error)) *workers.Relay {
 	relay := workers.NewRelay(workers.RelayOptions{Pool: db.pool, Store: db.store, JetStream: msg.relayJS, Logger: env.log,
-		Signer: eventsig.Derive(mk, eventsig.CurrentVersion), Keys: eventKeys(mk), Observer: hooks.relay, Tracer: hooks.tracer})
+		Signer: eventsig.Derive(mk, eventsig.CurrentVersion), Keys: eventKeys(mk), Observer: hooks.relay, Tracer: hooks.tracer,
+		Stream: workers.StreamSettings{Replicas: env.cfg.NATSReplicaCount()}})
 	goWork("relay", relay.Run)
 	for _, rt := range rm.runtimes {
 		goWork("projection "+rt.Name(), rt.Run)
@@ -363,6 +369,19 @@ Paylent is ready. First start: seeded account "examples" with environment "examp
 Create more with: paylent env create --account ACCOUNT --slug SLUG
 `, dir.Issuer("examples-dev"), dir.Issuer("examples-dev"), password, env.cfg.PublicScheme, dir.DashboardHost(), opPassword)
 	return nil
+}
+
+// printAddresses says, on every start of the embedded default, where Paylent can be reached
+// (never a password: those were printed once, when they were made).
+func printAddresses(env *cliEnv, addr net.Addr, dir *tenants.Directory) {
+	reach := "only this machine can reach it; PAYLENT_HTTP_ADDR=:4000 opens it to the network"
+	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		reach = "reachable from the network"
+	}
+	fmt.Fprintf(env.stdout, `Paylent is serving on %s (%s).
+  dashboard: %s://%s
+  examples:  %s
+`, addr, reach, env.cfg.PublicScheme, dir.DashboardHost(), dir.Issuer("examples-dev"))
 }
 
 // eventKeys are the keys this instance accepts on event messages: the one derived from the

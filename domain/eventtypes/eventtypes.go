@@ -32,6 +32,7 @@ func Registry() *domain.Registry {
 	domain.Register[environment.SettingsChanged](r, 1)
 	domain.Register[scope.Created](r, 1)
 	domain.Register[scope.Deleted](r, 1)
+	domain.Register[scope.Updated](r, 1)
 	domain.Register[client.Registered](r, 1)
 	domain.Register[client.Updated](r, 1)
 	domain.Register[client.SecretRotated](r, 1)

@@ -37,10 +37,22 @@ type Deleted struct {
 // EventType implements domain.Event.
 func (Deleted) EventType() string { return "scope.deleted" }
 
+// Updated records a custom scope's new description and API (both as they are after the
+// change; API "" for none). The name is the scope's identity and never changes.
+type Updated struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	API         string `json:"api,omitempty"`
+}
+
+// EventType implements domain.Event.
+func (Updated) EventType() string { return "scope.updated" }
+
 // State is a scope folded from its events.
 type State struct {
 	Exists      bool
 	Description string
+	API         string
 }
 
 // Fold builds the state from a stream's history.
@@ -49,7 +61,9 @@ func Fold(history []domain.Event) State {
 	for _, e := range history {
 		switch e := e.(type) {
 		case Created:
-			s = State{Exists: true, Description: e.Description}
+			s = State{Exists: true, Description: e.Description, API: e.API}
+		case Updated:
+			s.Description, s.API = e.Description, e.API
 		case Deleted:
 			s = State{}
 		}
@@ -89,8 +103,8 @@ func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	if c.API != "" && !resource.Fold(h[2]).Exists {
 		return nil, domain.Invalid("api", "no API with identifier %q in this environment", c.API)
 	}
-	if n := utf8.RuneCountInString(c.Description); n < 1 || n > 200 || !utf8.ValidString(c.Description) {
-		return nil, domain.Invalid("description", "must be 1 to 200 characters")
+	if err := validateDescription(c.Description); err != nil {
+		return nil, err
 	}
 	if Fold(h[0]).Exists {
 		return nil, ErrExists
@@ -98,6 +112,13 @@ func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	out := make([][]domain.Event, len(h))
 	out[0] = []domain.Event{Created{Name: c.Name, Description: c.Description, API: c.API}}
 	return out, nil
+}
+
+func validateDescription(d string) error {
+	if n := utf8.RuneCountInString(d); n < 1 || n > 200 || !utf8.ValidString(d) {
+		return domain.Invalid("description", "must be 1 to 200 characters")
+	}
+	return nil
 }
 
 // ValidateName checks a custom scope's name.
@@ -131,4 +152,53 @@ func (c Delete) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 		return nil, domain.ErrNotFound
 	}
 	return [][]domain.Event{{Deleted{Name: c.Name}}}, nil
+}
+
+// Update changes a custom scope's description and the API it belongs to: the fields that
+// are set (API set to "" takes the scope out of its API). Standard scopes cannot be
+// changed. A change that changes nothing appends nothing.
+type Update struct {
+	Environment string
+	Name        string
+	Description *string
+	API         *string
+}
+
+// Streams implements domain.Command: the scope and, when it moves to an API, that API (read
+// to check that it exists).
+func (c Update) Streams() []domain.StreamRef {
+	refs := []domain.StreamRef{Stream(c.Environment, c.Name)}
+	if c.API != nil && *c.API != "" {
+		refs = append(refs, resource.Stream(c.Environment, *c.API))
+	}
+	return refs
+}
+
+// Decide implements domain.Command.
+func (c Update) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error) {
+	if oauth.IsStandard(c.Name) {
+		return nil, domain.Invalid("name", "standard scopes cannot be changed")
+	}
+	s := Fold(h[0])
+	if !s.Exists {
+		return nil, domain.ErrNotFound
+	}
+	next := Updated{Name: c.Name, Description: s.Description, API: s.API}
+	if c.Description != nil {
+		if err := validateDescription(*c.Description); err != nil {
+			return nil, err
+		}
+		next.Description = *c.Description
+	}
+	if c.API != nil {
+		if *c.API != "" && !resource.Fold(h[1]).Exists {
+			return nil, domain.Invalid("api", "no API with identifier %q in this environment", *c.API)
+		}
+		next.API = *c.API
+	}
+	out := make([][]domain.Event, len(h))
+	if next.Description != s.Description || next.API != s.API {
+		out[0] = []domain.Event{next}
+	}
+	return out, nil
 }

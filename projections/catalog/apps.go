@@ -93,6 +93,12 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 		projections.Inner(c.st.Scopes, env)[e.Name] = Scope{Name: e.Name, Description: e.Description, API: e.API, CreatedAt: at}
 	case resource.Created:
 		projections.Inner(c.st.APIs, env)[e.Identifier] = API{Identifier: e.Identifier, Name: e.Name, CreatedAt: at}
+	case scope.Updated:
+		scopes := projections.Inner(c.st.Scopes, env)
+		if s, ok := scopes[e.Name]; ok {
+			s.Description, s.API = e.Description, e.API
+			scopes[e.Name] = s
+		}
 	case scope.Deleted:
 		delete(projections.Inner(c.st.Scopes, env), e.Name)
 	case client.Registered:

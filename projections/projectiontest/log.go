@@ -111,6 +111,8 @@ func (b *builder) environment(env string) {
 	api := "https://" + env + ".api.example"
 	b.add(resource.Stream(env, api), resource.Created{Identifier: api, Name: "Documents"})
 	b.add(scope.Stream(env, "read:documents"), scope.Created{Name: "read:documents", Description: "Read", API: api})
+	b.add(scope.Stream(env, "moved"), scope.Created{Name: "moved", Description: "Moved", API: api},
+		scope.Updated{Name: "moved", Description: "Moved out of its API"})
 	b.add(scope.Stream(env, "gone"), scope.Created{Name: "gone", Description: "Gone"}, scope.Deleted{Name: "gone"})
 
 	web, cli := env+"-web", env+"-cli"

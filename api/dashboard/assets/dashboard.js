@@ -21,6 +21,37 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 });
 
+// Register Application: an application type presets the form in place (keeping what was
+// typed); without this script its link loads the same preset from the server.
+document.addEventListener("DOMContentLoaded", function () {
+  var links = document.querySelectorAll("a[data-kind]");
+  var form = document.querySelector("form input[name=kind]");
+  if (links.length === 0 || !form) { return; }
+  form = form.form;
+  var examples = Array.prototype.map.call(links, function (a) { return a.getAttribute("data-redirect"); });
+  function pick(a) {
+    var type = a.getAttribute("data-type"), grants = a.getAttribute("data-grants").split(" ");
+    var redirect = a.getAttribute("data-redirect"), users = a.getAttribute("data-user-scopes") === "true";
+    form.querySelectorAll("input[name=type]").forEach(function (r) { r.checked = r.value === type; });
+    form.querySelectorAll("input[name=grant_types]").forEach(function (g) { g.checked = grants.indexOf(g.value) >= 0; });
+    form.querySelectorAll("input[name=scopes][data-standard]").forEach(function (s) {
+      s.checked = users && ["openid", "profile", "email"].indexOf(s.value) >= 0;
+    });
+    var uris = form.querySelector("#redirect_uris"), typed = uris.value.trim();
+    if (grants.indexOf("authorization_code") < 0) { uris.value = ""; }
+    else if (typed === "" || examples.indexOf(typed) >= 0) { uris.value = redirect; }
+    var firstParty = form.querySelector("#first_party");
+    if (firstParty && type !== "confidential") { firstParty.checked = false; }
+    form.querySelector("input[name=kind]").value = a.getAttribute("data-kind");
+    document.querySelectorAll(".kinds a").forEach(function (k) { k.removeAttribute("aria-current"); });
+    a.setAttribute("aria-current", "true");
+    if (window.history && history.replaceState) { history.replaceState(null, "", a.href); }
+  }
+  links.forEach(function (a) {
+    a.addEventListener("click", function (e) { e.preventDefault(); pick(a); });
+  });
+});
+
 // Audit log, newest page only: every 2 s, ask for the rows of newer events (same filters)
 // and put them on top. The page works without this; the Older link pages as before.
 document.addEventListener("DOMContentLoaded", function () {
