@@ -12,6 +12,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/factor"
+	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -91,6 +93,11 @@ func (h *Handlers) PasskeyRegisterBegin(c *fiber.Ctx, t tenants.Tenant) error {
 	if !h.jsonCSRF(c) || !ok {
 		return jsonError(c, fiber.StatusForbidden, "sign in again, then reload the page")
 	}
+	if f, err := h.App.Factors(c.UserContext(), t.Slug, sess.UserID); err != nil {
+		return err
+	} else if (f.Active || hasPasskey(f)) && sess.ACR != session.ACRMultiFactor {
+		return jsonError(c, fiber.StatusForbidden, errStepUp)
+	}
 	cer, err := h.App.BeginPasskeyRegistration(c.UserContext(), t.Slug, sess.UserID, relyingParty(t))
 	if errors.Is(err, domain.ErrNotFound) {
 		return jsonError(c, fiber.StatusForbidden, "sign in again, then reload the page")
@@ -117,7 +124,8 @@ func (h *Handlers) PasskeyRegisterFinish(c *fiber.Ctx, t tenants.Tenant) error {
 		return jsonError(c, fiber.StatusBadRequest, "the passkey could not be added; try again")
 	}
 	f, err := h.App.FinishPasskeyRegistration(c.UserContext(), app.FinishPasskey{Environment: t.Slug, UserID: sess.UserID,
-		RP: relyingParty(t), State: state, Response: in.Credential, Name: in.Name, Browser: browser(c)})
+		RP: relyingParty(t), State: state, Response: in.Credential, Name: in.Name, Browser: browser(c),
+		MultiFactor: sess.ACR == session.ACRMultiFactor})
 	if err != nil {
 		h.log.Info("passkey registration refused", "err", err)
 		return jsonError(c, fiber.StatusBadRequest, "the passkey could not be added; try again")
@@ -178,8 +186,11 @@ func (h *Handlers) RemovePasskey(c *fiber.Ctx, t tenants.Tenant) error {
 	}
 	for _, x := range f.List {
 		if x.ID == c.FormValue("factor_id") && x.Kind == "passkey" {
-			if _, err := h.App.RemoveFactor(c.UserContext(), app.RemoveFactor{Environment: t.Slug, UserID: u.ID, FactorID: x.ID},
-				actor(c, u.ID)); err != nil {
+			_, err := h.App.RemoveFactor(c.UserContext(), app.RemoveFactor{Environment: t.Slug, UserID: u.ID, FactorID: x.ID,
+				MultiFactor: h.multiFactorSession(c, t)}, actor(c, u.ID))
+			if errors.Is(err, factor.ErrStepUp) {
+				return h.securityPage(c, t, u.ID, "", errStepUp, fiber.StatusForbidden)
+			} else if err != nil {
 				return err
 			}
 			return h.securityPage(c, t, u.ID, "The passkey was removed.", "", fiber.StatusOK)
