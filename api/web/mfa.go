@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -59,7 +60,7 @@ func (h *Handlers) setPending(c *fiber.Ctx, t tenants.Tenant, userID string, enr
 // pending opens this browser's half-signed-in state for the environment.
 func (h *Handlers) pending(c *fiber.Ctx, t tenants.Tenant) (pendingSignIn, bool) {
 	body, sig, ok := strings.Cut(c.Cookies(pendingCookie), ".")
-	if !ok || sig != h.sign("mfa", body) {
+	if !ok || !hmac.Equal([]byte(sig), []byte(h.sign("mfa", body))) {
 		return pendingSignIn{}, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(body)

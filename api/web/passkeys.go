@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/hmac"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
@@ -67,7 +68,7 @@ func (h *Handlers) ceremony(c *fiber.Ctx, t tenants.Tenant, purpose string) ([]b
 	body, sig, ok := strings.Cut(c.Cookies(ceremonyCookie), ".")
 	c.Cookie(&fiber.Cookie{Name: ceremonyCookie, Value: "", Path: "/", HTTPOnly: true, Secure: h.Secure,
 		SameSite: fiber.CookieSameSiteStrictMode, Expires: time.Unix(0, 0)})
-	if !ok || sig != h.sign("webauthn", body) {
+	if !ok || !hmac.Equal([]byte(sig), []byte(h.sign("webauthn", body))) {
 		return nil, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(body)
