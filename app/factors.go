@@ -60,6 +60,9 @@ type EnrolTOTP struct {
 	Issuer  string
 	Account string
 	Browser Browser
+	// MultiFactor: asked from a session that proved a second factor or a passkey (acr mfa);
+	// a user who has a passkey sets up an authenticator only so (factor.ErrStepUp).
+	MultiFactor bool
 }
 
 // EnrolTOTP makes a seed, seals it into factor.totp_enrolled and returns what the person
@@ -75,7 +78,7 @@ func (a *App) EnrolTOTP(ctx context.Context, req EnrolTOTP) (TOTPEnrolment, erro
 	}
 	id := "totp-" + secret.ID()
 	if _, err := a.loop.Execute(ctx, factor.EnrolTOTP{Environment: req.Environment, UserID: req.UserID, FactorID: id,
-		Secret: sealed}, req.Browser.actor(req.UserID)); err != nil {
+		Secret: sealed, MultiFactor: req.MultiFactor}, req.Browser.actor(req.UserID)); err != nil {
 		return TOTPEnrolment{}, err
 	}
 	return enrolment(id, seed, req.Issuer, req.Account)
@@ -121,6 +124,8 @@ type ConfirmTOTP struct {
 	FactorID    string
 	Code        string
 	Browser     Browser
+	// MultiFactor: as EnrolTOTP's.
+	MultiFactor bool
 }
 
 // ConfirmTOTP checks the first code and makes the recovery codes: returned once, recorded
@@ -140,7 +145,7 @@ func (a *App) ConfirmTOTP(ctx context.Context, req ConfirmTOTP) ([]string, error
 	}
 	codes, hashes := a.recoveryCodes(req.Environment, req.UserID)
 	res, err := a.loop.Execute(ctx, factor.ConfirmTOTP{Environment: req.Environment, UserID: req.UserID, FactorID: req.FactorID,
-		Check: check, RecoveryCodes: hashes}, req.Browser.actor(req.UserID))
+		Check: check, RecoveryCodes: hashes, MultiFactor: req.MultiFactor}, req.Browser.actor(req.UserID))
 	if err != nil {
 		return nil, err
 	}

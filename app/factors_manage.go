@@ -74,6 +74,9 @@ type RemoveFactor struct {
 	FactorID    string
 	// ByOperator: an operator's reset (the Management API), not the user's own choice.
 	ByOperator bool
+	// MultiFactor: the user's own removal comes from a session that proved a second factor
+	// or a passkey, or with a current code; without it the domain refuses (factor.ErrStepUp).
+	MultiFactor bool
 }
 
 // RemoveFactor removes a factor (and, with the authenticator, its recovery codes).
@@ -84,6 +87,6 @@ func (a *App) RemoveFactor(ctx context.Context, req RemoveFactor, actor domain.A
 		reason = factor.RemovedByOperator
 	}
 	res, err := a.loop.Execute(ctx, factor.Remove{Environment: req.Environment, UserID: req.UserID, FactorID: req.FactorID,
-		Reason: reason}, actor)
+		Reason: reason, MultiFactor: req.MultiFactor}, actor)
 	return Written{Position: res.Position}, err
 }

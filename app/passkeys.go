@@ -138,6 +138,9 @@ type FinishPasskey struct {
 	// Name is what the person calls the passkey (registration only).
 	Name    string
 	Browser Browser
+	// MultiFactor: registration from a session that proved a second factor or a passkey
+	// (acr mfa); required once the user has either (factor.ErrStepUp).
+	MultiFactor bool
 }
 
 // FinishPasskeyRegistration verifies the new credential and records its public key.
@@ -172,7 +175,8 @@ func (a *App) FinishPasskeyRegistration(ctx context.Context, req FinishPasskey) 
 	for _, t := range cred.Transport {
 		ev.Transports = append(ev.Transports, string(t))
 	}
-	if _, err := a.loop.Execute(ctx, factor.RegisterPasskey{Environment: req.Environment, UserID: req.UserID, Passkey: ev},
+	if _, err := a.loop.Execute(ctx, factor.RegisterPasskey{Environment: req.Environment, UserID: req.UserID, Passkey: ev,
+		MultiFactor: req.MultiFactor},
 		req.Browser.actor(req.UserID)); err != nil {
 		return Factor{}, err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -59,7 +60,7 @@ func (h *Handlers) setPending(c *fiber.Ctx, t tenants.Tenant, userID string, enr
 // pending opens this browser's half-signed-in state for the environment.
 func (h *Handlers) pending(c *fiber.Ctx, t tenants.Tenant) (pendingSignIn, bool) {
 	body, sig, ok := strings.Cut(c.Cookies(pendingCookie), ".")
-	if !ok || sig != h.sign("mfa", body) {
+	if !ok || !hmac.Equal([]byte(sig), []byte(h.sign("mfa", body))) {
 		return pendingSignIn{}, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(body)
@@ -87,11 +88,33 @@ func (h *Handlers) afterPassword(c *fiber.Ctx, t tenants.Tenant, cl catalog.Clie
 	case factors.Active:
 		h.setPending(c, t, u.ID, false)
 		return h.codePage(c, t, cl, req, flow, "", fiber.StatusOK)
+	case secondFactorRequired(t, req) && hasPasskey(factors):
+		// The person's strong way in is their passkey: the password alone does not get to
+		// set up an authenticator app in front of it (whoever knows it could).
+		var target []string
+		if req != nil {
+			target = append(target, req.RedirectURI)
+		}
+		return h.loginPage(c, t, cl.Settings.Name, flow, u.Email, errUsePasskey, fiber.StatusUnauthorized, target...)
 	case secondFactorRequired(t, req):
 		h.setPending(c, t, u.ID, true)
 		return h.enrolPage(c, t, u, enrolAtLogin, flow, "", fiber.StatusOK)
 	}
 	return h.signedIn(c, t, cl, req, u, nil)
+}
+
+// errUsePasskey answers the password of a user who has a passkey and no authenticator app
+// when a second factor is required.
+const errUsePasskey = "This sign-in needs more than a password. Use \"Sign in with a passkey\"."
+
+// hasPasskey: the user has a passkey.
+func hasPasskey(f app.Factors) bool {
+	for _, x := range f.List {
+		if x.Kind == factor.KindPasskey {
+			return true
+		}
+	}
+	return false
 }
 
 // signedIn starts the session (with how the person proved themselves) and goes on: to the

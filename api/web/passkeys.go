@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/hmac"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/factor"
+	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -65,7 +68,7 @@ func (h *Handlers) ceremony(c *fiber.Ctx, t tenants.Tenant, purpose string) ([]b
 	body, sig, ok := strings.Cut(c.Cookies(ceremonyCookie), ".")
 	c.Cookie(&fiber.Cookie{Name: ceremonyCookie, Value: "", Path: "/", HTTPOnly: true, Secure: h.Secure,
 		SameSite: fiber.CookieSameSiteStrictMode, Expires: time.Unix(0, 0)})
-	if !ok || sig != h.sign("webauthn", body) {
+	if !ok || !hmac.Equal([]byte(sig), []byte(h.sign("webauthn", body))) {
 		return nil, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(body)
@@ -90,6 +93,11 @@ func (h *Handlers) PasskeyRegisterBegin(c *fiber.Ctx, t tenants.Tenant) error {
 	sess, ok := h.currentSession(c, t)
 	if !h.jsonCSRF(c) || !ok {
 		return jsonError(c, fiber.StatusForbidden, "sign in again, then reload the page")
+	}
+	if f, err := h.App.Factors(c.UserContext(), t.Slug, sess.UserID); err != nil {
+		return err
+	} else if (f.Active || hasPasskey(f)) && sess.ACR != session.ACRMultiFactor {
+		return jsonError(c, fiber.StatusForbidden, errStepUp)
 	}
 	cer, err := h.App.BeginPasskeyRegistration(c.UserContext(), t.Slug, sess.UserID, relyingParty(t))
 	if errors.Is(err, domain.ErrNotFound) {
@@ -117,7 +125,8 @@ func (h *Handlers) PasskeyRegisterFinish(c *fiber.Ctx, t tenants.Tenant) error {
 		return jsonError(c, fiber.StatusBadRequest, "the passkey could not be added; try again")
 	}
 	f, err := h.App.FinishPasskeyRegistration(c.UserContext(), app.FinishPasskey{Environment: t.Slug, UserID: sess.UserID,
-		RP: relyingParty(t), State: state, Response: in.Credential, Name: in.Name, Browser: browser(c)})
+		RP: relyingParty(t), State: state, Response: in.Credential, Name: in.Name, Browser: browser(c),
+		MultiFactor: sess.ACR == session.ACRMultiFactor})
 	if err != nil {
 		h.log.Info("passkey registration refused", "err", err)
 		return jsonError(c, fiber.StatusBadRequest, "the passkey could not be added; try again")
@@ -178,8 +187,11 @@ func (h *Handlers) RemovePasskey(c *fiber.Ctx, t tenants.Tenant) error {
 	}
 	for _, x := range f.List {
 		if x.ID == c.FormValue("factor_id") && x.Kind == "passkey" {
-			if _, err := h.App.RemoveFactor(c.UserContext(), app.RemoveFactor{Environment: t.Slug, UserID: u.ID, FactorID: x.ID},
-				actor(c, u.ID)); err != nil {
+			_, err := h.App.RemoveFactor(c.UserContext(), app.RemoveFactor{Environment: t.Slug, UserID: u.ID, FactorID: x.ID,
+				MultiFactor: h.multiFactorSession(c, t)}, actor(c, u.ID))
+			if errors.Is(err, factor.ErrStepUp) {
+				return h.securityPage(c, t, u.ID, "", errStepUp, fiber.StatusForbidden)
+			} else if err != nil {
 				return err
 			}
 			return h.securityPage(c, t, u.ID, "The passkey was removed.", "", fiber.StatusOK)

@@ -31,8 +31,11 @@ func (h *Handlers) proceed(c *fiber.Ctx, t tenants.Tenant, cl catalog.Client, re
 	}
 	needLogin := !ok
 	if ok && fresh == nil {
-		needLogin = req.prompted("login") || (req.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second) ||
-			secondFactorRequired(t, &req) && sess.ACR != session.ACRMultiFactor
+		needLogin = req.prompted("login") || (req.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second)
+	}
+	// A fresh session too: /login/continue hands over one the password alone started.
+	if ok && secondFactorRequired(t, &req) && sess.ACR != session.ACRMultiFactor {
+		needLogin = true
 	}
 	if needLogin {
 		if req.prompted("none") {

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/factor"
 	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/tenants"
@@ -40,7 +41,8 @@ const (
 
 // enrolPage shows the user's pending authenticator (making one if there is none).
 func (h *Handlers) enrolPage(c *fiber.Ctx, t tenants.Tenant, u catalog.User, mode enrolMode, flow, msg string, status int) error {
-	req := app.EnrolTOTP{Environment: t.Slug, UserID: u.ID, Issuer: t.Settings.DisplayName, Account: u.Email, Browser: browser(c)}
+	req := app.EnrolTOTP{Environment: t.Slug, UserID: u.ID, Issuer: t.Settings.DisplayName, Account: u.Email, Browser: browser(c),
+		MultiFactor: mode == enrolSignedIn && h.multiFactorSession(c, t)}
 	e, ok, err := h.App.PendingTOTP(c.UserContext(), req)
 	if err == nil && !ok {
 		e, err = h.App.EnrolTOTP(c.UserContext(), req)
@@ -165,6 +167,17 @@ func (h *Handlers) signedInUser(c *fiber.Ctx, t tenants.Tenant) (catalog.User, b
 	return u, ok && !u.Disabled
 }
 
+// multiFactorSession: the browser's session proved a second factor or a passkey (acr mfa),
+// as changing the factors of a user who has one requires (factor.ErrStepUp).
+func (h *Handlers) multiFactorSession(c *fiber.Ctx, t tenants.Tenant) bool {
+	sess, ok := h.currentSession(c, t)
+	return ok && sess.ACR == session.ACRMultiFactor
+}
+
+// errStepUp is what a password-only session sees when it tries to change the factors of a
+// user who has a second factor or a passkey.
+const errStepUp = "To change how you sign in, sign out and sign in again with your authenticator app or a passkey."
+
 func errSignedOut(c *fiber.Ctx, t tenants.Tenant) error {
 	return errorPage(c, t, fiber.StatusUnauthorized, "Signed out", "Sign in again, then go back to the security page.")
 }
@@ -182,7 +195,11 @@ func (h *Handlers) EnrolTOTP(c *fiber.Ctx, t tenants.Tenant) error {
 	if f.Active {
 		return h.securityPage(c, t, u.ID, "", "An authenticator app is already set up; remove it first.", fiber.StatusConflict)
 	}
-	return h.enrolPage(c, t, u, enrolSignedIn, "", "", fiber.StatusOK)
+	err = h.enrolPage(c, t, u, enrolSignedIn, "", "", fiber.StatusOK)
+	if errors.Is(err, factor.ErrStepUp) {
+		return h.securityPage(c, t, u.ID, "", errStepUp, fiber.StatusForbidden)
+	}
+	return err
 }
 
 // ConfirmTOTP serves POST /account/totp/confirm: the first code, then the recovery codes.
@@ -192,7 +209,10 @@ func (h *Handlers) ConfirmTOTP(c *fiber.Ctx, t tenants.Tenant) error {
 		return errSignedOut(c, t)
 	}
 	codes, err := h.App.ConfirmTOTP(c.UserContext(), app.ConfirmTOTP{Environment: t.Slug, UserID: u.ID,
-		FactorID: c.FormValue("factor_id"), Code: c.FormValue("code"), Browser: browser(c)})
+		FactorID: c.FormValue("factor_id"), Code: c.FormValue("code"), Browser: browser(c), MultiFactor: h.multiFactorSession(c, t)})
+	if errors.Is(err, factor.ErrStepUp) {
+		return h.securityPage(c, t, u.ID, "", errStepUp, fiber.StatusForbidden)
+	}
 	if msg, status := codeError(err); msg != "" {
 		return h.enrolPage(c, t, u, enrolSignedIn, "", msg, status)
 	} else if err != nil {
@@ -216,7 +236,7 @@ func (h *Handlers) RemoveTOTP(c *fiber.Ctx, t tenants.Tenant) error {
 		return err
 	}
 	_, err = h.App.RemoveFactor(c.UserContext(), app.RemoveFactor{Environment: t.Slug, UserID: u.ID,
-		FactorID: c.FormValue("factor_id")}, actor(c, u.ID))
+		FactorID: c.FormValue("factor_id"), MultiFactor: true}, actor(c, u.ID)) // the code just passed
 	if errors.Is(err, domain.ErrNotFound) {
 		return h.securityPage(c, t, u.ID, "", "There is no such authenticator app.", fiber.StatusNotFound)
 	} else if err != nil {

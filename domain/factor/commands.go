@@ -32,6 +32,10 @@ type EnrolTOTP struct {
 	FactorID    string
 	// Secret is the seed sealed with the master key.
 	Secret string
+	// MultiFactor: the request comes from a sign-in that proved a second factor or a passkey
+	// (session acr mfa), or, for a removal, with a current code. Required once the user has
+	// any factor (ErrStepUp).
+	MultiFactor bool
 }
 
 // Streams implements domain.Command.
@@ -49,6 +53,8 @@ func (c EnrolTOTP) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, 
 		return nil, errNotSealed
 	case s.HasSecondFactor():
 		return nil, ErrTOTPExists
+	case s.HasAnyFactor() && !c.MultiFactor:
+		return nil, ErrStepUp
 	}
 	return [][]domain.Event{{TOTPEnrolled{FactorID: c.FactorID, Secret: c.Secret, At: now}}, nil}, nil
 }
@@ -64,6 +70,10 @@ type ConfirmTOTP struct {
 	FactorID      string
 	Check         Check
 	RecoveryCodes []string
+	// MultiFactor: the request comes from a sign-in that proved a second factor or a passkey
+	// (session acr mfa), or, for a removal, with a current code. Required once the user has
+	// any factor (ErrStepUp).
+	MultiFactor bool
 }
 
 // Streams implements domain.Command.
@@ -77,6 +87,9 @@ func (c ConfirmTOTP) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event
 	s := Fold(h[0])
 	if s.TOTP == nil || s.TOTP.Confirmed || s.TOTP.ID != c.FactorID {
 		return nil, ErrNoFactor
+	}
+	if s.HasAnyFactor() && !c.MultiFactor {
+		return nil, ErrStepUp
 	}
 	if now.Before(s.LockedUntil()) {
 		return nil, ErrLocked
@@ -172,6 +185,10 @@ type Remove struct {
 	UserID      string
 	FactorID    string
 	Reason      string
+	// MultiFactor: the request comes from a sign-in that proved a second factor or a passkey
+	// (session acr mfa), or, for a removal, with a current code. Required once the user has
+	// any factor (ErrStepUp).
+	MultiFactor bool
 }
 
 // Streams implements domain.Command.
@@ -188,6 +205,9 @@ func (c Remove) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, err
 	}
 	if c.Reason != RemovedByUser && c.Reason != RemovedByOperator {
 		return nil, domain.Invalid("reason", "must be %q or %q", RemovedByUser, RemovedByOperator)
+	}
+	if c.Reason == RemovedByUser && !c.MultiFactor {
+		return nil, ErrStepUp
 	}
 	return [][]domain.Event{{Removed{FactorID: c.FactorID, Kind: kind, Reason: c.Reason, At: now}}, nil}, nil
 }

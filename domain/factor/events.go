@@ -161,6 +161,10 @@ func Fold(history []domain.Event) State {
 // HasSecondFactor reports whether the user has a confirmed second factor.
 func (s State) HasSecondFactor() bool { return s.TOTP != nil && s.TOTP.Confirmed }
 
+// HasAnyFactor reports whether the user has a confirmed second factor or a passkey: then
+// their factors change only from a multi-factor sign-in (ErrStepUp).
+func (s State) HasAnyFactor() bool { return s.HasSecondFactor() || len(s.Passkeys) > 0 }
+
 // RecoveryCodesLeft counts the unused recovery codes.
 func (s State) RecoveryCodesLeft() int {
 	n := 0

@@ -43,10 +43,14 @@ const (
 
 // Errors of the factors.
 var (
-	ErrNoFactor    = fmt.Errorf("no such second factor: %w", domain.ErrNotFound)
-	ErrTOTPExists  = domain.Exists("an authenticator app is already set up; remove it first")
-	ErrLocked      = errors.New("too many wrong codes; wait a few minutes before trying again")
-	ErrUserCannot  = fmt.Errorf("the user does not exist or is disabled: %w", domain.ErrNotFound)
+	ErrNoFactor   = fmt.Errorf("no such second factor: %w", domain.ErrNotFound)
+	ErrTOTPExists = domain.Exists("an authenticator app is already set up; remove it first")
+	ErrLocked     = errors.New("too many wrong codes; wait a few minutes before trying again")
+	ErrUserCannot = fmt.Errorf("the user does not exist or is disabled: %w", domain.ErrNotFound)
+	// ErrStepUp: the factors of a user who has a second factor or a passkey change only from a
+	// sign-in that proved one (MultiFactor); a password alone (a thief's, or a session from
+	// before the factor was set up) adds, replaces and removes none.
+	ErrStepUp      = domain.Forbidden("sign in with your authenticator app or a passkey first")
 	errNotSealed   = domain.Invalid("secret", "must be sealed with the master key")
 	errBadRecovery = domain.Invalid("recovery_codes", "must be %d keyed hashes", RecoveryCodes)
 )

@@ -86,6 +86,10 @@ type RegisterPasskey struct {
 	Environment string
 	UserID      string
 	Passkey     PasskeyRegistered
+	// MultiFactor: the request comes from a sign-in that proved a second factor or a passkey
+	// (session acr mfa), or, for a removal, with a current code. Required once the user has
+	// any factor (ErrStepUp).
+	MultiFactor bool
 }
 
 // Streams implements domain.Command.
@@ -109,6 +113,8 @@ func (c RegisterPasskey) Decide(h [][]domain.Event, now time.Time) ([][]domain.E
 		return nil, domain.Invalid("name", "must be 1 to 64 characters")
 	case len(s.Passkeys) >= MaxPasskeys:
 		return nil, domain.Invalid("passkeys", "at most %d per user", MaxPasskeys)
+	case s.HasAnyFactor() && !c.MultiFactor:
+		return nil, ErrStepUp
 	}
 	if _, dup := s.PasskeyByCredential(p.CredentialID); dup {
 		return nil, ErrPasskeyExists
