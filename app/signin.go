@@ -63,7 +63,9 @@ func (a *App) CheckPassword(ctx context.Context, req SignIn) (catalog.User, erro
 		a.log.Warn("login answers from a catalog that may lag", "err", err)
 	}
 	u, known := a.rm.Catalog.UserByEmail(req.Environment, req.Email)
-	locked := known && (u.Disabled || a.now().Before(user.Lockout(u.FailedLogins, u.LastFailure)))
+	// Locked for this source only: a stranger's wrong passwords lock the stranger out, not
+	// the account's owner (unless failures from everywhere reach the global limit).
+	locked := known && (u.Disabled || a.now().Before(u.Failures.LockedFor(req.Browser.IP)))
 	var stored string
 	var err error
 	if known && !locked {
