@@ -81,9 +81,45 @@ type RemoveFactor struct {
 func (a *App) RemoveFactor(ctx context.Context, req RemoveFactor, actor domain.Actor) (Written, error) {
 	reason := factor.RemovedByUser
 	if req.ByOperator {
+		if actor.Kind != domain.ActorOperator && actor.Kind != domain.ActorClient {
+			return Written{}, domain.Forbidden("only an operator resets a user's factors")
+		}
 		reason = factor.RemovedByOperator
 	}
 	res, err := a.loop.Execute(ctx, factor.Remove{Environment: req.Environment, UserID: req.UserID, FactorID: req.FactorID,
 		Reason: reason}, actor)
 	return Written{Position: res.Position}, err
+}
+
+// ResetFactors asks to remove every second factor and passkey of a user: an operator's reset
+// (a lost phone and laptop), not the user's own choice.
+type ResetFactors struct {
+	Environment string
+	UserID      string
+}
+
+// FactorsReset is what a reset removed.
+type FactorsReset struct {
+	Written
+	// Removed are the factors that were removed (as they were listed before).
+	Removed []Factor
+}
+
+// ResetFactors removes all of a user's factors in one append (factor.RemoveAll). Only
+// operators and Management API clients reset; a user of another environment, or one with
+// no factor, is domain.ErrNotFound.
+func (a *App) ResetFactors(ctx context.Context, req ResetFactors, actor domain.Actor) (FactorsReset, error) {
+	if actor.Kind != domain.ActorOperator && actor.Kind != domain.ActorClient {
+		return FactorsReset{}, domain.Forbidden("only an operator resets a user's factors")
+	}
+	before, err := a.Factors(ctx, req.Environment, req.UserID)
+	if err != nil {
+		return FactorsReset{}, err
+	}
+	res, err := a.loop.Execute(ctx, factor.RemoveAll{Environment: req.Environment, UserID: req.UserID,
+		Reason: factor.RemovedByOperator}, actor)
+	if err != nil {
+		return FactorsReset{}, err
+	}
+	return FactorsReset{Written: Written{Position: res.Position}, Removed: before.List}, nil
 }
