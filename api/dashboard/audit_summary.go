@@ -13,8 +13,8 @@ import (
 var amrWords = map[string]string{
 	"pwd": "password",
 	"otp": "authenticator app code",
-	"hwk": "passkey (device-bound)",
-	"swk": "passkey (synced)",
+	"hwk": "device-bound passkey",
+	"swk": "synced passkey",
 	"mfa": "",
 }
 
@@ -42,7 +42,7 @@ func summary(eventType string, raw json.RawMessage) string {
 	case "factor.recovery_code_used":
 		return "second factor: a recovery code used (each works once)"
 	case "factor.passkey_used":
-		return "signed in with the passkey " + d.FactorID
+		return "signed in with a passkey (" + d.FactorID + ")"
 	case "factor.code_failed":
 		what := "wrong"
 		if d.Reason == "replayed_code" {

@@ -117,7 +117,7 @@ func (d *Dashboard) RemoveFactor(c *fiber.Ctx, v *view) error {
 	case err != nil:
 		return d.message(c, fiber.StatusBadRequest, "Not removed", d.problem(err))
 	}
-	return done(c, userPath(v, u.ID)+"#factors", okFactorRemoved)
+	return done(c, userPath(v, u.ID), okFactorRemoved)
 }
 
 // ConfirmResetFactors serves GET /e/:env/users/:id/factors/reset: removing every factor asks
@@ -152,7 +152,7 @@ func (d *Dashboard) ResetFactors(c *fiber.Ctx, v *view) error {
 	case err != nil:
 		return d.message(c, fiber.StatusBadRequest, "Not reset", d.problem(err))
 	}
-	return done(c, userPath(v, u.ID)+"#factors", okFactorsReset)
+	return done(c, userPath(v, u.ID), okFactorsReset)
 }
 
 // passwordCheck is what a password flash is bound to: the user's stored hash after the reset,
