@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/paylent/paylent/domain"
@@ -14,6 +15,10 @@ type Factor struct {
 	Kind string `json:"kind"`
 	// Name is what the person called a passkey.
 	Name string `json:"name,omitempty"`
+	// AAGUID is a passkey's authenticator model (hex; "" or zeros when not disclosed), and
+	// Authenticator its name when it is a well-known one.
+	AAGUID        string `json:"aaguid,omitempty"`
+	Authenticator string `json:"authenticator,omitempty"`
 	// Status is "pending" (set up, not yet confirmed with a code) or "active".
 	Status            string     `json:"status"`
 	CreatedAt         time.Time  `json:"created_at"`
@@ -54,10 +59,32 @@ func (a *App) Factors(ctx context.Context, env, userID string) (Factors, error) 
 		out.List = append(out.List, f)
 	}
 	for _, p := range s.Passkeys {
+		aaguid := p.AAGUID
+		if strings.Trim(aaguid, "0") == "" {
+			aaguid = "" // attestation "none": the model is not disclosed
+		}
 		out.List = append(out.List, Factor{ID: p.FactorID, Kind: factor.KindPasskey, Name: p.Name, Status: FactorActive,
-			CreatedAt: p.At, LastUsedAt: timePtr(p.LastUsedAt)})
+			AAGUID: aaguid, Authenticator: knownAuthenticators[aaguid], CreatedAt: p.At, LastUsedAt: timePtr(p.LastUsedAt)})
 	}
 	return out, nil
+}
+
+// knownAuthenticators names a few common authenticator models by AAGUID (hex, as events hold
+// it), from the community list github.com/passkeydeveloper/passkey-authenticator-aaguids.
+var knownAuthenticators = map[string]string{
+	"ea9b8d664d011d213ce4b6b48cb575d4": "Google Password Manager",
+	"adce000235bcc60a648b0b25f1f05503": "Chrome on Mac",
+	"fbfc3007154e4ecc8c0b6e020557d7bd": "iCloud Keychain",
+	"08987058cadc4b81b6e130de50dcbe96": "Windows Hello",
+	"9ddd1817af5a4672a2b93e3dd95000a9": "Windows Hello",
+	"6028b017b1d44c02b4b3afcdafc96bb2": "Windows Hello",
+	"bada5566a7aa401fbd9645619a55120d": "1Password",
+	"d548826e79b4db40a3d811116f7e8349": "Bitwarden",
+	"531126d6e717415c93203d9aa6981239": "Dashlane",
+	"cb69481e8ff7403993ec0a2729a154a8": "YubiKey 5 Series",
+	"ee882879721c491397753dfcce97072a": "YubiKey 5 Series",
+	"fa2b99dc9e3942578f924a30d23c4118": "YubiKey 5 Series with NFC",
+	"2fc0579f811347eab116bb5a8db9202a": "YubiKey 5 Series with NFC",
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -84,9 +111,45 @@ type RemoveFactor struct {
 func (a *App) RemoveFactor(ctx context.Context, req RemoveFactor, actor domain.Actor) (Written, error) {
 	reason := factor.RemovedByUser
 	if req.ByOperator {
+		if actor.Kind != domain.ActorOperator && actor.Kind != domain.ActorClient {
+			return Written{}, domain.Forbidden("only an operator resets a user's factors")
+		}
 		reason = factor.RemovedByOperator
 	}
 	res, err := a.loop.Execute(ctx, factor.Remove{Environment: req.Environment, UserID: req.UserID, FactorID: req.FactorID,
 		Reason: reason, MultiFactor: req.MultiFactor}, actor)
 	return Written{Position: res.Position}, err
+}
+
+// ResetFactors asks to remove every second factor and passkey of a user: an operator's reset
+// (a lost phone and laptop), not the user's own choice.
+type ResetFactors struct {
+	Environment string
+	UserID      string
+}
+
+// FactorsReset is what a reset removed.
+type FactorsReset struct {
+	Written
+	// Removed are the factors that were removed (as they were listed before).
+	Removed []Factor
+}
+
+// ResetFactors removes all of a user's factors in one append (factor.RemoveAll). Only
+// operators and Management API clients reset; a user of another environment, or one with
+// no factor, is domain.ErrNotFound.
+func (a *App) ResetFactors(ctx context.Context, req ResetFactors, actor domain.Actor) (FactorsReset, error) {
+	if actor.Kind != domain.ActorOperator && actor.Kind != domain.ActorClient {
+		return FactorsReset{}, domain.Forbidden("only an operator resets a user's factors")
+	}
+	before, err := a.Factors(ctx, req.Environment, req.UserID)
+	if err != nil {
+		return FactorsReset{}, err
+	}
+	res, err := a.loop.Execute(ctx, factor.RemoveAll{Environment: req.Environment, UserID: req.UserID,
+		Reason: factor.RemovedByOperator}, actor)
+	if err != nil {
+		return FactorsReset{}, err
+	}
+	return FactorsReset{Written: Written{Position: res.Position}, Removed: before.List}, nil
 }

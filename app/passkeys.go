@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -23,6 +25,9 @@ import (
 // The ceremony's state (its challenge) is returned to the face, which keeps it bound to the
 // browser between the two requests; only public key material enters events.
 
+// ceremonyTimeout is how long a ceremony may take (WebAuthn's own default is 5 minutes).
+const ceremonyTimeout = 5 * time.Minute
+
 // ErrPasskeyFailed: the passkey could not be verified (every reason looks the same).
 var ErrPasskeyFailed = errors.New("the passkey could not be verified")
 
@@ -35,7 +40,11 @@ type RelyingParty struct {
 }
 
 func (rp RelyingParty) webauthn() (*webauthn.WebAuthn, error) {
-	w, err := webauthn.New(&webauthn.Config{RPID: rp.ID, RPDisplayName: rp.Name, RPOrigins: []string{rp.Origin}})
+	// The ceremonies' end is enforced (and is in their state): a sign-in's challenge is
+	// remembered as used until then (factor.UsePasskey).
+	limit := webauthn.TimeoutConfig{Enforce: true, Timeout: ceremonyTimeout, TimeoutUVD: ceremonyTimeout}
+	w, err := webauthn.New(&webauthn.Config{RPID: rp.ID, RPDisplayName: rp.Name, RPOrigins: []string{rp.Origin},
+		Timeouts: webauthn.TimeoutsConfig{Login: limit, Registration: limit}})
 	if err != nil {
 		return nil, fmt.Errorf("webauthn relying party %s: %w", rp.ID, err)
 	}
@@ -227,10 +236,14 @@ func (a *App) FinishPasskeySignIn(ctx context.Context, req FinishPasskey) (Passk
 	if err != nil {
 		return PasskeySignedIn{}, fmt.Errorf("%w: %v", ErrPasskeyFailed, err)
 	}
+	// The challenge is recorded with the use: the same assertion, sent again with the same
+	// ceremony state, is refused by the decision (whatever the authenticator's counter).
+	challenge := sha256.Sum256([]byte(state.Challenge))
 	if _, err := a.loop.Execute(ctx, factor.UsePasskey{Environment: req.Environment, UserID: who.user.ID,
 		CredentialID: base64.RawURLEncoding.EncodeToString(cred.ID), SignCount: cred.Authenticator.SignCount,
-		Flags: uint8(cred.Flags.ProtocolValue())}, req.Browser.actor(who.user.ID)); err != nil {
-		return PasskeySignedIn{}, fmt.Errorf("%w: %v", ErrPasskeyFailed, err)
+		Flags: uint8(cred.Flags.ProtocolValue()), Challenge: hex.EncodeToString(challenge[:]), ChallengeExpires: state.Expires},
+		req.Browser.actor(who.user.ID)); err != nil {
+		return PasskeySignedIn{}, fmt.Errorf("%w: %w", ErrPasskeyFailed, err)
 	}
 	method := session.AMRHardwareKey
 	if cred.Flags.BackupEligible {

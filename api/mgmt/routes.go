@@ -42,6 +42,7 @@ func Routes() []Route {
 		{"GET", "/users/:id", u, func(h *Handlers) handler { return h.GetUser }},
 		{"PATCH", "/users/:id", u, func(h *Handlers) handler { return h.UpdateUser }},
 		{"DELETE", "/users/:id", u, func(h *Handlers) handler { return h.DeleteUser }},
+		{"POST", "/users/:id/password", u, func(h *Handlers) handler { return h.ResetPassword }},
 		{"GET", "/users/:id/consents", u, func(h *Handlers) handler { return h.ListConsents }},
 		{"DELETE", "/users/:id/consents/:client", u, func(h *Handlers) handler { return h.RevokeConsent }},
 		{"GET", "/users/:id/factors", u, func(h *Handlers) handler { return h.ListFactors }},

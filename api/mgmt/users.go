@@ -142,6 +142,46 @@ func (h *Handlers) DeleteUser(c *fiber.Ctx, t tenants.Tenant) error {
 		"revoked": fiber.Map{"sessions": ended.Sessions, "grants": ended.Grants}})
 }
 
+// ResetPassword serves POST /api/v1/users/:id/password ({"password": "..."} or
+// {"generate": true}): an operator's reset under the one password policy; in the same append
+// every session and grant of the user ends. A generated password is in this answer only.
+func (h *Handlers) ResetPassword(c *fiber.Ctx, t tenants.Tenant) error {
+	var in struct {
+		Password *string `json:"password"`
+		Generate bool    `json:"generate"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.Password != nil && in.Generate:
+		return invalid("generate", "give a password or generate one, not both")
+	case in.Password == nil && !in.Generate:
+		return invalid("password", "is required (or \"generate\": true)")
+	case in.Password != nil && *in.Password == "":
+		return invalid("password", "must not be empty (or \"generate\": true)")
+	}
+	req := app.ResetPassword{Environment: t.Slug, UserID: c.Params("id")}
+	if in.Password != nil {
+		req.Password = *in.Password
+	}
+	done, err := h.App.ResetPassword(c.UserContext(), req, actor(c))
+	if err != nil && done.Position == 0 {
+		return err
+	}
+	if err != nil {
+		// The password is set (and a generated one exists only in this answer): say so, and
+		// let the operator retry ending what the user holds.
+		h.log.Warn("password reset: the sweep after it failed", "user_id", done.UserID, "err", err)
+	}
+	body := fiber.Map{"user_id": done.UserID, "email": done.Email,
+		"revoked": fiber.Map{"sessions": done.Sessions, "grants": done.Grants}}
+	if done.Generated != "" {
+		body["password"] = done.Generated
+	}
+	return wrote(c, fiber.StatusOK, done.Position, body)
+}
+
 // sessionBody is a session as the API shows it (never its token hash).
 type sessionBody struct {
 	ID           string `json:"session_id"`

@@ -89,7 +89,12 @@ func (h *Handlers) startSession(c *fiber.Ctx, t tenants.Tenant, u catalog.User, 
 	if err != nil {
 		return sessions.Session{}, err
 	}
+	h.setSessionCookie(c, started)
+	return started.Session, nil
+}
+
+// setSessionCookie gives the browser a session that started.
+func (h *Handlers) setSessionCookie(c *fiber.Ctx, started app.StartedSession) {
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: started.Token, Path: "/", HTTPOnly: true, Secure: h.Secure,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: started.Session.ExpiresAt})
-	return started.Session, nil
 }

@@ -20,11 +20,6 @@ import (
 // page (prompt=login and max_age are then satisfied).
 func (h *Handlers) proceed(c *fiber.Ctx, t tenants.Tenant, cl catalog.Client, req authRequest, fresh *sessions.Session) error {
 	now := h.Now()
-	if fresh == nil && c.Path() == authorizePath {
-		if err := h.extensions(c, cl, &req); err != nil {
-			return h.redirectError(c, t, req, err)
-		}
-	}
 	sess, ok := h.currentSession(c, t)
 	if fresh != nil {
 		sess, ok = *fresh, true

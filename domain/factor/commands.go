@@ -211,3 +211,34 @@ func (c Remove) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, err
 	}
 	return [][]domain.Event{{Removed{FactorID: c.FactorID, Kind: kind, Reason: c.Reason, At: now}}, nil}, nil
 }
+
+// RemoveAll removes every factor of a user at once (an operator's reset after a lost
+// device): the authenticator app, pending or confirmed, with its recovery codes, and every
+// passkey, in one append. A user with none is ErrNoFactor.
+type RemoveAll struct {
+	Environment string
+	UserID      string
+	Reason      string
+}
+
+// Streams implements domain.Command.
+func (c RemoveAll) Streams() []domain.StreamRef { return streams(c.Environment, c.UserID) }
+
+// Decide implements domain.Command.
+func (c RemoveAll) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, error) {
+	if c.Reason != RemovedByUser && c.Reason != RemovedByOperator {
+		return nil, domain.Invalid("reason", "must be %q or %q", RemovedByUser, RemovedByOperator)
+	}
+	s := Fold(h[0])
+	var out []domain.Event
+	if s.TOTP != nil {
+		out = append(out, Removed{FactorID: s.TOTP.ID, Kind: KindTOTP, Reason: c.Reason, At: now})
+	}
+	for _, p := range s.Passkeys {
+		out = append(out, Removed{FactorID: p.FactorID, Kind: KindPasskey, Reason: c.Reason, At: now})
+	}
+	if len(out) == 0 {
+		return nil, ErrNoFactor
+	}
+	return [][]domain.Event{out, nil}, nil
+}

@@ -108,6 +108,9 @@ type State struct {
 	LastFailure time.Time
 	// Passkeys are the user's passkeys, oldest first.
 	Passkeys []Passkey
+	// Challenges are the passkey sign-in challenges answered (SHA-256, hex) that have not
+	// expired yet, with when they expire.
+	Challenges map[string]time.Time
 }
 
 // Fold builds the state from a stream's history.
@@ -150,12 +153,30 @@ func Fold(history []domain.Event) State {
 		case PasskeyRegistered:
 			s.Passkeys = append(s.Passkeys, Passkey{PasskeyRegistered: e})
 		case PasskeyUsed:
+			s.rememberChallenge(e)
 			if i, ok := s.passkey(func(p Passkey) bool { return p.FactorID == e.FactorID }); ok {
 				s.Passkeys[i].SignCount, s.Passkeys[i].Flags, s.Passkeys[i].LastUsedAt = e.SignCount, e.Flags, e.At
 			}
 		}
 	}
 	return s
+}
+
+// rememberChallenge keeps a used challenge until it expires, and forgets the expired ones
+// (the state stays as small as the sign-ins of the last MaxCeremony).
+func (s *State) rememberChallenge(e PasskeyUsed) {
+	if e.Challenge == "" {
+		return
+	}
+	if s.Challenges == nil {
+		s.Challenges = map[string]time.Time{}
+	}
+	for c, exp := range s.Challenges {
+		if !exp.After(e.At) {
+			delete(s.Challenges, c)
+		}
+	}
+	s.Challenges[e.Challenge] = e.ChallengeExpires
 }
 
 // HasSecondFactor reports whether the user has a confirmed second factor.

@@ -24,7 +24,14 @@ var (
 	// ErrPasskeyCloned: the authenticator's signature counter went backwards (WebAuthn
 	// §6.1.1): a copy of the credential may exist; the sign-in is refused.
 	ErrPasskeyCloned = domain.Forbidden("the passkey's signature counter went backwards; it may have been copied")
+	// ErrChallengeUsed: the sign-in ceremony's challenge was answered already (a captured
+	// assertion sent again), or it expired.
+	ErrChallengeUsed = domain.Forbidden("this passkey sign-in was used already or has expired; start again")
 )
+
+// MaxCeremony bounds how long a sign-in challenge may be answered: a used challenge is
+// remembered until it expires, so a decision needs no longer memory.
+const MaxCeremony = 10 * time.Minute
 
 // PasskeyRegistered records a passkey: its credential id and COSE public key (base64url),
 // the authenticator's AAGUID (hex), signature counter, flags byte (UP, UV, BE, BS) and
@@ -46,11 +53,16 @@ type PasskeyRegistered struct {
 func (PasskeyRegistered) EventType() string { return "factor.passkey_registered" }
 
 // PasskeyUsed records a sign-in with a passkey and the authenticator's new counter and flags.
+// Challenge is the SHA-256 (hex) of the ceremony's challenge the assertion signed and
+// ChallengeExpires when that challenge stops being accepted: the same challenge is refused
+// until then (events written before carry neither).
 type PasskeyUsed struct {
-	FactorID  string    `json:"factor_id"`
-	SignCount uint32    `json:"sign_count"`
-	Flags     uint8     `json:"flags"`
-	At        time.Time `json:"at"`
+	FactorID         string    `json:"factor_id"`
+	SignCount        uint32    `json:"sign_count"`
+	Flags            uint8     `json:"flags"`
+	Challenge        string    `json:"challenge,omitempty"`
+	ChallengeExpires time.Time `json:"challenge_expires,omitzero"`
+	At               time.Time `json:"at"`
 }
 
 // EventType implements domain.Event.
@@ -123,13 +135,18 @@ func (c RegisterPasskey) Decide(h [][]domain.Event, now time.Time) ([][]domain.E
 	return [][]domain.Event{{p}, nil}, nil
 }
 
-// UsePasskey records a sign-in with a passkey the operations layer verified.
+// UsePasskey records a sign-in with a passkey the operations layer verified. Challenge is
+// the SHA-256 (hex) of the challenge the assertion signed, ChallengeExpires the ceremony's
+// end: a challenge is good for one sign-in, so a captured assertion sent again (with the
+// ceremony's state) is refused even by an authenticator that keeps no counter.
 type UsePasskey struct {
-	Environment  string
-	UserID       string
-	CredentialID string
-	SignCount    uint32
-	Flags        uint8
+	Environment      string
+	UserID           string
+	CredentialID     string
+	SignCount        uint32
+	Flags            uint8
+	Challenge        string
+	ChallengeExpires time.Time
 }
 
 // Streams implements domain.Command.
@@ -141,12 +158,19 @@ func (c UsePasskey) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event,
 	if err := standing(h[1]); err != nil {
 		return nil, err
 	}
-	p, ok := Fold(h[0]).PasskeyByCredential(c.CredentialID)
+	s := Fold(h[0])
+	p, ok := s.PasskeyByCredential(c.CredentialID)
 	if !ok {
 		return nil, ErrNoFactor
 	}
-	if (c.SignCount != 0 || p.SignCount != 0) && c.SignCount <= p.SignCount {
+	switch _, seen := s.Challenges[c.Challenge]; {
+	case !keyedHash.MatchString(c.Challenge):
+		return nil, domain.Invalid("challenge", "must be a SHA-256, hex")
+	case seen || !now.Before(c.ChallengeExpires) || c.ChallengeExpires.After(now.Add(MaxCeremony)):
+		return nil, ErrChallengeUsed
+	case (c.SignCount != 0 || p.SignCount != 0) && c.SignCount <= p.SignCount:
 		return nil, ErrPasskeyCloned
 	}
-	return [][]domain.Event{{PasskeyUsed{FactorID: p.FactorID, SignCount: c.SignCount, Flags: c.Flags, At: now}}, nil}, nil
+	return [][]domain.Event{{PasskeyUsed{FactorID: p.FactorID, SignCount: c.SignCount, Flags: c.Flags, Challenge: c.Challenge,
+		ChallengeExpires: c.ChallengeExpires, At: now}}, nil}, nil
 }

@@ -1,6 +1,6 @@
 // Passkeys for Paylent's pages (served as /assets/passkey.js; the pages allow no inline
 // script). The login page signs in with a passkey (a button, and the browser's autofill on
-// the email field); the security page adds one. The server speaks JSON and keeps each
+// the email field); the security page adds one, and so does the page right after sign-up. The server speaks JSON and keeps each
 // ceremony's challenge in a cookie bound to this browser.
 "use strict";
 (() => {
@@ -81,12 +81,15 @@
     await post("/login/passkey/finish", { credential: toJSON(cred) });
     continueSignIn();
   }
-  async function register() {
+  // register adds a passkey; then the security page shows it, or (right after sign-up,
+  // data-then="continue") the sign-in goes on to the application.
+  async function register(then) {
     const begun = await post("/account/passkeys/begin");
     const cred = await navigator.credentials.create({ publicKey: creationOptions(begun.publicKey) });
     const name = (document.getElementById("passkey-name") || {}).value || "Passkey";
     await post("/account/passkeys/finish", { name, credential: toJSON(cred) });
-    location.assign("/account/security");
+    if (then === "continue") continueSignIn();
+    else location.assign("/account/security");
   }
   const fail = (err) => { if (err && err.name !== "AbortError") status("That did not work: " + err.message); };
   document.addEventListener("DOMContentLoaded", () => {
@@ -110,7 +113,7 @@
     const addButton = document.getElementById("passkey-add");
     if (addButton) {
       addButton.hidden = false;
-      addButton.addEventListener("click", () => { status("Follow your browser's prompt…"); register().catch(fail); });
+      addButton.addEventListener("click", () => { status("Follow your browser's prompt…"); register(addButton.dataset.then).catch(fail); });
     }
   });
 })();
