@@ -33,54 +33,6 @@ func cliIn(t *testing.T, env []string, stdin string, args ...string) (int, strin
 	return code, stdout.String(), stderr.String()
 }
 
-// subcommands reads the "Commands:" section of a help text.
-func subcommands(help string) []string {
-	_, list, ok := strings.Cut(help, "\nCommands:\n")
-	if !ok {
-		return nil
-	}
-	list, _, _ = strings.Cut(list, "\n\n")
-	var names []string
-	for _, line := range strings.Split(list, "\n") {
-		if f := strings.Fields(line); len(f) > 0 {
-			names = append(names, f[0])
-		}
-	}
-	return names
-}
-
-// Every command and group answers --help (exit 0, a usage line), found by walking the tree
-// from the root's help; help needs no working configuration.
-func TestCLIHelpOnEveryCommand(t *testing.T) {
-	t.Parallel()
-	env := []string{"PAYLENT_DATA_DIR=" + dataDir(t), "PAYLENT_PUBLIC_SCHEME=ftp"}
-	seen := 0
-	var walk func(path []string)
-	walk = func(path []string) {
-		code, out, errOut := cli(t, env, append(slices.Clone(path), "--help")...)
-		if code != 0 || !strings.Contains(out, "Usage") || errOut != "" {
-			t.Errorf("paylent %s --help: exit %d\n%s%s", strings.Join(path, " "), code, out, errOut)
-			return
-		}
-		seen++
-		for _, sub := range subcommands(out) {
-			if sub != "help" {
-				walk(append(slices.Clone(path), sub))
-			}
-		}
-	}
-	walk(nil)
-	if seen < 50 {
-		t.Errorf("walked %d commands; the tree has more", seen)
-	}
-	for _, group := range []string{"clients", "scopes", "users", "env", "apis", "keys", "tokens", "operators", "nats", "projections", "mail"} {
-		code, out, _ := cli(t, env, "help", group)
-		if code != 0 || !strings.Contains(out, "Usage: paylent "+group+" COMMAND") {
-			t.Errorf("paylent help %s: %d %s", group, code, out)
-		}
-	}
-}
-
 func TestCLIUsageErrors(t *testing.T) {
 	t.Parallel()
 	env := []string{"PAYLENT_DATA_DIR=" + dataDir(t)}
