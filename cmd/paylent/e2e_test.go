@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -28,6 +29,15 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// The end-to-end tests spend most of their time waiting on other processes (servers,
+	// PostgreSQL, Chromium): four at a time keep two cores busy where GOMAXPROCS (two)
+	// left them half idle. A -parallel on the command line still decides.
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		flag.Set("test.parallel", "4") //nolint:errcheck // a valid value for a registered flag
+	}
 	dir, err := os.MkdirTemp("", "paylent-bin-*")
 	if err != nil {
 		panic(err)
