@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/paylent/paylent/app"
+	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/eventtypes"
+	"github.com/paylent/paylent/domain/signingkey"
+	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/internal/keygen"
+)
+
+const tenantsUsage = `usage: paylent-bench tenants [flags]
+
+tenants measures, each beside a ceiling measured in the same run:
+  creation     N environments created through the operation, on a private PostgreSQL
+               (durable settings): the former way (two RSA keys inline), the primary
+               only with no pool, with a pool of N keys made ahead, with the default
+               pool (64, refilling); ceilings: RSA-2048 keys/s on every core, and
+               environment.created appended alone (no keys)
+  checkpoint   the keys read model of M environments checkpointed to a file: duration,
+               peak heap and RSS above the model's own, and reads during it (Keys and
+               Signer of random environments) beside the same reads with no checkpoint
+
+flags:
+`
+
+type tenantsConfig struct {
+	envs, concurrency, checkpointEnvs int
+	only                              string
+}
+
+func runTenants(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("paylent-bench tenants", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg tenantsConfig
+	fs.IntVar(&cfg.envs, "envs", 1000, "environments created per creation row")
+	fs.IntVar(&cfg.concurrency, "concurrency", 4, "concurrent creators")
+	fs.IntVar(&cfg.checkpointEnvs, "checkpoint-envs", 10_000, "environments in the keys model of the checkpoint benchmark")
+	fs.StringVar(&cfg.only, "only", "", "creation or checkpoint (default both)")
+	fs.Usage = func() { fmt.Fprint(fs.Output(), tenantsUsage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || cfg.envs < 1 || cfg.concurrency < 1 || cfg.checkpointEnvs < 1 {
+		return fmt.Errorf("bad arguments: want --envs, --concurrency, --checkpoint-envs >= 1 and nothing else")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	fmt.Fprintf(stdout, "Machine: %d CPUs, %s; %s %s/%s; %s\n\n", runtime.NumCPU(), procField("/proc/cpuinfo", "model name"),
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	if cfg.only == "" || cfg.only == "creation" {
+		if err := benchCreation(ctx, cfg, log, stdout); err != nil {
+			return err
+		}
+	}
+	if cfg.only == "" || cfg.only == "checkpoint" {
+		return benchCheckpoint(ctx, cfg.checkpointEnvs, log, stdout)
+	}
+	return nil
+}
+
+// creationRow is one way of creating environments, timed over n of them.
+type creationRow struct {
+	name   string
+	create func(ctx context.Context, slug string) error
+}
+
+func benchCreation(ctx context.Context, cfg tenantsConfig, log *slog.Logger, out io.Writer) error {
+	b, err := startBench(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	pool, err := b.database(ctx, "bench_tenants", int32(cfg.concurrency+4))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	quiet := slog.New(slog.DiscardHandler)
+	store := eventstore.NewPostgres(pool, eventstore.PostgresOptions{Logger: quiet})
+	defer store.Close()
+	loop := eventstore.NewLoop(store, eventtypes.Registry(), time.Now)
+	mk := make([]byte, signingkey.MasterKeySize)
+	rand.Read(mk) //nolint:errcheck // crypto/rand does not fail
+	actor := domain.Actor{Kind: domain.ActorOperator, ID: "bench"}
+
+	log.Info("measuring", "benchmark", "RSA-2048 key generation", "for", 5*time.Second)
+	keysPerSec := rsaCeiling(ctx, mk, 5*time.Second)
+	fmt.Fprintf(out, "Ceiling: %.1f RSA-2048 keys/s generated and sealed on %d goroutines (keygen.Material, 5 s).\n\n",
+		keysPerSec, runtime.NumCPU())
+
+	big := keygen.NewPool(keygen.PoolOptions{MasterKey: mk, Size: cfg.envs, Workers: runtime.NumCPU()})
+	small := keygen.NewPool(keygen.PoolOptions{MasterKey: mk, Size: 64, Workers: 1})
+	rows := []creationRow{
+		{"environment.created alone, no keys (ceiling)", func(ctx context.Context, slug string) error {
+			_, err := loop.Execute(ctx, environment.Create{Account: "bench", Slug: slug}, actor)
+			return err
+		}},
+		{"former: primary and next generated inline", func(ctx context.Context, slug string) error {
+			cands, err := keygen.Generate(mk, nil, 2)
+			if err == nil {
+				_, err = loop.Execute(ctx, signingkey.CreateEnvironment{Create: environment.Create{Account: "bench", Slug: slug},
+					Candidates: cands}, actor)
+			}
+			return err
+		}},
+		{"primary only, no pool (inline)", createWith(app.New(app.Options{Loop: loop, MasterKey: mk}), actor)},
+		{fmt.Sprintf("primary from a pool of %d, filled ahead", cfg.envs), createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: big}), actor)},
+		{"primary from the default pool (64, 1 refill goroutine)", createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: small}), actor)},
+	}
+	fmt.Fprintf(out, "| creation of %d environments, %d concurrent | seconds | environments/s | vs ceiling | notes |\n| --- | --: | --: | --: | --- |\n",
+		cfg.envs, cfg.concurrency)
+	var ceiling float64
+	for i, row := range rows {
+		note, stopPool := "", func() {}
+		switch i {
+		case 3:
+			started := time.Now()
+			if stopPool, err = fillPool(ctx, big, cfg.envs); err != nil {
+				return err
+			}
+			note = fmt.Sprintf("pool filled in %.1f s beforehand on %d goroutines", time.Since(started).Seconds(), runtime.NumCPU())
+		case 4:
+			if stopPool, err = fillPool(ctx, small, 64); err != nil {
+				return err
+			}
+		}
+		log.Info("measuring", "benchmark", row.name, "environments", cfg.envs)
+		took, err := createMany(ctx, cfg, fmt.Sprintf("r%d-", i), row.create)
+		stopPool()
+		if err != nil {
+			return fmt.Errorf("%s: %w", row.name, err)
+		}
+		rate := float64(cfg.envs) / took.Seconds()
+		ratio := "(ceiling)"
+		if i == 0 {
+			ceiling = rate
+		} else {
+			ratio = fmt.Sprintf("%.2f×", rate/ceiling)
+		}
+		for _, p := range []*keygen.Pool{big, small} {
+			if s := p.Stats(); (i == 3 && p == big) || (i == 4 && p == small) {
+				note += fmt.Sprintf("; pool: %d taken, %d generated inline", s.Taken, s.Inline)
+			}
+		}
+		fmt.Fprintf(out, "| %s | %.2f | %.1f | %s | %s |\n", row.name, took.Seconds(), rate, ratio, note)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+func createWith(ops *app.App, actor domain.Actor) func(context.Context, string) error {
+	return func(ctx context.Context, slug string) error {
+		_, err := ops.CreateEnvironment(ctx, app.CreateEnvironment{Account: "bench", Slug: slug}, actor)
+		return err
+	}
+}
+
+// createMany creates cfg.envs environments named prefix+i from cfg.concurrency goroutines.
+func createMany(ctx context.Context, cfg tenantsConfig, prefix string, create func(context.Context, string) error) (time.Duration, error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, cfg.concurrency)
+	started := time.Now()
+	for range cfg.concurrency {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(cfg.envs); i = next.Add(1) - 1 {
+				if err := create(ctx, fmt.Sprintf("%s%d", prefix, i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(started)
+	select {
+	case err := <-errs:
+		return took, err
+	default:
+		return took, ctx.Err()
+	}
+}
+
+// fillPool runs p in the background until it holds n keys; it keeps refilling until stop.
+func fillPool(ctx context.Context, p *keygen.Pool, n int) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }() //nolint:errcheck // Run returns nil
+	stop = func() { cancel(); <-done }
+	for p.Stats().Available < n {
+		if err := ctx.Err(); err != nil {
+			stop()
+			return nil, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return stop, nil
+}
+
+// rsaCeiling is how many keys keygen.Material makes per second on every core.
+func rsaCeiling(ctx context.Context, mk []byte, d time.Duration) float64 {
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	started := time.Now()
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if _, err := keygen.Material(mk, nil); err == nil {
+					n.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(started).Seconds()
+}
