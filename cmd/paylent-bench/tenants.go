@@ -40,15 +40,16 @@ flags:
 `
 
 type tenantsConfig struct {
-	envs, concurrency, checkpointEnvs int
-	only                              string
+	envs, inlineEnvs, concurrency, checkpointEnvs int
+	only                                          string
 }
 
 func runTenants(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("paylent-bench tenants", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg tenantsConfig
-	fs.IntVar(&cfg.envs, "envs", 1000, "environments created per creation row")
+	fs.IntVar(&cfg.envs, "envs", 1000, "environments created by the ceiling row and the row with a pool filled ahead")
+	fs.IntVar(&cfg.inlineEnvs, "inline-envs", 200, "environments created by the rows that generate keys inline (bound by RSA)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 4, "concurrent creators")
 	fs.IntVar(&cfg.checkpointEnvs, "checkpoint-envs", 10_000, "environments in the keys model of the checkpoint benchmark")
 	fs.StringVar(&cfg.only, "only", "", "creation or checkpoint (default both)")
@@ -56,8 +57,8 @@ func runTenants(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || cfg.envs < 1 || cfg.concurrency < 1 || cfg.checkpointEnvs < 1 {
-		return fmt.Errorf("bad arguments: want --envs, --concurrency, --checkpoint-envs >= 1 and nothing else")
+	if fs.NArg() > 0 || cfg.envs < 1 || cfg.inlineEnvs < 1 || cfg.concurrency < 1 || cfg.checkpointEnvs < 1 {
+		return fmt.Errorf("bad arguments: want --envs, --inline-envs, --concurrency, --checkpoint-envs >= 1 and nothing else")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -75,9 +76,13 @@ func runTenants(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// creationRow is one way of creating environments, timed over n of them.
+// creationRow is one way of creating environments, timed over n of them; pool (if any) is
+// filled with fill keys beforehand and refills during the row.
 type creationRow struct {
 	name   string
+	n      int
+	pool   *keygen.Pool
+	fill   int
 	create func(ctx context.Context, slug string) error
 }
 
@@ -92,27 +97,47 @@ func benchCreation(ctx context.Context, cfg tenantsConfig, log *slog.Logger, out
 		return err
 	}
 	defer pool.Close()
-	quiet := slog.New(slog.DiscardHandler)
-	store := eventstore.NewPostgres(pool, eventstore.PostgresOptions{Logger: quiet})
+	store := eventstore.NewPostgres(pool, eventstore.PostgresOptions{Logger: slog.New(slog.DiscardHandler)})
 	defer store.Close()
 	loop := eventstore.NewLoop(store, eventtypes.Registry(), time.Now)
 	mk := make([]byte, signingkey.MasterKeySize)
 	rand.Read(mk) //nolint:errcheck // crypto/rand does not fail
-	actor := domain.Actor{Kind: domain.ActorOperator, ID: "bench"}
 
 	log.Info("measuring", "benchmark", "RSA-2048 key generation", "for", 5*time.Second)
 	keysPerSec := rsaCeiling(ctx, mk, 5*time.Second)
 	fmt.Fprintf(out, "Ceiling: %.1f RSA-2048 keys/s generated and sealed on %d goroutines (keygen.Material, 5 s).\n\n",
 		keysPerSec, runtime.NumCPU())
+	fmt.Fprintf(out, "| creation, %d concurrent | environments | seconds | environments/s | vs ceiling | notes |\n| --- | --: | --: | --: | --: | --- |\n",
+		cfg.concurrency)
+	var ceiling float64
+	for i, row := range creationRows(loop, mk, cfg) {
+		log.Info("measuring", "benchmark", row.name, "environments", row.n)
+		rate, note, err := timeRow(ctx, row, cfg.concurrency, fmt.Sprintf("r%d-", i))
+		if err != nil {
+			return fmt.Errorf("%s: %w", row.name, err)
+		}
+		ratio := "(ceiling)"
+		if i == 0 {
+			ceiling = rate
+		} else {
+			ratio = fmt.Sprintf("%.2f×", rate/ceiling)
+		}
+		fmt.Fprintf(out, "| %s | %d | %.1f | %.1f | %s | %s |\n", row.name, row.n, float64(row.n)/rate, rate, ratio, note)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
 
+func creationRows(loop *eventstore.Loop, mk []byte, cfg tenantsConfig) []creationRow {
+	actor := domain.Actor{Kind: domain.ActorOperator, ID: "bench"}
 	big := keygen.NewPool(keygen.PoolOptions{MasterKey: mk, Size: cfg.envs, Workers: runtime.NumCPU()})
 	small := keygen.NewPool(keygen.PoolOptions{MasterKey: mk, Size: 64, Workers: 1})
-	rows := []creationRow{
-		{"environment.created alone, no keys (ceiling)", func(ctx context.Context, slug string) error {
+	return []creationRow{
+		{name: "environment.created alone, no keys (ceiling)", n: cfg.envs, create: func(ctx context.Context, slug string) error {
 			_, err := loop.Execute(ctx, environment.Create{Account: "bench", Slug: slug}, actor)
 			return err
 		}},
-		{"former: primary and next generated inline", func(ctx context.Context, slug string) error {
+		{name: "former: primary and next generated inline", n: cfg.inlineEnvs, create: func(ctx context.Context, slug string) error {
 			cands, err := keygen.Generate(mk, nil, 2)
 			if err == nil {
 				_, err = loop.Execute(ctx, signingkey.CreateEnvironment{Create: environment.Create{Account: "bench", Slug: slug},
@@ -120,49 +145,32 @@ func benchCreation(ctx context.Context, cfg tenantsConfig, log *slog.Logger, out
 			}
 			return err
 		}},
-		{"primary only, no pool (inline)", createWith(app.New(app.Options{Loop: loop, MasterKey: mk}), actor)},
-		{fmt.Sprintf("primary from a pool of %d, filled ahead", cfg.envs), createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: big}), actor)},
-		{"primary from the default pool (64, 1 refill goroutine)", createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: small}), actor)},
+		{name: "primary only, no pool (inline)", n: cfg.inlineEnvs, create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk}), actor)},
+		{name: fmt.Sprintf("primary from a pool of %d, filled ahead", cfg.envs), n: cfg.envs, pool: big, fill: cfg.envs,
+			create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: big}), actor)},
+		{name: "primary from the default pool (64, 1 refill goroutine)", n: cfg.inlineEnvs, pool: small, fill: 64,
+			create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: small}), actor)},
 	}
-	fmt.Fprintf(out, "| creation of %d environments, %d concurrent | seconds | environments/s | vs ceiling | notes |\n| --- | --: | --: | --: | --- |\n",
-		cfg.envs, cfg.concurrency)
-	var ceiling float64
-	for i, row := range rows {
-		note, stopPool := "", func() {}
-		switch i {
-		case 3:
-			started := time.Now()
-			if stopPool, err = fillPool(ctx, big, cfg.envs); err != nil {
-				return err
-			}
-			note = fmt.Sprintf("pool filled in %.1f s beforehand on %d goroutines", time.Since(started).Seconds(), runtime.NumCPU())
-		case 4:
-			if stopPool, err = fillPool(ctx, small, 64); err != nil {
-				return err
-			}
+}
+
+// timeRow fills the row's pool (untimed), then creates its environments and returns the rate.
+func timeRow(ctx context.Context, row creationRow, conc int, prefix string) (float64, string, error) {
+	note, stop := "", func() {}
+	if row.pool != nil {
+		started := time.Now()
+		var err error
+		if stop, err = fillPool(ctx, row.pool, row.fill); err != nil {
+			return 0, "", err
 		}
-		log.Info("measuring", "benchmark", row.name, "environments", cfg.envs)
-		took, err := createMany(ctx, cfg, fmt.Sprintf("r%d-", i), row.create)
-		stopPool()
-		if err != nil {
-			return fmt.Errorf("%s: %w", row.name, err)
-		}
-		rate := float64(cfg.envs) / took.Seconds()
-		ratio := "(ceiling)"
-		if i == 0 {
-			ceiling = rate
-		} else {
-			ratio = fmt.Sprintf("%.2f×", rate/ceiling)
-		}
-		for _, p := range []*keygen.Pool{big, small} {
-			if s := p.Stats(); (i == 3 && p == big) || (i == 4 && p == small) {
-				note += fmt.Sprintf("; pool: %d taken, %d generated inline", s.Taken, s.Inline)
-			}
-		}
-		fmt.Fprintf(out, "| %s | %.2f | %.1f | %s | %s |\n", row.name, took.Seconds(), rate, ratio, note)
+		note = fmt.Sprintf("%d keys made ahead in %.1f s (untimed); ", row.fill, time.Since(started).Seconds())
 	}
-	fmt.Fprintln(out)
-	return nil
+	took, err := createMany(ctx, row.n, conc, prefix, row.create)
+	stop()
+	if row.pool != nil {
+		s := row.pool.Stats()
+		note += fmt.Sprintf("%d keys from the pool, %d generated inline", s.Taken, s.Inline)
+	}
+	return float64(row.n) / took.Seconds(), note, err
 }
 
 func createWith(ops *app.App, actor domain.Actor) func(context.Context, string) error {
@@ -172,15 +180,15 @@ func createWith(ops *app.App, actor domain.Actor) func(context.Context, string) 
 	}
 }
 
-// createMany creates cfg.envs environments named prefix+i from cfg.concurrency goroutines.
-func createMany(ctx context.Context, cfg tenantsConfig, prefix string, create func(context.Context, string) error) (time.Duration, error) {
+// createMany creates n environments named prefix+i from conc goroutines.
+func createMany(ctx context.Context, n, conc int, prefix string, create func(context.Context, string) error) (time.Duration, error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, cfg.concurrency)
+	errs := make(chan error, conc)
 	started := time.Now()
-	for range cfg.concurrency {
+	for range conc {
 		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(cfg.envs); i = next.Add(1) - 1 {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
 				if err := create(ctx, fmt.Sprintf("%s%d", prefix, i)); err != nil {
 					errs <- err
 					return
