@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,6 +34,10 @@ tenants measures, each beside a ceiling measured in the same run:
                only with no pool, with a pool of N keys made ahead, with the default
                pool (64, refilling); ceilings: RSA-2048 keys/s on every core, and
                environment.created appended alone (no keys)
+  server       a real paylent serve (embedded default) grown to each --server-envs count
+               (environments appended by the bench, attached to its PostgreSQL): RSS per
+               idle environment, PostgreSQL size, discovery/JWKS/token p50/p99 on the
+               first and the last environment beside /healthz, restart-to-ready
   checkpoint   the keys read model of M environments checkpointed to a file: duration,
                peak heap and RSS above the model's own, and reads during it (Keys and
                Signer of random environments) beside the same reads with no checkpoint
@@ -41,7 +47,7 @@ flags:
 
 type tenantsConfig struct {
 	envs, inlineEnvs, concurrency, checkpointEnvs int
-	only                                          string
+	only, serverEnvs                              string
 }
 
 func runTenants(args []string, stdout, stderr io.Writer) error {
@@ -52,7 +58,8 @@ func runTenants(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.inlineEnvs, "inline-envs", 200, "environments created by the rows that generate keys inline (bound by RSA)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 4, "concurrent creators")
 	fs.IntVar(&cfg.checkpointEnvs, "checkpoint-envs", 10_000, "environments in the keys model of the checkpoint benchmark")
-	fs.StringVar(&cfg.only, "only", "", "creation or checkpoint (default both)")
+	fs.StringVar(&cfg.only, "only", "", "creation, checkpoint or server (default all three)")
+	fs.StringVar(&cfg.serverEnvs, "server-envs", "1000,10000", "environment counts the server is grown to, in order")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), tenantsUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,18 +78,32 @@ func runTenants(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if cfg.only == "" || cfg.only == "checkpoint" {
-		return benchCheckpoint(ctx, cfg.checkpointEnvs, log, stdout)
+		if err := benchCheckpoint(ctx, cfg.checkpointEnvs, log, stdout); err != nil {
+			return err
+		}
+	}
+	if cfg.only == "" || cfg.only == "server" {
+		var counts []int
+		for _, f := range strings.Split(cfg.serverEnvs, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || len(counts) > 0 && n <= counts[len(counts)-1] {
+				return fmt.Errorf("--server-envs %q: want increasing counts, e.g. 1000,10000", cfg.serverEnvs)
+			}
+			counts = append(counts, n)
+		}
+		return benchServer(ctx, counts, log, stdout)
 	}
 	return nil
 }
 
 // creationRow is one way of creating environments, timed over n of them; pool (if any) is
-// filled with fill keys beforehand and refills during the row.
+// filled with fill keys beforehand, and refills during the row when refill is set.
 type creationRow struct {
 	name   string
 	n      int
 	pool   *keygen.Pool
 	fill   int
+	refill bool
 	create func(ctx context.Context, slug string) error
 }
 
@@ -146,9 +167,9 @@ func creationRows(loop *eventstore.Loop, mk []byte, cfg tenantsConfig) []creatio
 			return err
 		}},
 		{name: "primary only, no pool (inline)", n: cfg.inlineEnvs, create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk}), actor)},
-		{name: fmt.Sprintf("primary from a pool of %d, filled ahead", cfg.envs), n: cfg.envs, pool: big, fill: cfg.envs,
+		{name: fmt.Sprintf("primary from a pool of %d, filled ahead, no refill during the row", cfg.envs), n: cfg.envs, pool: big, fill: cfg.envs,
 			create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: big}), actor)},
-		{name: "primary from the default pool (64, 1 refill goroutine)", n: cfg.inlineEnvs, pool: small, fill: 64,
+		{name: "primary from the default pool (64, 1 refill goroutine)", n: cfg.inlineEnvs, pool: small, fill: 64, refill: true,
 			create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: small}), actor)},
 	}
 }
@@ -163,6 +184,10 @@ func timeRow(ctx context.Context, row creationRow, conc int, prefix string) (flo
 			return 0, "", err
 		}
 		note = fmt.Sprintf("%d keys made ahead in %.1f s (untimed); ", row.fill, time.Since(started).Seconds())
+		if !row.refill {
+			stop()
+			stop = func() {}
+		}
 	}
 	took, err := createMany(ctx, row.n, conc, prefix, row.create)
 	stop()
