@@ -30,15 +30,16 @@ import (
 // scaleServer is a `paylent serve` on the embedded default, with the bench attached to its
 // private PostgreSQL to create environments fast.
 type scaleServer struct {
-	dir, bin string
-	env      []string
-	port     int
-	srv      *child
-	log      *slog.Logger
-	pool     *pgxpool.Pool
-	loop     *eventstore.Loop
-	mats     []signingkey.Material
-	hc       *http.Client
+	dir, bin    string
+	env         []string
+	port        int
+	metricsPort int
+	srv         *child
+	log         *slog.Logger
+	pool        *pgxpool.Pool
+	loop        *eventstore.Loop
+	mats        []signingkey.Material
+	hc          *http.Client
 }
 
 // benchServer grows one server to each count of environments in turn and measures it idle;
@@ -60,21 +61,25 @@ func benchServer(ctx context.Context, counts []int, log *slog.Logger, out io.Wri
 	if err == nil {
 		s.port, err = freePort()
 	}
+	if err == nil {
+		s.metricsPort, err = freePort()
+	}
 	if err != nil {
 		return err
 	}
-	s.env = serverEnv(filepath.Join(s.dir, "data"), s.port, natsPort, "warn")
+	s.env = append(serverEnv(filepath.Join(s.dir, "data"), s.port, natsPort, "warn"),
+		fmt.Sprintf("PAYLENT_METRICS_ADDR=127.0.0.1:%d", s.metricsPort))
 	if _, err := s.start(ctx); err != nil {
 		return err
 	}
 	if err := s.attach(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "| environments | server RSS MiB | RSS per environment KiB | PostgreSQL MiB | env | discovery p50/p99 ms | JWKS p50/p99 ms | token p50/p99 ms | /healthz p50/p99 ms (ceiling) |")
-	fmt.Fprintln(out, "| --: | --: | --: | --: | --- | --: | --: | --: | --: |")
+	fmt.Fprintln(out, "| environments | server RSS MiB | heap in use MiB | RSS per environment KiB | PostgreSQL MiB | env | discovery p50/p99 ms | JWKS p50/p99 ms | token p50/p99 ms | /healthz p50/p99 ms (ceiling) |")
+	fmt.Fprintln(out, "| --: | --: | --: | --: | --: | --- | --: | --: | --: | --: |")
 	time.Sleep(10 * time.Second)
 	base := procRSS(s.srv.pid())
-	fmt.Fprintf(out, "| 1 (seeded) | %.1f | — | — | | | | | |\n", float64(base)/(1<<20))
+	fmt.Fprintf(out, "| 1 (seeded) | %.1f | %.1f | — | — | | | | | |\n", float64(base)/(1<<20), s.heapInUse(ctx)/(1<<20))
 	created := 0
 	for _, n := range counts {
 		if err := s.grow(ctx, created, n); err != nil {
@@ -86,8 +91,13 @@ func benchServer(ctx context.Context, counts []int, log *slog.Logger, out io.Wri
 		}
 	}
 	s.srv.stop(2*time.Minute, log)
+	s.pool.Close() // the server stops its PostgreSQL; attach again once it has started it
+	s.pool = nil
 	took, err := s.start(ctx)
 	if err != nil {
+		return err
+	}
+	if err := s.openPool(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nRestart to ready (`/readyz` 200, every read model restored from its checkpoint and caught up) at %d environments: %.2f s.\n\n", created, took.Seconds())
@@ -125,11 +135,7 @@ func (s *scaleServer) start(ctx context.Context) (time.Duration, error) {
 // attach opens the server's private PostgreSQL (attaching, never owning it) and makes the
 // key material environments are created with.
 func (s *scaleServer) attach(ctx context.Context) error {
-	c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(s.dir, "data", "postgres"), Logger: s.log})
-	if err != nil {
-		return err
-	}
-	if s.pool, err = pgxpool.New(ctx, c.URL("paylent")); err != nil {
+	if err := s.openPool(ctx); err != nil {
 		return err
 	}
 	raw, err := os.ReadFile(filepath.Join(s.dir, "data", "master.key"))
@@ -144,6 +150,35 @@ func (s *scaleServer) attach(ctx context.Context) error {
 	s.loop = eventstore.NewLoop(store, eventtypes.Registry(), time.Now)
 	s.mats, err = keygen.Generate(mk, nil, 8)
 	return err
+}
+
+// openPool attaches to the server's running PostgreSQL.
+func (s *scaleServer) openPool(ctx context.Context) error {
+	c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(s.dir, "data", "postgres"), Logger: s.log})
+	if err != nil {
+		return err
+	}
+	s.pool, err = pgxpool.New(ctx, c.URL("paylent"))
+	return err
+}
+
+// heapInUse is the server's go_memstats_heap_inuse_bytes from its metrics listener.
+func (s *scaleServer) heapInUse(ctx context.Context) float64 {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/metrics", s.metricsPort), nil)
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			var f float64
+			fmt.Sscan(v, &f) //nolint:errcheck // 0 on a surprise
+			return f
+		}
+	}
+	return 0
 }
 
 // grow creates environments from..to-1 through the domain's creation command, each with a
@@ -195,7 +230,7 @@ func relabel(m signingkey.Material, kid string) signingkey.Material {
 // the last environment, beside /healthz (the server's cheapest answer) as the ceiling.
 func (s *scaleServer) row(ctx context.Context, out io.Writer, label string, n, base int) error {
 	time.Sleep(15 * time.Second)
-	rss := procRSS(s.srv.pid())
+	rss, heap := procRSS(s.srv.pid()), s.heapInUse(ctx)
 	var pgBytes int64
 	if err := s.pool.QueryRow(ctx, `SELECT pg_database_size('paylent')`).Scan(&pgBytes); err != nil {
 		return err
@@ -223,7 +258,8 @@ func (s *scaleServer) row(ctx context.Context, out io.Writer, label string, n, b
 			perEnv = fmt.Sprintf("%.1f", float64(rss-base)/float64(n)/1024)
 			size = fmt.Sprintf("%.0f", float64(pgBytes)/(1<<20))
 		}
-		fmt.Fprintf(out, "| %s | %.1f | %s | %s | %s (%s) | %s |\n", label, float64(rss)/(1<<20), perEnv, size, which, env, strings.Join(cells, " | "))
+		fmt.Fprintf(out, "| %s | %.1f | %.1f | %s | %s | %s (%s) | %s |\n", label, float64(rss)/(1<<20), heap/(1<<20), perEnv, size, which, env,
+			strings.Join(cells, " | "))
 	}
 	return nil
 }
