@@ -16,6 +16,9 @@ type CreateEnvironment struct {
 	DisplayName string
 	// System creates the operators' environment; only Paylent itself sets it.
 	System bool
+	// WithNextKey makes the next signing key in the same append (two keys on the caller's
+	// path) instead of leaving it to the key manager.
+	WithNextKey bool
 }
 
 // EnvironmentCreated is the outcome of CreateEnvironment.
@@ -30,7 +33,11 @@ type EnvironmentCreated struct {
 // next key follows from the key manager (workers.KeyManager), which keeps creation to one
 // RSA key generation at most. An existing slug is environment.ErrSlugTaken.
 func (a *App) CreateEnvironment(ctx context.Context, req CreateEnvironment, actor domain.Actor) (EnvironmentCreated, error) {
-	cands, err := a.keyPool.Take(ctx, 1)
+	n := 1
+	if req.WithNextKey {
+		n = 2
+	}
+	cands, err := a.keyPool.Take(ctx, n)
 	if err != nil {
 		return EnvironmentCreated{}, err
 	}

@@ -50,6 +50,17 @@ func TestCreatedEnvironmentHasAPrimaryAtOnce(t *testing.T) {
 	}
 }
 
+// WithNextKey makes both keys in the creation's append.
+func TestCreateEnvironmentWithNextKey(t *testing.T) {
+	h := apptest.New(t)
+	if _, err := h.App.CreateEnvironment(t.Context(), app.CreateEnvironment{Account: "acme", Slug: env, WithNextKey: true}, apptest.Operator); err != nil {
+		t.Fatal(err)
+	}
+	if !h.Keys.Complete(env) {
+		t.Fatalf("keys %+v; want a primary and a next key at once", h.Keys.Keys(env))
+	}
+}
+
 // With a running pool, creation takes its key from the pool and generates nothing inline.
 func TestCreateEnvironmentTakesKeysFromThePool(t *testing.T) {
 	h := apptest.New(t)

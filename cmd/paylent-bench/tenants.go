@@ -131,7 +131,7 @@ func benchCreation(ctx context.Context, cfg tenantsConfig, log *slog.Logger, out
 	fmt.Fprintf(out, "| creation, %d concurrent | environments | seconds | environments/s | vs ceiling | notes |\n| --- | --: | --: | --: | --: | --- |\n",
 		cfg.concurrency)
 	var ceiling float64
-	for i, row := range creationRows(loop, mk, cfg) {
+	for i, row := range creationRows(store, loop, mk, cfg) {
 		log.Info("measuring", "benchmark", row.name, "environments", row.n)
 		rate, note, err := timeRow(ctx, row, cfg.concurrency, fmt.Sprintf("r%d-", i))
 		if err != nil {
@@ -149,29 +149,53 @@ func benchCreation(ctx context.Context, cfg tenantsConfig, log *slog.Logger, out
 	return nil
 }
 
-func creationRows(loop *eventstore.Loop, mk []byte, cfg tenantsConfig) []creationRow {
+func creationRows(store *eventstore.Postgres, loop *eventstore.Loop, mk []byte, cfg tenantsConfig) []creationRow {
 	actor := domain.Actor{Kind: domain.ActorOperator, ID: "bench"}
 	big := keygen.NewPool(keygen.PoolOptions{MasterKey: mk, Size: cfg.envs, Workers: runtime.NumCPU()})
 	small := keygen.NewPool(keygen.PoolOptions{MasterKey: mk, Size: 64, Workers: 1})
+	ops := app.New(app.Options{Loop: loop, MasterKey: mk})
 	return []creationRow{
 		{name: "environment.created alone, no keys (ceiling)", n: cfg.envs, create: func(ctx context.Context, slug string) error {
-			_, err := loop.Execute(ctx, environment.Create{Account: "bench", Slug: slug}, actor)
-			return err
+			return rawCreate(ctx, store, slug)
 		}},
 		{name: "former: primary and next generated inline", n: cfg.inlineEnvs, create: func(ctx context.Context, slug string) error {
-			cands, err := keygen.Generate(mk, nil, 2)
-			if err == nil {
-				_, err = loop.Execute(ctx, signingkey.CreateEnvironment{Create: environment.Create{Account: "bench", Slug: slug},
-					Candidates: cands}, actor)
-			}
+			_, err := ops.CreateEnvironment(ctx, app.CreateEnvironment{Account: "bench", Slug: slug, WithNextKey: true}, actor)
 			return err
 		}},
-		{name: "primary only, no pool (inline)", n: cfg.inlineEnvs, create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk}), actor)},
+		{name: "primary only, no pool (inline)", n: cfg.inlineEnvs, create: createWith(ops, actor)},
 		{name: fmt.Sprintf("primary from a pool of %d, filled ahead, no refill during the row", cfg.envs), n: cfg.envs, pool: big, fill: cfg.envs,
 			create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: big}), actor)},
 		{name: "primary from the default pool (64, 1 refill goroutine)", n: cfg.inlineEnvs, pool: small, fill: 64, refill: true,
 			create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: small}), actor)},
 	}
+}
+
+// rawCreate appends what creating an environment without keys appends (its account's
+// creation on first use, environment.created), straight to the store: the ceiling, with no
+// command loop and no decision.
+func rawCreate(ctx context.Context, store *eventstore.Postgres, slug string) error {
+	cmd := environment.Create{Account: "bench", Slug: slug}
+	out, err := cmd.Decide([][]domain.Event{nil, nil}, time.Now())
+	if err != nil {
+		return err
+	}
+	reg := eventtypes.Registry()
+	var appends []eventstore.StreamAppend
+	for i, ref := range cmd.Streams() {
+		a := eventstore.StreamAppend{Environment: ref.Environment, Stream: ref.Stream, ExpectedVersion: eventstore.ExpectAny}
+		for _, e := range out[i] {
+			typ, ver, data, err := reg.Encode(e)
+			if err != nil {
+				return err
+			}
+			a.Events = append(a.Events, eventstore.NewEvent{Type: typ, SchemaVersion: ver, Data: data, OccurredAt: time.Now()})
+		}
+		if len(a.Events) > 0 {
+			appends = append(appends, a)
+		}
+	}
+	_, err = store.Append(ctx, appends...)
+	return err
 }
 
 // timeRow fills the row's pool (untimed), then creates its environments and returns the rate.

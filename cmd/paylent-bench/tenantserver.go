@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
-	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/eventtypes"
 	"github.com/paylent/paylent/domain/signingkey"
 	"github.com/paylent/paylent/eventstore"
@@ -39,6 +39,7 @@ type scaleServer struct {
 	pool        *pgxpool.Pool
 	loop        *eventstore.Loop
 	mats        []signingkey.Material
+	mk          []byte
 	hc          *http.Client
 }
 
@@ -148,6 +149,7 @@ func (s *scaleServer) attach(ctx context.Context) error {
 	}
 	store := eventstore.NewPostgres(s.pool, eventstore.PostgresOptions{Logger: slog.New(slog.DiscardHandler)})
 	s.loop = eventstore.NewLoop(store, eventtypes.Registry(), time.Now)
+	s.mk = mk
 	s.mats, err = keygen.Generate(mk, nil, 8)
 	return err
 }
@@ -181,23 +183,29 @@ func (s *scaleServer) heapInUse(ctx context.Context) float64 {
 	return 0
 }
 
-// grow creates environments from..to-1 through the domain's creation command, each with a
-// primary and a next key: real sealed RSA-2048 material, eight keys reused under distinct
-// kids (the sizes are real; generation is measured by the creation benchmark).
+// grow creates environments from..to-1 through the operation, each with a primary and a
+// next key (WithNextKey) taken from a pool the bench stocks with real sealed RSA-2048
+// material: eight keys reused under distinct kids (the sizes are real; generation is what
+// the creation benchmark measures).
 func (s *scaleServer) grow(ctx context.Context, from, to int) error {
 	s.log.Info("creating environments", "from", from, "to", to)
+	const conc = 8
+	pool := keygen.NewPool(keygen.PoolOptions{MasterKey: s.mk, Size: 4 * conc})
+	ops := app.New(app.Options{Loop: s.loop, MasterKey: s.mk, KeyPool: pool})
 	var next atomic.Int64
 	next.Store(int64(from))
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
 	actor := domain.Actor{Kind: domain.ActorOperator, ID: "bench"}
-	for range 8 {
+	for range conc {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(to) && ctx.Err() == nil; i = next.Add(1) - 1 {
 				env := envName(int(i))
-				cands := []signingkey.Material{relabel(s.mats[i%8], env+"-p"), relabel(s.mats[(i+1)%8], env+"-n")}
-				_, err := s.loop.Execute(ctx, signingkey.CreateEnvironment{Create: environment.Create{Account: "scale", Slug: env},
-					Candidates: cands}, actor)
+				// Each creation stocks two keys and takes two: whichever it gets, every key is
+				// used once, and the pool never holds more than 2 × conc.
+				pool.Put(relabel(s.mats[i%8], env+"-p"))
+				pool.Put(relabel(s.mats[(i+1)%8], env+"-n"))
+				_, err := ops.CreateEnvironment(ctx, app.CreateEnvironment{Account: "scale", Slug: env, WithNextKey: true}, actor)
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return

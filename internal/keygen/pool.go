@@ -130,6 +130,18 @@ func (p *Pool) Take(ctx context.Context, n int) ([]signingkey.Material, error) {
 	return out, nil
 }
 
+// Put adds a key made elsewhere (tests, benchmarks that stock a pool with material of their
+// own) if there is room, and reports whether it did. Each key must be used once only.
+func (p *Pool) Put(m signingkey.Material) bool {
+	select {
+	case <-p.room:
+		p.keys <- m
+		return true
+	default:
+		return false
+	}
+}
+
 // generateInline makes one key in the caller's goroutine once an inline slot is free.
 func (p *Pool) generateInline(ctx context.Context) (signingkey.Material, error) {
 	if err := ctx.Err(); err != nil {

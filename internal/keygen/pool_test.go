@@ -128,3 +128,18 @@ func TestPoolConcurrentTakers(t *testing.T) {
 		t.Fatalf("%d distinct keys, stats %+v; want 12 = taken + inline, at most 4 available", len(kids), s)
 	}
 }
+
+func TestPoolPutIsBounded(t *testing.T) {
+	p := keygen.NewPool(keygen.PoolOptions{MasterKey: master, Size: 1})
+	keys, err := keygen.Generate(master, nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Put(keys[0]) || p.Put(keys[1]) {
+		t.Fatal("a pool of one took two keys, or none")
+	}
+	got, err := p.Take(t.Context(), 1)
+	if err != nil || got[0].KID != keys[0].KID || p.Stats().Inline != 0 {
+		t.Fatalf("take after put: %v %+v", err, p.Stats())
+	}
+}
