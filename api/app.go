@@ -116,6 +116,7 @@ func New(opts Options) *fiber.App {
 	}
 	if w := opts.Web; w != nil {
 		app.Get("/assets/paylent.css", web.Stylesheet)
+		app.Get("/assets/passkey.js", web.PasskeyScript)
 		app.Get("/oauth/authorize", withTenant(w.Authorize))
 		app.Post("/oauth/authorize", withTenant(w.Authorize))
 		app.Get("/login", withTenant(w.LoginForm))
@@ -137,6 +138,21 @@ func New(opts Options) *fiber.App {
 		app.Post("/recover", recovery, withTenant(w.Recover))
 		app.Post("/recover/verify", recovery, withTenant(w.RecoverVerify))
 		app.Post("/recover/complete", recovery, withTenant(w.RecoverComplete))
+		mfa := limit(opts, "second_factor", func(t tenants.Tenant) environment.RateLimit {
+			return t.Settings.RateLimits.Login
+		}, pageLimited)
+		app.Post("/login/code", mfa, withTenant(w.LoginCode))
+		app.Post("/login/enrol", mfa, withTenant(w.LoginEnrol))
+		app.Post("/login/continue", withTenant(w.LoginContinue))
+		app.Get("/account/security", withTenant(w.Security))
+		app.Post("/account/totp", withTenant(w.EnrolTOTP))
+		app.Post("/account/totp/confirm", mfa, withTenant(w.ConfirmTOTP))
+		app.Post("/account/totp/remove", mfa, withTenant(w.RemoveTOTP))
+		app.Post("/account/passkeys/begin", withTenant(w.PasskeyRegisterBegin))
+		app.Post("/account/passkeys/finish", mfa, withTenant(w.PasskeyRegisterFinish))
+		app.Post("/account/passkeys/remove", withTenant(w.RemovePasskey))
+		app.Post("/login/passkey/begin", withTenant(w.PasskeySignInBegin))
+		app.Post("/login/passkey/finish", mfa, withTenant(w.PasskeySignInFinish))
 		app.Get("/oauth/logout", withTenant(w.Logout))
 		app.Post("/oauth/logout", withTenant(w.Logout))
 	}

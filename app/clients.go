@@ -107,12 +107,15 @@ type UpdateClient struct {
 	Settings    client.Settings
 	// Grantor may add only the management scopes it holds.
 	Grantor client.Grantor
+	// Expected, when set, are the settings the caller read: the update is refused
+	// (client.ErrChanged) if the client's settings changed since.
+	Expected *client.Settings
 }
 
 // UpdateClient replaces a client's settings.
 func (a *App) UpdateClient(ctx context.Context, req UpdateClient, actor domain.Actor) (Written, error) {
 	res, err := a.loop.Execute(ctx, client.Update{Environment: req.Environment, ID: req.ClientID, Settings: req.Settings,
-		Grantor: req.Grantor}, actor)
+		Grantor: req.Grantor, Expected: req.Expected}, actor)
 	return Written{Position: res.Position}, err
 }
 

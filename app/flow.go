@@ -101,6 +101,18 @@ func (a *App) user(ctx context.Context, env, id string) (catalog.User, bool) {
 	return a.rm.Catalog.User(env, id)
 }
 
+// Client finds a client for a face (authorize, logout): one just registered on another
+// instance may not be projected here yet, so a miss waits (bounded) for the log's head once.
+func (a *App) Client(ctx context.Context, env, id string) (catalog.Client, bool) {
+	if id == "" {
+		return catalog.Client{}, false
+	}
+	if cl, ok := a.rm.Catalog.Client(env, id); ok || !a.CatalogCurrent(ctx) {
+		return cl, ok
+	}
+	return a.rm.Catalog.Client(env, id)
+}
+
 // User finds a user for a face (UserInfo), as user does.
 func (a *App) User(ctx context.Context, env, id string) (catalog.User, bool) {
 	return a.user(ctx, env, id)

@@ -64,7 +64,8 @@ func (a *App) AuthorizationCode(ctx context.Context, req CodeRequest) (TokenResp
 	if oe != nil {
 		return TokenResponse{}, oe
 	}
-	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud}
+	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud,
+		auth: authOf(st.Issued.AuthTime, st.Issued.AMR, st.Issued.ACR)}
 	access, accessEv, err := a.buildAccess(ctx, t, g)
 	if err != nil {
 		return TokenResponse{}, oauthError(err)
@@ -91,7 +92,8 @@ func (a *App) AuthorizationCode(ctx context.Context, req CodeRequest) (TokenResp
 	resp := TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(t.Settings.AccessTokenTTL().Seconds()),
 		Scope: accessScope.String(), RefreshToken: refresh}
 	if scope.Has(oauth.ScopeOpenID) {
-		who := idSubject{user: u, authTime: st.Issued.AuthTime, nonce: st.Issued.Nonce, sessionID: st.Issued.SessionID}
+		who := idSubject{user: u, authTime: st.Issued.AuthTime, nonce: st.Issued.Nonce, sessionID: st.Issued.SessionID,
+			amr: st.Issued.AMR, acr: st.Issued.ACR}
 		if resp.IDToken, err = a.idToken(ctx, t, cl.ID, scope, who, access); err != nil {
 			return TokenResponse{}, oauthError(err)
 		}

@@ -69,6 +69,9 @@ func (a *App) Refresh(ctx context.Context, req RefreshRequest) (TokenResponse, *
 		return TokenResponse{}, oe
 	}
 	g := issuance{client: cl, subject: u.ID, subjectKind: token.SubjectUser, scope: accessScope, audience: aud}
+	if presented.AuthTime != nil {
+		g.auth = authOf(*presented.AuthTime, presented.AMR, presented.ACR)
+	}
 	access, accessEv, err := a.buildAccess(ctx, t, g)
 	if err != nil {
 		return TokenResponse{}, oauthError(err)
@@ -110,5 +113,6 @@ func (a *App) idTokenForGrant(ctx context.Context, t tenants.Tenant, clientID st
 	}
 	g := grant.Fold(hist)
 	u, _ := a.rm.Catalog.User(t.Slug, presented.Subject)
-	return a.idToken(ctx, t, clientID, scope, idSubject{user: u, authTime: g.AuthTime, sessionID: g.SessionID}, access)
+	return a.idToken(ctx, t, clientID, scope, idSubject{user: u, authTime: g.AuthTime, sessionID: g.SessionID,
+		amr: g.AMR, acr: g.ACR}, access)
 }

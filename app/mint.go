@@ -36,6 +36,11 @@ type accessClaims struct {
 	JTI       string   `json:"jti"`
 	Scope     string   `json:"scope,omitempty"`
 	ClientID  string   `json:"client_id"`
+	// AuthTime, ACR and AMR say when and how the user signed in (RFC 9068 §2.2.1; resource
+	// servers apply RFC 9470 step-up with them). Absent for client credentials.
+	AuthTime int64    `json:"auth_time,omitempty"`
+	ACR      string   `json:"acr,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
 }
 
 // issuance is what a token is issued for.
@@ -45,6 +50,23 @@ type issuance struct {
 	subjectKind string
 	scope       oauth.Scopes
 	audience    []string
+	// auth is how the user signed in (nil for client credentials).
+	auth *authentication
+}
+
+// authentication is when and how a user signed in, as tokens carry it.
+type authentication struct {
+	at  time.Time
+	acr string
+	amr []string
+}
+
+// authOf completes what a code, a grant or a refresh token recorded (nothing: a password).
+func authOf(at time.Time, amr []string, acr string) *authentication {
+	if len(amr) == 0 {
+		amr, acr = Methods(nil)
+	}
+	return &authentication{at: at, acr: acr, amr: amr}
 }
 
 // tokenFormat is the client's format, or the environment's.
@@ -61,6 +83,12 @@ func (a *App) buildAccess(ctx context.Context, t tenants.Tenant, g issuance) (st
 	now := eventNow(a.now())
 	ev := token.Issued{Kind: token.KindAccess, ClientID: g.client.ID, Subject: g.subject, SubjectKind: g.subjectKind,
 		Scope: g.scope.String(), Audience: g.audience, IssuedAt: now, ExpiresAt: now.Add(t.Settings.AccessTokenTTL())}
+	var claims accessClaims
+	if g.auth != nil {
+		at := g.auth.at.UTC()
+		ev.AuthTime, ev.ACR, ev.AMR = &at, g.auth.acr, g.auth.amr
+		claims.AuthTime, claims.ACR, claims.AMR = at.Unix(), g.auth.acr, g.auth.amr
+	}
 	if tokenFormat(t, g.client) == environment.TokenOpaque {
 		value := "pat_" + secret.Token()
 		ev.Format, ev.TokenHash = token.FormatOpaque, secret.Hash(value)
@@ -68,9 +96,9 @@ func (a *App) buildAccess(ctx context.Context, t tenants.Tenant, g issuance) (st
 		return value, ev, nil
 	}
 	ev.Format, ev.JTI = token.FormatJWT, secret.ID()
-	signed, err := a.signJWT(ctx, t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: g.subject, Audience: g.audience,
-		ExpiresAt: ev.ExpiresAt.Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), JTI: ev.JTI,
-		Scope: ev.Scope, ClientID: g.client.ID})
+	claims.Issuer, claims.Subject, claims.Audience, claims.ExpiresAt = t.Issuer, g.subject, g.audience, ev.ExpiresAt.Unix()
+	claims.IssuedAt, claims.NotBefore, claims.JTI, claims.Scope, claims.ClientID = now.Unix(), now.Unix(), ev.JTI, ev.Scope, g.client.ID
+	signed, err := a.signJWT(ctx, t.Slug, "at+jwt", claims)
 	return signed, ev, err
 }
 
@@ -78,9 +106,14 @@ func (a *App) buildAccess(ctx context.Context, t tenants.Tenant, g issuance) (st
 func (a *App) buildRefresh(t tenants.Tenant, g issuance, value string) (string, token.Issued) {
 	now := eventNow(a.now())
 	hash := secret.Hash(value)
-	return value, token.Issued{JTI: token.HashJTI(hash), Kind: token.KindRefresh, Format: token.FormatOpaque,
+	ev := token.Issued{JTI: token.HashJTI(hash), Kind: token.KindRefresh, Format: token.FormatOpaque,
 		TokenHash: hash, ClientID: g.client.ID, Subject: g.subject, SubjectKind: g.subjectKind, Scope: g.scope.String(),
 		IssuedAt: now, ExpiresAt: now.Add(t.Settings.RefreshTokenTTL())}
+	if g.auth != nil {
+		at := g.auth.at.UTC()
+		ev.AuthTime, ev.ACR, ev.AMR = &at, g.auth.acr, g.auth.amr
+	}
+	return value, ev
 }
 
 // signJWT signs claims with the environment's primary key. Environments are created with
@@ -148,6 +181,9 @@ type idClaims struct {
 	Nonce     string `json:"nonce,omitempty"`
 	AtHash    string `json:"at_hash,omitempty"`
 	SID       string `json:"sid,omitempty"`
+	// AMR and ACR say how the person signed in (OIDC Core §2; RFC 8176 values).
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 	UserClaims
 }
 
@@ -177,6 +213,8 @@ type idSubject struct {
 	authTime  time.Time
 	nonce     string
 	sessionID string
+	amr       []string
+	acr       string
 }
 
 // idToken signs an ID token for the client, with the claims its scopes allow.
@@ -185,6 +223,10 @@ func (a *App) idToken(ctx context.Context, t tenants.Tenant, clientID string, sc
 	c := idClaims{Issuer: t.Issuer, Subject: who.user.ID, Audience: clientID, AZP: clientID,
 		ExpiresAt: now.Add(t.Settings.AccessTokenTTL()).Unix(), IssuedAt: now.Unix(), AuthTime: who.authTime.Unix(),
 		Nonce: who.nonce, AtHash: atHash(accessToken), SID: who.sessionID, UserClaims: ClaimsOf(scope, who.user)}
+	c.AMR, c.ACR = who.amr, who.acr
+	if len(c.AMR) == 0 {
+		c.AMR, c.ACR = Methods(nil)
+	}
 	return a.signJWT(ctx, t.Slug, "JWT", c)
 }
 

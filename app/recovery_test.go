@@ -14,6 +14,7 @@ import (
 	"github.com/paylent/paylent/domain/recovery"
 	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/domain/token"
+	"github.com/paylent/paylent/domain/user"
 	"github.com/paylent/paylent/internal/secret"
 )
 
@@ -168,4 +169,26 @@ func TestRecoveryRefuses(t *testing.T) {
 			t.Errorf("a disabled user's recovery verified: %v", err)
 		}
 	})
+}
+
+// Wrong passwords lock the account for their source only: a stranger who knows the address
+// cannot keep its owner out.
+func TestLockoutIsPerSource(t *testing.T) {
+	h := newHarness(t)
+	userID, _, _ := userWithGrant(t, h)
+	stranger := app.Browser{IP: "203.0.113.66", UserAgent: "guesser"}
+	for range user.LockoutAfter {
+		if _, err := h.App.CheckPassword(t.Context(), app.SignIn{Environment: env, Email: "ada@example.com",
+			Password: "not the password", Browser: stranger}); !errors.Is(err, app.ErrSignInFailed) {
+			t.Fatalf("a wrong password: %v", err)
+		}
+	}
+	if _, err := h.App.CheckPassword(t.Context(), app.SignIn{Environment: env, Email: "ada@example.com",
+		Password: "a long and unusual phrase", Browser: stranger}); !errors.Is(err, app.ErrSignInFailed) {
+		t.Errorf("the right password from the locked-out source: %v", err)
+	}
+	if u, err := h.App.CheckPassword(t.Context(), app.SignIn{Environment: env, Email: "ada@example.com",
+		Password: "a long and unusual phrase", Browser: someone}); err != nil || u.ID != userID {
+		t.Errorf("the owner from another address: %+v %v", u, err)
+	}
 }

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/paylent/paylent/domain/registration"
 	"github.com/paylent/paylent/domain/user"
@@ -47,12 +49,18 @@ type CompleteRegistration struct {
 	Name     string
 	Password string
 	Browser  Browser
+	// SessionTTL, when set, signs the new user in at once: a session of this lifetime starts
+	// (with the password's amr), ending the browser's Previous one. Zero: no session (the
+	// person signs in afterwards).
+	SessionTTL time.Duration
+	Previous   string
 }
 
-// Registered is the user a registration created.
+// Registered is the user a registration created, and their session when one was asked for.
 type Registered struct {
-	UserID string
-	Email  string
+	UserID  string
+	Email   string
+	Session *StartedSession
 }
 
 // CompleteRegistration checks the password against the policy, hashes it within the
@@ -81,7 +89,16 @@ func (a *App) CompleteRegistration(ctx context.Context, req CompleteRegistration
 	if err != nil {
 		return Registered{}, err
 	}
-	return Registered{UserID: id, Email: email}, nil
+	out := Registered{UserID: id, Email: email}
+	if req.SessionTTL > 0 {
+		started, err := a.StartSession(ctx, StartSession{Environment: req.Environment, UserID: id, TTL: req.SessionTTL,
+			Previous: req.Previous, Browser: req.Browser})
+		if err != nil {
+			return out, fmt.Errorf("the account exists; start its session: %w", err)
+		}
+		out.Session = &started
+	}
+	return out, nil
 }
 
 // registrationEmail reads the address a registration was started for.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/paylent/paylent/domain"
@@ -62,7 +63,9 @@ func (a *App) CheckPassword(ctx context.Context, req SignIn) (catalog.User, erro
 		a.log.Warn("login answers from a catalog that may lag", "err", err)
 	}
 	u, known := a.rm.Catalog.UserByEmail(req.Environment, req.Email)
-	locked := known && (u.Disabled || a.now().Before(user.Lockout(u.FailedLogins, u.LastFailure)))
+	// Locked for this source only: a stranger's wrong passwords lock the stranger out, not
+	// the account's owner (unless failures from everywhere reach the global limit).
+	locked := known && (u.Disabled || a.now().Before(u.Failures.LockedFor(req.Browser.IP)))
 	var stored string
 	var err error
 	if known && !locked {
@@ -102,6 +105,8 @@ type StartSession struct {
 	// Previous is the browser's current session, ended by this one ("" for none).
 	Previous string
 	Browser  Browser
+	// AMR are the methods the person proved themselves with (nil: a password alone).
+	AMR []string
 }
 
 // StartedSession is a new session and the token its cookie carries (shown once).
@@ -119,6 +124,7 @@ func (a *App) StartSession(ctx context.Context, req StartSession) (StartedSessio
 	now := a.now().UTC().Truncate(time.Second)
 	ev := session.Started{SessionID: session.ID(hash), UserID: req.UserID, TokenHash: hash, IP: req.Browser.IP,
 		UserAgent: req.Browser.UserAgent, AuthTime: now, ExpiresAt: now.Add(req.TTL)}
+	ev.AMR, ev.ACR = Methods(req.AMR)
 	actor := req.Browser.actor(req.UserID)
 	res, err := a.loop.Execute(ctx, session.Start{Environment: req.Environment, Session: ev}, actor)
 	if err != nil {
@@ -131,7 +137,23 @@ func (a *App) StartSession(ctx context.Context, req StartSession) (StartedSessio
 	}
 	a.sessionsWritten(ctx, res.Position)
 	return StartedSession{Token: tok, Session: sessions.Session{ID: ev.SessionID, UserID: req.UserID, TokenHash: hash,
-		AuthTime: now, LastActivity: now, ExpiresAt: ev.ExpiresAt}}, nil
+		AuthTime: now, LastActivity: now, ExpiresAt: ev.ExpiresAt, AMR: ev.AMR, ACR: ev.ACR}}, nil
+}
+
+// Methods completes the methods a person signed in with into amr and acr: a password
+// alone is ACRPassword; a password and a second factor add "mfa" and reach ACRMultiFactor.
+func Methods(amr []string) ([]string, string) {
+	if len(amr) == 0 {
+		amr = []string{session.AMRPassword}
+	}
+	out := append([]string(nil), amr...)
+	if len(out) > 1 && !slices.Contains(out, session.AMRMulti) {
+		out = append(out, session.AMRMulti)
+	}
+	if slices.Contains(out, session.AMRMulti) {
+		return out, session.ACRMultiFactor
+	}
+	return out, session.ACRPassword
 }
 
 // sessionsWritten waits until the sessions read model has applied a sign-in flow's own
@@ -189,7 +211,8 @@ func (a *App) IssueCode(ctx context.Context, req IssueCode) (string, error) {
 	_, err := a.loop.Execute(ctx, authcode.Issue{Environment: req.Environment, Code: authcode.Issued{
 		CodeHash: secret.Hash(code), ClientID: req.ClientID, RedirectURI: req.RedirectURI, RedirectGiven: req.RedirectGiven,
 		Scope: req.Scope, UserID: req.Session.UserID, SessionID: req.Session.ID, Nonce: req.Nonce, Challenge: req.Challenge,
-		AuthTime: req.Session.AuthTime, Resources: req.Resources}}, req.Browser.actor(req.Session.UserID))
+		AuthTime: req.Session.AuthTime, Resources: req.Resources, AMR: req.Session.AMR, ACR: req.Session.ACR}},
+		req.Browser.actor(req.Session.UserID))
 	if err != nil {
 		return "", err
 	}

@@ -28,6 +28,12 @@ type Claims struct {
 	IssuedAt time.Time
 	// ExpiresAt is exp; zero when an introspection answer omits it.
 	ExpiresAt time.Time
+	// AuthTime, ACR and AMR say when and how the user signed in (auth_time, acr, amr; user
+	// tokens only): Paylent's acr is "urn:paylent:acr:pwd" (a password) or
+	// "urn:paylent:acr:mfa" (a password and a second factor). See [CheckAuthentication].
+	AuthTime time.Time
+	ACR      string
+	AMR      []string
 	// Raw is the claims set as JSON: the JWT's payload, or the introspection response. Decode
 	// it to read claims this type does not name.
 	Raw json.RawMessage
@@ -63,6 +69,9 @@ type wireClaims struct {
 	JTI       string   `json:"jti"`
 	Scope     string   `json:"scope"`
 	ClientID  string   `json:"client_id"`
+	AuthTime  float64  `json:"auth_time"`
+	ACR       string   `json:"acr"`
+	AMR       []string `json:"amr"`
 }
 
 // times are a claims set's NumericDates as times; zero when absent.
@@ -127,8 +136,12 @@ func (v *Verifier) checkCommon(w *wireClaims) (times, error) {
 }
 
 func (w *wireClaims) claims(t times, raw []byte) *Claims {
-	return &Claims{Issuer: w.Issuer, Subject: w.Subject, Audience: w.Audience, ClientID: w.ClientID,
-		Scopes: strings.Fields(w.Scope), JTI: w.JTI, IssuedAt: t.iat, ExpiresAt: t.exp, Raw: raw}
+	c := &Claims{Issuer: w.Issuer, Subject: w.Subject, Audience: w.Audience, ClientID: w.ClientID,
+		Scopes: strings.Fields(w.Scope), JTI: w.JTI, IssuedAt: t.iat, ExpiresAt: t.exp, ACR: w.ACR, AMR: w.AMR, Raw: raw}
+	if w.AuthTime > 0 && w.AuthTime < maxNumericDate {
+		c.AuthTime = time.Unix(int64(w.AuthTime), 0)
+	}
+	return c
 }
 
 // audience is aud: one string or an array of strings (RFC 7519 §4.1.3).

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -17,6 +18,10 @@ const (
 	// issuer's keys or its introspection endpoint cannot be reached). The token may well be
 	// valid, so it is not called invalid and clients should retry.
 	CodeUnavailable = "temporarily_unavailable"
+	// CodeInsufficientUserAuthentication (RFC 9470 §3): the token is valid, but the user
+	// signed in too weakly or too long ago for this resource; the client asks Paylent again
+	// with the acr_values and max_age the challenge names (step-up).
+	CodeInsufficientUserAuthentication = "insufficient_user_authentication"
 )
 
 // Error is why a request was refused, in the terms of RFC 6750 §3. Every error returned by
@@ -36,6 +41,10 @@ type Error struct {
 	Scopes []string
 	// Status is the HTTP status to answer: 400, 401, 403 or 503.
 	Status int
+	// ACRValues and MaxAge (seconds; -1 for none) are what the resource needs
+	// ([CodeInsufficientUserAuthentication] only).
+	ACRValues []string
+	MaxAge    int
 
 	cause error
 }
@@ -163,6 +172,12 @@ func challenge(realm string, e *Error) string {
 		attr("error_description", e.Description)
 	}
 	attr("scope", strings.Join(e.Scopes, " "))
+	if e.Code == CodeInsufficientUserAuthentication {
+		attr("acr_values", strings.Join(e.ACRValues, " "))
+		if e.MaxAge >= 0 {
+			attr("max_age", strconv.Itoa(e.MaxAge))
+		}
+	}
 	return b.String()
 }
 

@@ -17,5 +17,12 @@ if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev
 	as_root apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
 fi
-# The development placeholder of PAYLENT_MASTER_KEY is enough to resolve the file.
-compose -f docker-compose.yml config -q
+# The file requires PAYLENT_MASTER_KEY (there is no published default to fall back on);
+# any 64 hex characters resolve it here.
+PAYLENT_MASTER_KEY=$(printf "%064d" 0) compose -f docker-compose.yml config -q
+# Without it, the file must refuse to resolve (and say how to set it).
+if out=$(unset PAYLENT_MASTER_KEY; compose -f docker-compose.yml config -q 2>&1); then
+	echo "docker-compose.yml resolved without PAYLENT_MASTER_KEY" >&2
+	exit 1
+fi
+grep -q "openssl rand -hex 32" <<<"$out" || { echo "docker-compose.yml's refusal does not say how to set the key: $out" >&2; exit 1; }

@@ -37,6 +37,8 @@ type auditRow struct {
 	ID, Type, Stream            string
 	ActorKind, ActorID, IP, Via string
 	Data                        string
+	// Summary says in words what a sign-in or second-factor event did ("" for others).
+	Summary string
 }
 
 // auditPage is the Audit log page's data.
@@ -176,7 +178,8 @@ func auditRows(evs []domain.Envelope) []auditRow {
 		var a domain.Actor
 		json.Unmarshal(e.Actor, &a) //nolint:errcheck // a stored actor is valid JSON; a broken one shows empty
 		rows = append(rows, auditRow{Position: e.Position, At: e.OccurredAt, ID: e.ID, Type: e.Type, Stream: e.Stream,
-			ActorKind: string(a.Kind), ActorID: a.ID, IP: a.IP, Via: a.UserAgent, Data: eventData(e.Data)})
+			ActorKind: string(a.Kind), ActorID: a.ID, IP: a.IP, Via: a.UserAgent, Data: eventData(e.Data),
+			Summary: summary(e.Type, e.Data)})
 	}
 	return rows
 }

@@ -1,6 +1,10 @@
 package dashboard
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -14,6 +18,17 @@ var (
 	okClientSaved   = notice("client-saved", "Client saved.")
 	okClientDeleted = notice("client-deleted", "Client deleted.")
 )
+
+// clientChanged is what the edit form says when the client changed after it was opened.
+const clientChanged = "This client was changed by someone else after you opened this page; nothing was saved. " +
+	"Its current settings are below: make your change again."
+
+// clientBase names the settings an edit form was made from (the form sends it back).
+func clientBase(s client.Settings) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%q %q %q %q %q %q %d %t", s.Name, s.GrantTypes, s.RedirectURIs,
+		s.PostLogoutRedirectURIs, s.Scopes, s.TokenFormat, s.RefreshRetryWindow, s.FirstParty))
+	return hex.EncodeToString(sum[:16])
+}
 
 // secretShownOnce is what the secret page says once its secret has been shown.
 const secretShownOnce = "This client's secret was shown once, when it was made; Paylent keeps only a hash of it. " +
@@ -53,6 +68,7 @@ func (d *Dashboard) clientPage(c *fiber.Ctx, v *view, status int, cl catalog.Cli
 		RedirectURIs: s.RedirectURIs, PostLogout: s.PostLogoutRedirectURIs, Scopes: s.Scopes, FirstParty: s.FirstParty, Client: cl}
 	f.Available = d.Catalog.Scopes(v.Env.Slug)
 	f.Quickstart = quickstart(v.Env.Issuer, cl, f.Available, "")
+	f.Base = clientBase(s)
 	v.Title, v.Section, v.Data = s.Name, "clients", f
 	return d.render(c, status, "client.html", v)
 }
@@ -91,9 +107,27 @@ func (d *Dashboard) UpdateClient(c *fiber.Ctx, v *view) error {
 		return d.message(c, fiber.StatusNotFound, "No such client", "This environment has no client with that id.")
 	}
 	f := readClientForm(c)
-	f.ID, f.Type, f.Client = cl.ID, string(cl.Type), cl
-	_, err := d.App.UpdateClient(c.UserContext(), app.UpdateClient{Environment: v.Env.Slug, ClientID: cl.ID, Grantor: client.OperatorGrantor,
-		Settings: f.settings(cl.Settings.RefreshRetryWindow)}, actor(c, v))
+	f.ID, f.Type, f.Client, f.Base = cl.ID, string(cl.Type), cl, clientBase(cl.Settings)
+	// The form replaces every setting with what it showed, as edited: it is written only
+	// if the client's settings are still the ones it was made from (a form without its
+	// base, from a script, replaces them as before).
+	var err error
+	var expect *client.Settings
+	if base := c.FormValue("base"); base != "" {
+		if base != f.Base {
+			err = client.ErrChanged
+		}
+		expect = &cl.Settings
+	}
+	if err == nil {
+		_, err = d.App.UpdateClient(c.UserContext(), app.UpdateClient{Environment: v.Env.Slug, ClientID: cl.ID, Grantor: client.OperatorGrantor,
+			Settings: f.settings(cl.Settings.RefreshRetryWindow), Expected: expect}, actor(c, v))
+	}
+	if errors.Is(err, client.ErrChanged) {
+		cl, _ = d.Catalog.Client(v.Env.Slug, cl.ID)
+		v.Error = clientChanged
+		return d.clientPage(c, v, fiber.StatusConflict, cl)
+	}
 	if err != nil {
 		v.Error = d.problem(err)
 		f.Available = d.Catalog.Scopes(v.Env.Slug)

@@ -31,6 +31,8 @@ type clientForm struct {
 	Quickstart string
 	// PreviousValidUntil is when a rotated secret's predecessor stops working.
 	PreviousValidUntil string
+	// Base names the settings the edit form was made from (clientBase).
+	Base string
 }
 
 // grantChoices are the grant types the forms offer, with their names.

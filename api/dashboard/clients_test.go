@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +233,53 @@ func TestRegisterFormKinds(t *testing.T) {
 		if kind != "" && !strings.Contains(page, `id="kind-`+kind+`" `) {
 			t.Errorf("kind %q is not offered", kind)
 		}
+	}
+}
+
+var formBase = regexp.MustCompile(`name="base" value="([^"]*)"`)
+
+// Two operators edit one client. Bob opens its page; Alice takes a (leaked) redirect URI
+// away; Bob, whose form still shows it, saves a rename. The save must not write Alice's
+// removal back: it is refused with the current settings shown, and saves once made from
+// them.
+func TestEditFormDoesNotUndoAConcurrentChange(t *testing.T) {
+	r := newRig(t)
+	alice := r.signIn(t, "acme", "alice@acme.example")
+	bob := r.signIn(t, "acme", "bob@acme.example")
+	form := webForm("Docs")
+	form["redirect_uris"] = []string{"http://localhost:3000/callback\nhttps://leaked.example/cb"}
+	alice.register("acme-test", form)
+	id := r.h.Catalog.Clients("acme-test")[0].ID
+	path := "/e/acme-test/clients/" + id
+
+	_, page := bob.get(path)
+	m := formBase.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the edit form names no base:\n%s", page)
+	}
+	bobs := webForm("Docs renamed") // what Bob's form shows, with his rename
+	bobs["redirect_uris"] = form["redirect_uris"]
+	bobs.Set("base", m[1])
+
+	if resp, page := alice.post(path, webForm("Docs")); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("alice's change: %d\n%.600s", resp.StatusCode, page)
+	}
+	resp, page := bob.post(path, bobs)
+	cl, _ := r.h.Catalog.Client("acme-test", id)
+	if slices.Contains(cl.Settings.RedirectURIs, "https://leaked.example/cb") || cl.Settings.Name != "Docs" {
+		t.Fatalf("a stale form wrote over alice's change: %+v", cl.Settings)
+	}
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "changed by someone else") {
+		t.Errorf("the stale save answered %d\n%.600s", resp.StatusCode, page)
+	}
+
+	m = formBase.FindStringSubmatch(page) // the page shows the current settings: saving them works
+	bobs = webForm("Docs renamed")
+	bobs.Set("base", m[1])
+	if resp, page := bob.post(path, bobs); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a save from the current settings: %d\n%.600s", resp.StatusCode, page)
+	}
+	if cl, _ := r.h.Catalog.Client("acme-test", id); cl.Settings.Name != "Docs renamed" || slices.Contains(cl.Settings.RedirectURIs, "https://leaked.example/cb") {
+		t.Errorf("after the save: %+v", cl.Settings)
 	}
 }

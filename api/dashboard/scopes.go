@@ -127,22 +127,38 @@ func (d *Dashboard) CreateScope(c *fiber.Ctx, v *view) error {
 func (d *Dashboard) allowScope(c *fiber.Ctx, v *view, name string, clientIDs []string) []string {
 	var failed []string
 	for _, id := range clientIDs {
-		cl, ok := d.Catalog.Client(v.Env.Slug, id)
-		if !ok {
-			failed = append(failed, id+": no such client")
-			continue
-		}
-		if slices.Contains(cl.Settings.Scopes, name) {
-			continue
-		}
-		settings := cl.Settings
-		settings.Scopes = append(slices.Clone(settings.Scopes), name)
-		if _, err := d.App.UpdateClient(c.UserContext(), app.UpdateClient{Environment: v.Env.Slug, ClientID: id, Settings: settings,
-			Grantor: client.OperatorGrantor}, actor(c, v)); err != nil {
-			failed = append(failed, cl.Settings.Name+": "+d.problem(err))
+		if err := d.addClientScope(c, v, id, name); err != nil {
+			failed = append(failed, err.Error())
 		}
 	}
 	return failed
+}
+
+// addClientScope adds name to a client's scopes and keeps the rest as they are: the update
+// is written only over the settings it was made from (app.UpdateClient.Expected), so that a
+// change made meanwhile (a scope taken away) is never written back; it is read again then.
+func (d *Dashboard) addClientScope(c *fiber.Ctx, v *view, id, name string) error {
+	for attempt := 1; ; attempt++ {
+		cl, ok := d.Catalog.Client(v.Env.Slug, id)
+		if !ok {
+			return errors.New(id + ": no such client")
+		}
+		if slices.Contains(cl.Settings.Scopes, name) {
+			return nil
+		}
+		settings := cl.Settings
+		settings.Scopes = append(slices.Clone(settings.Scopes), name)
+		_, err := d.App.UpdateClient(c.UserContext(), app.UpdateClient{Environment: v.Env.Slug, ClientID: id, Settings: settings,
+			Grantor: client.OperatorGrantor, Expected: &cl.Settings}, actor(c, v))
+		if errors.Is(err, client.ErrChanged) && attempt < 5 {
+			d.fresh(c)
+			continue
+		}
+		if err != nil {
+			return errors.New(cl.Settings.Name + ": " + d.problem(err))
+		}
+		return nil
+	}
 }
 
 // customScope finds the custom scope named by the path; standard scopes and unknown names

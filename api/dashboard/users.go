@@ -40,6 +40,7 @@ func (d *Dashboard) mountUsers(r fiber.Router) {
 	r.Get("/users/:id/delete", page(d.ConfirmDeleteUser))
 	r.Post("/users/:id/delete", page(d.DeleteUser))
 	r.Post("/users/:id/consents/:client/revoke", page(d.RevokeConsent))
+	d.mountFactors(r)
 }
 
 // usersPage is one page of the user list: the search, the users, and the next page's link.
@@ -60,8 +61,11 @@ type userPage struct {
 	User        catalog.User
 	Name        string
 	LockedUntil time.Time
-	Sessions    sessionTable
-	Consents    []consentRow
+	// LockedFor is the source (IP address) locked out; "" when every source is.
+	LockedFor string
+	Sessions  sessionTable
+	Consents  []consentRow
+	Factors   factorList
 }
 
 // consentRow is a remembered consent of the user for a client.
@@ -151,9 +155,9 @@ func (d *Dashboard) noUser(c *fiber.Ctx) error {
 
 // userPage renders a user's page; name is the rename form's value.
 func (d *Dashboard) userPage(c *fiber.Ctx, v *view, status int, u catalog.User, name string) error {
-	p := userPage{User: u, Name: name}
-	if until := user.Lockout(u.FailedLogins, u.LastFailure); until.After(d.Now()) {
-		p.LockedUntil = until
+	p := userPage{User: u, Name: name, Factors: d.factors(c, v, u)}
+	if until, source := u.Failures.Locked(); until.After(d.Now()) {
+		p.LockedUntil, p.LockedFor = until, source
 	}
 	p.Sessions = sessionTable{Rows: d.sessionRows(v, d.Sessions.OfUser(v.Env.Slug, u.ID), false), Env: v.Env.Slug, CSRF: v.CSRF,
 		Back: userPath(v, u.ID)}

@@ -142,6 +142,46 @@ func (h *Handlers) DeleteUser(c *fiber.Ctx, t tenants.Tenant) error {
 		"revoked": fiber.Map{"sessions": ended.Sessions, "grants": ended.Grants}})
 }
 
+// ResetPassword serves POST /api/v1/users/:id/password ({"password": "..."} or
+// {"generate": true}): an operator's reset under the one password policy; in the same append
+// every session and grant of the user ends. A generated password is in this answer only.
+func (h *Handlers) ResetPassword(c *fiber.Ctx, t tenants.Tenant) error {
+	var in struct {
+		Password *string `json:"password"`
+		Generate bool    `json:"generate"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.Password != nil && in.Generate:
+		return invalid("generate", "give a password or generate one, not both")
+	case in.Password == nil && !in.Generate:
+		return invalid("password", "is required (or \"generate\": true)")
+	case in.Password != nil && *in.Password == "":
+		return invalid("password", "must not be empty (or \"generate\": true)")
+	}
+	req := app.ResetPassword{Environment: t.Slug, UserID: c.Params("id")}
+	if in.Password != nil {
+		req.Password = *in.Password
+	}
+	done, err := h.App.ResetPassword(c.UserContext(), req, actor(c))
+	if err != nil && done.Position == 0 {
+		return err
+	}
+	if err != nil {
+		// The password is set (and a generated one exists only in this answer): say so, and
+		// let the operator retry ending what the user holds.
+		h.log.Warn("password reset: the sweep after it failed", "user_id", done.UserID, "err", err)
+	}
+	body := fiber.Map{"user_id": done.UserID, "email": done.Email,
+		"revoked": fiber.Map{"sessions": done.Sessions, "grants": done.Grants}}
+	if done.Generated != "" {
+		body["password"] = done.Generated
+	}
+	return wrote(c, fiber.StatusOK, done.Position, body)
+}
+
 // sessionBody is a session as the API shows it (never its token hash).
 type sessionBody struct {
 	ID           string `json:"session_id"`
@@ -239,4 +279,37 @@ func (h *Handlers) RevokeConsent(c *fiber.Ctx, t tenants.Tenant) error {
 		return err
 	}
 	return wrote(c, fiber.StatusOK, ended.Position, fiber.Map{"revoked": true, "grants": ended.Grants})
+}
+
+// ListFactors serves GET /api/v1/users/:id/factors: the user's second factors (kind,
+// status, when set up and last used, recovery codes left; never a secret).
+func (h *Handlers) ListFactors(c *fiber.Ctx, t tenants.Tenant) error {
+	if err := h.minPosition(c, "catalog"); err != nil {
+		return err
+	}
+	u, ok := h.Catalog.User(t.Slug, c.Params("id"))
+	if !ok {
+		return errNotFound
+	}
+	f, err := h.App.Factors(c.UserContext(), t.Slug, u.ID)
+	if err != nil {
+		return err
+	}
+	body := fiber.Map{"factors": f.List}
+	if f.LockedUntil.After(h.Now()) {
+		body["locked_until"] = stamp(f.LockedUntil)
+	}
+	return c.JSON(body)
+}
+
+// RemoveFactor serves DELETE /api/v1/users/:id/factors/:factor: an operator's reset (the
+// user signs in with their password alone until they set up a new one, or must set one up
+// at once if the environment requires a second factor).
+func (h *Handlers) RemoveFactor(c *fiber.Ctx, t tenants.Tenant) error {
+	res, err := h.App.RemoveFactor(c.UserContext(), app.RemoveFactor{Environment: t.Slug, UserID: c.Params("id"),
+		FactorID: c.Params("factor"), ByOperator: true}, actor(c))
+	if err != nil {
+		return err
+	}
+	return wrote(c, fiber.StatusOK, res.Position, fiber.Map{"removed": true})
 }

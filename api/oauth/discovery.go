@@ -3,6 +3,7 @@ package oauth
 import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/tenants"
 )
 
@@ -35,6 +36,8 @@ type metadata struct {
 	ClaimsSupported                 []string `json:"claims_supported"`
 	CodeChallengeMethods            []string `json:"code_challenge_methods_supported"`
 	ResourceIndicatorsSupported     bool     `json:"resource_indicators_supported"`
+	ACRValuesSupported              []string `json:"acr_values_supported"`
+	ClaimsParameterSupported        bool     `json:"claims_parameter_supported"`
 	// PaylentEventSigningJWKSURI is Paylent's own metadata: the Ed25519 keys (JWK set) that
 	// verify the signature of every event message on NATS (docs/EVENTS.md).
 	PaylentEventSigningJWKSURI string `json:"paylent_event_signing_jwks_uri,omitempty"`
@@ -69,7 +72,9 @@ func (h *Handlers) Discovery(c *fiber.Ctx, t tenants.Tenant) error {
 		IDTokenSigningAlgs:              []string{"RS256"},
 		SubjectTypes:                    []string{"public"},
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
-			"name", "email", "email_verified"},
+			"name", "email", "email_verified", "acr", "amr"},
+		ACRValuesSupported:          []string{session.ACRPassword, session.ACRMultiFactor},
+		ClaimsParameterSupported:    true,
 		CodeChallengeMethods:        []string{oauth.PKCEMethodS256},
 		ResourceIndicatorsSupported: true,
 		PaylentEventSigningJWKSURI:  h.eventKeysURI(t),

@@ -24,6 +24,11 @@ type introspection struct {
 	Aud       []string `json:"aud,omitempty"`
 	Iss       string   `json:"iss,omitempty"`
 	Jti       string   `json:"jti,omitempty"`
+	// AuthTime, ACR and AMR: when and how the user signed in (user tokens; RFC 9470 lets a
+	// resource server ask for more).
+	AuthTime int64    `json:"auth_time,omitempty"`
+	ACR      string   `json:"acr,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
 }
 
 // Introspect serves POST /oauth/introspect. Only confidential clients may ask (the answer
@@ -56,6 +61,9 @@ func (h *Handlers) Introspect(c *fiber.Ctx, t tenants.Tenant) error {
 	}
 	out := introspection{Active: true, Scope: tok.Scope, ClientID: tok.ClientID, Exp: tok.ExpiresAt.Unix(),
 		Iat: tok.IssuedAt.Unix(), Nbf: tok.IssuedAt.Unix(), Sub: tok.Subject, Aud: tok.Audience, Iss: tok.Issuer, Jti: tok.JTI}
+	if tok.AuthTime != nil {
+		out.AuthTime, out.ACR, out.AMR = tok.AuthTime.Unix(), tok.ACR, tok.AMR
+	}
 	if tok.Kind == token.KindAccess {
 		out.TokenType = "Bearer"
 	} else {

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/tenants"
@@ -35,6 +36,12 @@ func (h *Handlers) Consent(c *fiber.Ctx, t tenants.Tenant) error {
 	sess, ok := h.currentSession(c, t)
 	if !ok {
 		return errorPage(c, t, fiber.StatusUnauthorized, "Signed out", "Your session ended. Go back to the application and start again.")
+	}
+	if secondFactorRequired(t, &req) && sess.ACR != session.ACRMultiFactor {
+		// The form was shown to a multi-factor sign-in, maybe another one: this session
+		// proved the password alone.
+		cl, _ := h.Catalog.Client(t.Slug, req.ClientID)
+		return h.proceed(c, t, cl, req, nil)
 	}
 	if c.FormValue("decision") != "approve" {
 		return h.redirectError(c, t, req, oauth.ErrAccessDenied.WithDescription("the user denied the request"))

@@ -29,6 +29,11 @@ type authRequest struct {
 	MaxAge        int64    `json:"m"` // -1: none
 	Resources     []string `json:"res,omitempty"`
 	Expires       int64    `json:"x"`
+	// ACR is the authentication context the client asked for (acr_values, or an essential
+	// acr in claims): session.ACRMultiFactor asks for a second factor; "" for none.
+	ACR string `json:"acr,omitempty"`
+	// LoginHint prefills the login page's email field (login_hint).
+	LoginHint string `json:"lh,omitempty"`
 }
 
 var errBadFlow = errors.New("the sign-in request is invalid or has expired")

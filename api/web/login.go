@@ -27,7 +27,7 @@ const busyRetryAfter = "2"
 // the page must allow it).
 func (h *Handlers) loginPage(c *fiber.Ctx, t tenants.Tenant, clientName, flow, email, msg string, status int, redirectTarget ...string) error {
 	return render(c, t, status, "login.html", page{Title: "Sign in", CSRF: h.csrfToken(c), Flow: flow, ClientName: clientName,
-		Email: email, Error: msg, RegistrationEnabled: t.Settings.RegistrationEnabled}, redirectTarget...)
+		Email: email, Error: msg, RegistrationEnabled: t.Settings.RegistrationEnabled, Script: true}, redirectTarget...)
 }
 
 // LoginForm serves GET /login: with a sealed authorization request (back from the
@@ -37,7 +37,7 @@ func (h *Handlers) LoginForm(c *fiber.Ctx, t tenants.Tenant) error {
 	if flow != "" {
 		if r, err := h.open(flow, t.Slug, h.Now()); err == nil {
 			cl, _ := h.Catalog.Client(t.Slug, r.ClientID)
-			return h.loginPage(c, t, cl.Settings.Name, flow, "", "", fiber.StatusOK, r.RedirectURI)
+			return h.loginPage(c, t, cl.Settings.Name, flow, r.LoginHint, "", fiber.StatusOK, r.RedirectURI)
 		}
 	}
 	return h.loginPage(c, t, "", "", "", "", fiber.StatusOK)
@@ -75,28 +75,26 @@ func (h *Handlers) Login(c *fiber.Ctx, t tenants.Tenant) error {
 		}
 		return h.loginPage(c, t, cl.Settings.Name, flow, email, errLogin, fiber.StatusUnauthorized, target)
 	}
-	sess, err := h.startSession(c, t, u)
-	if err != nil {
-		return err
-	}
-	if req == nil {
-		return render(c, t, fiber.StatusOK, "signedin.html", page{Title: "Signed in", UserEmail: u.Email})
-	}
-	return h.proceed(c, t, cl, *req, &sess)
+	return h.afterPassword(c, t, cl, req, flow, u)
 }
 
 // startSession starts a new session (ending the browser's previous one) and sets its cookie.
-func (h *Handlers) startSession(c *fiber.Ctx, t tenants.Tenant, u catalog.User) (sessions.Session, error) {
+func (h *Handlers) startSession(c *fiber.Ctx, t tenants.Tenant, u catalog.User, amr []string) (sessions.Session, error) {
 	var previous string
 	if old, ok := h.currentSession(c, t); ok {
 		previous = old.ID
 	}
 	started, err := h.App.StartSession(c.UserContext(), app.StartSession{Environment: t.Slug, UserID: u.ID,
-		TTL: t.Settings.SessionTTL(), Previous: previous, Browser: browser(c)})
+		TTL: t.Settings.SessionTTL(), Previous: previous, Browser: browser(c), AMR: amr})
 	if err != nil {
 		return sessions.Session{}, err
 	}
+	h.setSessionCookie(c, started)
+	return started.Session, nil
+}
+
+// setSessionCookie gives the browser a session that started.
+func (h *Handlers) setSessionCookie(c *fiber.Ctx, started app.StartedSession) {
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: started.Token, Path: "/", HTTPOnly: true, Secure: h.Secure,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: started.Session.ExpiresAt})
-	return started.Session, nil
 }

@@ -39,7 +39,7 @@ func (h *Handlers) Logout(c *fiber.Ctx, t tenants.Tenant) error {
 	}
 	target := get("post_logout_redirect_uri")
 	if target != "" {
-		cl, ok := h.Catalog.Client(t.Slug, clientID)
+		cl, ok := h.App.Client(c.UserContext(), t.Slug, clientID)
 		if !ok || !registered(cl, target) {
 			return h.unregistered(c, t, "Invalid sign-out request", "The application asked to send you to an address it has not registered.",
 				devDetail{Parameter: "post_logout_redirect_uri", Received: target, ClientID: clientID, Known: ok,

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain/oauth"
+	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/tenants"
@@ -27,11 +28,15 @@ func (h *Handlers) proceed(c *fiber.Ctx, t tenants.Tenant, cl catalog.Client, re
 	if ok && fresh == nil {
 		needLogin = req.prompted("login") || (req.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second)
 	}
+	// A fresh session too: /login/continue hands over one the password alone started.
+	if ok && secondFactorRequired(t, &req) && sess.ACR != session.ACRMultiFactor {
+		needLogin = true
+	}
 	if needLogin {
 		if req.prompted("none") {
 			return h.redirectError(c, t, req, &oauth.Error{Code: "login_required", Description: "the user must sign in", Status: 400})
 		}
-		return h.loginPage(c, t, cl.Settings.Name, h.seal(req, now), "", "", fiber.StatusOK, req.RedirectURI)
+		return h.loginPage(c, t, cl.Settings.Name, h.seal(req, now), req.LoginHint, "", fiber.StatusOK, req.RedirectURI)
 	}
 	if fresh == nil {
 		h.touch(c, t, sess)

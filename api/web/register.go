@@ -93,23 +93,47 @@ func (h *Handlers) RegisterVerify(c *fiber.Ctx, t tenants.Tenant) error {
 	return h.registerPage(c, t, "complete", in, "", fiber.StatusOK)
 }
 
-// RegisterComplete serves POST /register/complete: the user exists afterwards.
+// RegisterComplete serves POST /register/complete: the user exists afterwards. In the
+// browser they are signed in at once (their password's session) and offered a passkey, a
+// step they may skip, unless the environment or the application asks for a second factor:
+// then they sign in, and set up an authenticator app after their password.
 func (h *Handlers) RegisterComplete(c *fiber.Ctx, t tenants.Tenant) error {
 	in, asJSON, err := h.readRegister(c)
+	req := app.CompleteRegistration{Environment: t.Slug, Token: in.RegistrationToken, Email: in.Email, Name: in.Name,
+		Password: in.Password, Browser: browser(c)}
+	flow, _ := h.open(in.Flow, t.Slug, h.Now())
+	if !asJSON && !secondFactorRequired(t, &flow) {
+		req.SessionTTL = t.Settings.SessionTTL()
+		if old, ok := h.currentSession(c, t); ok {
+			req.Previous = old.ID
+		}
+	}
 	var reg app.Registered
 	if err == nil {
-		reg, err = h.App.CompleteRegistration(c.UserContext(), app.CompleteRegistration{Environment: t.Slug,
-			Token: in.RegistrationToken, Email: in.Email, Name: in.Name, Password: in.Password, Browser: browser(c)})
+		reg, err = h.App.CompleteRegistration(c.UserContext(), req)
 	}
-	if err != nil {
+	if err != nil && reg.UserID == "" {
 		return h.registerFail(c, t, asJSON, "complete", in, err)
 	}
 	if asJSON {
 		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"user_id": reg.UserID, "email": reg.Email})
 	}
 	cl, _ := h.clientOfFlow(t, in.Flow)
-	return render(c, t, fiber.StatusOK, "login.html", page{Title: "Sign in", CSRF: h.csrfToken(c), Flow: in.Flow, ClientName: cl,
-		Email: reg.Email, Notice: "Your account is ready. Sign in with your new password.", RegistrationEnabled: t.Settings.RegistrationEnabled})
+	if err != nil {
+		h.log.Warn("sign-up: the account exists but its session did not start", "err", err)
+	}
+	if reg.Session == nil { // a second factor comes first, or the session could not start
+		return render(c, t, fiber.StatusOK, "login.html", page{Title: "Sign in", CSRF: h.csrfToken(c), Flow: in.Flow, ClientName: cl,
+			Email: reg.Email, Notice: "Your account is ready. Sign in with your new password.", RegistrationEnabled: t.Settings.RegistrationEnabled,
+			Script: true})
+	}
+	h.setSessionCookie(c, *reg.Session)
+	var target []string
+	if flow.RedirectURI != "" {
+		target = append(target, flow.RedirectURI)
+	}
+	return render(c, t, fiber.StatusOK, "passkey_offer.html", page{Title: "Add a passkey", CSRF: h.csrfToken(c), Flow: in.Flow,
+		ClientName: cl, UserEmail: reg.Email, Script: true}, target...)
 }
 
 // registerFail answers a failed step: JSON errors for the API, the form again for pages.

@@ -49,6 +49,10 @@ type page struct {
 	RecoveryID          string
 	RecoveryToken       string
 	Notice              string
+	// MFA is the second-factor pages' (authenticator set-up, recovery codes, security).
+	MFA *mfaView
+	// Script: the page loads /assets/passkey.js (and fetches from us).
+	Script bool
 	// Dev is the development detail of an error page (the embedded default only).
 	Dev *devDetail
 }
@@ -68,13 +72,20 @@ func render(c *fiber.Ctx, t tenants.Tenant, status int, name string, p page, for
 	if t.Settings.LogoURL != "" {
 		img += " " + origin(t.Settings.LogoURL)
 	}
+	if p.MFA != nil && p.MFA.QR != "" {
+		img += " data:" // the QR code: a PNG made by the server, inline
+	}
 	form := "'self'"
 	for _, target := range formTargets {
 		if o := origin(target); o != "" {
 			form += " " + o
 		}
 	}
-	c.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src "+img+"; form-action "+form+
+	script := ""
+	if p.Script {
+		script = "; script-src 'self'; connect-src 'self'"
+	}
+	c.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src "+img+script+"; form-action "+form+
 		"; frame-ancestors 'none'; base-uri 'none'")
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set(fiber.HeaderCacheControl, "no-store")

@@ -203,7 +203,7 @@ func TestLoginTimingAndLockout(t *testing.T) {
 	}
 	// Four failures so far; the fifth locks the account: the right password now fails too.
 	attempt("tim@example.com", "wrong-password")
-	time.Sleep(time.Second) // the failure events reach the projection
+	s.a.waitReady("acme-test", 10*time.Second) // readiness: every read model at the log's head, failures included
 	if st, _ := attempt("tim@example.com", "correct horse battery"); st != 401 {
 		t.Errorf("locked account accepted the right password: %d", st)
 	}

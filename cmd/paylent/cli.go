@@ -69,8 +69,7 @@ func (c *cli) root() *cobra.Command {
 		c.group("apis", "APIs (resource servers) of an environment", apisCreateCommand(), apisListCommand()),
 		c.group("scopes", "custom scopes of an environment", scopesCreateCommand(), scopesListCommand(),
 			scopesGetCommand(), scopesUpdateCommand(), scopesDeleteCommand()),
-		c.group("users", "users of an environment", usersCreateCommand(), usersListCommand(), usersGetCommand(),
-			usersUpdateCommand(), usersDeleteCommand(), usersResetPasswordCommand()),
+		c.usersGroup(),
 		c.group("mail", "the dev outbox", mailTailCommand()),
 		c.action(eventsCommand()),
 		c.action(verifyCommand()),
@@ -82,6 +81,14 @@ func (c *cli) root() *cobra.Command {
 		c.group("nats", "NATS identities", natsCredentialsCommand(), natsKeygenCommand()),
 	)
 	return root
+}
+
+// usersGroup is `paylent users …`, with `paylent users factors …` inside.
+func (c *cli) usersGroup() *cobra.Command {
+	g := c.group("users", "users of an environment", usersCreateCommand(), usersListCommand(), usersGetCommand(),
+		usersUpdateCommand(), usersDeleteCommand(), usersResetPasswordCommand())
+	g.AddCommand(c.usersFactorsGroup())
+	return g
 }
 
 // verb is one command: its cobra definition and what it does once the flags are parsed.

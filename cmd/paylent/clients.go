@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -162,8 +163,13 @@ func clientsUpdateCommand() verb {
 			return err
 		}
 		next := mergeSettings(v.cmd, cl.Settings, set, format)
+		// Only the flags given change: the rest is what was read, and if the client changed
+		// since, nothing is written rather than undoing that change.
 		res, err := s.ops.UpdateClient(ctx, app.UpdateClient{Environment: slug, ClientID: id, Settings: next,
-			Grantor: client.OperatorGrantor}, operatorActor("clients-update"))
+			Grantor: client.OperatorGrantor, Expected: &cl.Settings}, operatorActor("clients-update"))
+		if errors.Is(err, client.ErrChanged) {
+			return fmt.Errorf("client %q changed while it was being updated; nothing was written, run the command again", id)
+		}
 		if err != nil {
 			return s.notFound(err, slug, fmt.Sprintf("client %q", id))
 		}

@@ -65,10 +65,6 @@ func startNATSCluster(t *testing.T, n int) *natsCluster {
 	t.Helper()
 	c := &natsCluster{t: t, dir: t.TempDir()}
 	c.bin = natsServerBinary(t)
-	code, out, errOut := cli(t, nil, "nats", "keygen", "--dir", filepath.Join(c.dir, "credentials"), "--json")
-	if code != 0 || json.Unmarshal([]byte(out), &c.creds) != nil {
-		t.Fatalf("nats keygen: %d %s%s", code, out, errOut)
-	}
 	for _, name := range []string{"nats-server.conf", "nats-cluster.conf"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nats", name))
 		if err != nil {
@@ -83,9 +79,13 @@ func startNATSCluster(t *testing.T, n int) *natsCluster {
 		c.nodes = append(c.nodes, &natsNode{name: fmt.Sprintf("nats-%d", i+1), port: freePort(t), http: freePort(t)})
 		routes[i] = freePort(t)
 	}
-	var routeURLs []string
+	keygen := []string{"nats", "keygen", "--dir", filepath.Join(c.dir, "credentials"), "--json"}
 	for _, p := range routes {
-		routeURLs = append(routeURLs, fmt.Sprintf("%q", fmt.Sprintf("nats-route://127.0.0.1:%d", p)))
+		keygen = append(keygen, "--route", fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	code, out, errOut := cli(t, nil, keygen...)
+	if code != 0 || json.Unmarshal([]byte(out), &c.creds) != nil {
+		t.Fatalf("nats keygen: %d %s%s", code, out, errOut)
 	}
 	for i, nd := range c.nodes {
 		// Later keys override the included file's: loopback addresses and a store per node.
@@ -95,8 +95,11 @@ port: %d
 http_port: %d
 client_advertise: "127.0.0.1:%d"
 jetstream { store_dir: %q }
-cluster { name: paylent, listen: "127.0.0.1:%d", routes: [%s] }
-`, nd.port, nd.http, nd.port, filepath.Join(c.dir, nd.name), routes[i], strings.Join(routeURLs, ", "))
+cluster {
+  name: paylent, listen: "127.0.0.1:%d", routes: $PAYLENT_ROUTES
+  authorization { user: $PAYLENT_ROUTE_USER, password: $PAYLENT_ROUTE_PASSWORD }
+}
+`, nd.port, nd.http, nd.port, filepath.Join(c.dir, nd.name), routes[i])
 		nd.conf = filepath.Join(c.dir, nd.name+".conf")
 		if err := os.WriteFile(nd.conf, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)

@@ -41,6 +41,13 @@ func TestDashboardIsolation(t *testing.T) {
 		"email": {"zoe@example.com"}, "password": {"correct horse battery"}}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d", resp.StatusCode)
 	}
+	// Zoe starts setting up an authenticator app: a factor (pending) whose pages the routes have.
+	_, page = pc.do("GET", s.a.issuer("acme-test")+"/account/security", nil)
+	_, page = pc.do("POST", s.a.issuer("acme-test")+"/account/totp", url.Values{"_csrf": {fields(page).Get("_csrf")}})
+	totp := factorID.FindStringSubmatch(page)
+	if totp == nil {
+		t.Fatalf("no pending authenticator:\n%.500s", page)
+	}
 	api := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:users")}
 	_, _, list := api.call("GET", "/sessions?user_id="+userID, nil)
 	sessions, _ := list["sessions"].([]any)
@@ -50,9 +57,9 @@ func TestDashboardIsolation(t *testing.T) {
 	sessionID := sessions[0].(map[string]any)["session_id"].(string)
 
 	values := map[string]string{"clients": app.ID, "users": userID, "sessions": sessionID, "scopes": "read:documents", "consents": app.ID,
-		"operators": op.UserID}
+		"operators": op.UserID, "factors": totp[1]}
 	param := regexp.MustCompile(`/([a-z]+)/:[a-z]+`)
-	secrets := []string{app.ID, userID, sessionID, "zoe@example.com", "Secret App", "ops@acme.example"}
+	secrets := []string{app.ID, userID, sessionID, "zoe@example.com", "Secret App", "ops@acme.example", totp[1]}
 
 	if _, home := stranger.get("/"); strings.Contains(home, "acme-test") {
 		t.Fatal("the stranger's switcher lists acme-test")

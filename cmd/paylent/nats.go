@@ -66,10 +66,13 @@ func natsCredentials(env *cliEnv, role string, asJSON bool) error {
 // with their public keys, which deploy/nats/nats-server.conf includes. Existing seeds are kept.
 func natsKeygenCommand() verb {
 	var dir string
+	var routes []string
 	var asJSON bool
-	v := newVerb("keygen --dir DIR [--json]", "identities for a shared NATS (deploy/nats)",
-		func(_ context.Context, env *cliEnv) error { return natsKeygen(env, dir, asJSON) })
-	v.cmd.Flags().StringVar(&dir, "dir", "", "directory for the seeds (made 0700; seeds 0600) and "+natsserver.NkeysConf)
+	v := newVerb("keygen --dir DIR [--route HOST:PORT]... [--json]", "identities for a shared NATS (deploy/nats), and its cluster's route credentials",
+		func(_ context.Context, env *cliEnv) error { return natsKeygen(env, dir, routes, asJSON) })
+	v.cmd.Flags().StringVar(&dir, "dir", "", "directory for the seeds (made 0700; seeds 0600), "+natsserver.NkeysConf+" and "+natsserver.RoutesConf)
+	v.cmd.Flags().StringArrayVar(&routes, "route", natsserver.DefaultRoutes,
+		"a cluster node's route address, for "+natsserver.RoutesConf+" (repeatable; default: docker-compose.yml's nodes)")
 	v.cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	required(v.cmd, "dir")
 	if err := v.cmd.MarkFlagDirname("dir"); err != nil {
@@ -78,12 +81,16 @@ func natsKeygenCommand() verb {
 	return v
 }
 
-func natsKeygen(env *cliEnv, dir string, asJSON bool) error {
+func natsKeygen(env *cliEnv, dir string, routes []string, asJSON bool) error {
 	creds, err := natsserver.EnsureCredentials(dir)
 	if err != nil {
 		return err
 	}
-	out := map[string]string{"nkeys_conf": filepath.Join(creds.Dir(), natsserver.NkeysConf)}
+	routesConf, err := creds.EnsureRoutes(routes)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	out := map[string]string{"nkeys_conf": filepath.Join(creds.Dir(), natsserver.NkeysConf), "routes_conf": routesConf}
 	for _, r := range natsserver.Roles {
 		out[string(r)] = creds.Path(r)
 	}
@@ -91,6 +98,7 @@ func natsKeygen(env *cliEnv, dir string, asJSON bool) error {
 		return json.NewEncoder(env.stdout).Encode(out)
 	}
 	fmt.Fprintf(env.stdout, "public keys for nats-server: %s\n", out["nkeys_conf"])
+	fmt.Fprintf(env.stdout, "route credentials for a cluster's nodes (secret): %s\n", routesConf)
 	for _, r := range natsserver.Roles {
 		fmt.Fprintf(env.stdout, "%-10s seed: %s\n", r, creds.Path(r))
 	}

@@ -40,7 +40,8 @@ func (s *stack) passcode(t *testing.T, to string) string {
 }
 
 // In the browser: sign-up with the emailed passcode from the login page of an authorization
-// request, then sign in with the new account, approve, and the app gets its code.
+// request; the new account is signed in at once, skips the offered passkey, approves, and
+// the app gets its code.
 func TestBrowserRegistration(t *testing.T) {
 	t.Parallel()
 	s := startStack(t)
@@ -60,8 +61,8 @@ func TestBrowserRegistration(t *testing.T) {
 	run(t, ctx, chromedp.SendKeys(chromedp.CSS("#passcode"), code), chromedp.Click(chromedp.CSS("button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#name")), chromedp.SendKeys(chromedp.CSS("#name"), "New User"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "a long enough secret"), chromedp.Click(chromedp.CSS("button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#notice")), chromedp.SendKeys(chromedp.CSS("#password"), "a long enough secret"),
-		chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("button[value=approve]")),
+		chromedp.WaitVisible(chromedp.CSS("#passkey-skip")), chromedp.Click(chromedp.CSS("#passkey-skip")),
+		chromedp.WaitVisible(chromedp.CSS("button[value=approve]")),
 		chromedp.Click(chromedp.CSS("button[value=approve]")), chromedp.WaitVisible(chromedp.CSS("#done")))
 	got := cb.take()
 	if got.Get("state") != "reg-1" || got.Get("code") == "" {

@@ -44,6 +44,10 @@ type Issued struct {
 	RedirectGiven bool      `json:"redirect_uri_given"`
 	// Resources are the RFC 8707 resource indicators of the authorization request.
 	Resources []string `json:"resources,omitempty"`
+	// AMR and ACR are how the session's person signed in (session.Started); version 1
+	// codes have neither (a password).
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 }
 
 // EventType implements domain.Event.

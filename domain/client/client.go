@@ -4,6 +4,8 @@
 package client
 
 import (
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/paylent/paylent/domain"
@@ -49,6 +51,16 @@ type Settings struct {
 	// consent (prompt=consent still asks). Confidential clients only: a public client's
 	// identity cannot be assured (RFC 8252 §8.6).
 	FirstParty bool `json:"first_party,omitempty"`
+}
+
+// ErrChanged: a client's settings changed between the caller's read and its update.
+var ErrChanged = errors.New("the client's settings changed since they were read")
+
+// Equal reports whether two settings say the same (a nil list equals an empty one).
+func (s Settings) Equal(o Settings) bool {
+	return s.Name == o.Name && slices.Equal(s.GrantTypes, o.GrantTypes) && slices.Equal(s.RedirectURIs, o.RedirectURIs) &&
+		slices.Equal(s.PostLogoutRedirectURIs, o.PostLogoutRedirectURIs) && slices.Equal(s.Scopes, o.Scopes) &&
+		s.TokenFormat == o.TokenFormat && s.RefreshRetryWindow == o.RefreshRetryWindow && s.FirstParty == o.FirstParty
 }
 
 // Registered is the first event of a client.

@@ -186,3 +186,36 @@ func TestGrantor(t *testing.T) {
 		t.Errorf("an operator changing it: %v", err)
 	}
 }
+
+// An update that names the settings it read is refused once they changed, so a
+// read-change-write (the CLI's clients update) never undoes a change made meanwhile.
+func TestUpdateExpectingSettings(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	read := client.Settings{Name: "Web", GrantTypes: []string{"authorization_code"},
+		RedirectURIs: []string{"https://app.example/cb", "https://old.example/cb"}, Scopes: []string{}}
+	meanwhile := read
+	meanwhile.RedirectURIs = []string{"https://app.example/cb"} // someone removed the old URI
+	history := []domain.Event{
+		client.Registered{ClientID: "client-0001", Type: client.Confidential, Settings: read, SecretHash: "h"},
+		client.Updated{Settings: meanwhile},
+	}
+	renamed := read
+	renamed.Name = "Web app"
+	update := client.Update{Environment: "acme-test", ID: "client-0001", Settings: renamed, Grantor: client.OperatorGrantor}
+	stale := update
+	stale.Expected = &read
+	if _, err := stale.Decide([][]domain.Event{history}, now); !errors.Is(err, client.ErrChanged) {
+		t.Fatalf("an update expecting stale settings: %v, want ErrChanged", err)
+	}
+	current := meanwhile
+	current.Scopes = nil // nil and empty lists say the same
+	fresh := update
+	fresh.Settings.RedirectURIs = meanwhile.RedirectURIs
+	fresh.Expected = &current
+	if _, err := fresh.Decide([][]domain.Event{history}, now); err != nil {
+		t.Fatalf("an update expecting the current settings: %v", err)
+	}
+	if _, err := update.Decide([][]domain.Event{history}, now); err != nil {
+		t.Fatalf("an update expecting nothing: %v", err)
+	}
+}

@@ -97,6 +97,10 @@ type Update struct {
 	Settings    Settings
 	// Grantor must hold every Management API scope the client has and is given.
 	Grantor Grantor
+	// Expected, when set, are the settings the caller read and changed: if the client's
+	// settings are no longer those, nothing is written (ErrChanged), so a read-change-write
+	// never undoes a change made meanwhile (a scope taken away, a redirect URI removed).
+	Expected *Settings
 }
 
 // Streams implements domain.Command.
@@ -109,6 +113,9 @@ func (c Update) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	s := Fold(h[0])
 	if !s.Exists {
 		return nil, domain.ErrNotFound
+	}
+	if c.Expected != nil && !s.Settings.Equal(*c.Expected) {
+		return nil, ErrChanged
 	}
 	settings, err := c.Settings.normalize(s.Type)
 	if err != nil {

@@ -48,6 +48,9 @@ type Settings struct {
 	// DefaultAPI is the audience of access tokens for custom scopes that belong to no API
 	// ("" for none).
 	DefaultAPI string `json:"default_api,omitempty"`
+	// RequireSecondFactor makes every sign-in ask for a second factor: a user without one
+	// sets up an authenticator app right after their password.
+	RequireSecondFactor bool `json:"require_second_factor,omitempty"`
 }
 
 const day = 24 * 60 * 60
@@ -124,6 +127,7 @@ type SettingsPatch struct {
 	TokenFormat          *TokenFormat `json:"token_format,omitempty"`
 	RateLimits           *RateLimits  `json:"rate_limits,omitempty"`
 	DefaultAPI           *string      `json:"default_api,omitempty"`
+	RequireSecondFactor  *bool        `json:"require_second_factor,omitempty"`
 }
 
 // Apply returns s with the patch applied.
@@ -154,6 +158,9 @@ func (p SettingsPatch) Apply(s Settings) Settings {
 	}
 	if p.DefaultAPI != nil {
 		s.DefaultAPI = *p.DefaultAPI
+	}
+	if p.RequireSecondFactor != nil {
+		s.RequireSecondFactor = *p.RequireSecondFactor
 	}
 	return s
 }

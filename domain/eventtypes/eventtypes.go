@@ -9,6 +9,7 @@ import (
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/consent"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/factor"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/mail"
 	"github.com/paylent/paylent/domain/recovery"
@@ -47,7 +48,17 @@ func Registry() *domain.Registry {
 	domain.Register[user.Deleted](r, 1)
 	domain.Register[user.EmailReleased](r, 1)
 	domain.Register[user.PasswordChanged](r, 1)
-	domain.Register[session.Started](r, 1)
+	domain.Register[factor.TOTPEnrolled](r, 1)
+	domain.Register[factor.TOTPConfirmed](r, 1)
+	domain.Register[factor.TOTPUsed](r, 1)
+	domain.Register[factor.RecoveryCodeUsed](r, 1)
+	domain.Register[factor.CodeFailed](r, 1)
+	domain.Register[factor.Removed](r, 1)
+	domain.Register[factor.PasskeyRegistered](r, 1)
+	domain.Register[factor.PasskeyUsed](r, 1)
+	// v2 of session.started, authcode.issued and grant.created: amr and acr (how the person
+	// signed in) may be present; v1 events have none, which reads as a password alone.
+	domain.Register[session.Started](r, 2, same)
 	domain.Register[session.Touched](r, 1)
 	domain.Register[session.Revoked](r, 1)
 	domain.Register[consent.Granted](r, 1)
@@ -62,12 +73,12 @@ func Registry() *domain.Registry {
 	domain.Register[recovery.Completed](r, 1)
 	domain.Register[mail.Sent](r, 1)
 	domain.Register[resource.Created](r, 1)
-	domain.Register[token.Issued](r, 1)
+	domain.Register[token.Issued](r, 2, same) // v2: auth_time, acr, amr of user tokens
 	domain.Register[token.Revoked](r, 1)
-	domain.Register[authcode.Issued](r, 1)
+	domain.Register[authcode.Issued](r, 2, same)
 	domain.Register[authcode.Redeemed](r, 1)
 	domain.Register[authcode.ReplayDetected](r, 1)
-	domain.Register[grant.Created](r, 1)
+	domain.Register[grant.Created](r, 2, same)
 	domain.Register[grant.Rotated](r, 1)
 	domain.Register[grant.RotationRetried](r, 1)
 	domain.Register[grant.ReuseDetected](r, 1)
@@ -77,3 +88,6 @@ func Registry() *domain.Registry {
 	domain.Register[signingkey.Retired](r, 1)
 	return r
 }
+
+// same is the upcaster of a version that only added optional fields.
+func same(b []byte) ([]byte, error) { return b, nil }

@@ -95,7 +95,8 @@ func (c Redeem) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, err
 	}
 	id := authcode.GrantID(c.CodeHash)
 	created := Created{GrantID: id, ClientID: code.Issued.ClientID, UserID: code.Issued.UserID, Scope: code.Issued.Scope,
-		SessionID: code.Issued.SessionID, AuthTime: code.Issued.AuthTime, Tokens: []TokenRef{ref(c.Access)}}
+		SessionID: code.Issued.SessionID, AuthTime: code.Issued.AuthTime, Tokens: []TokenRef{ref(c.Access)},
+		AMR: code.Issued.AMR, ACR: code.Issued.ACR}
 	access := c.Access
 	access.GrantID = id
 	out[2] = []domain.Event{access}

@@ -34,6 +34,9 @@ type Created struct {
 	AuthTime  time.Time  `json:"auth_time"`
 	Refresh   string     `json:"refresh_jti,omitempty"`
 	Tokens    []TokenRef `json:"tokens"`
+	// AMR and ACR are the code's (version 1 grants have neither: a password).
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 }
 
 // EventType implements domain.Event.
@@ -96,6 +99,8 @@ type State struct {
 	Scope     string
 	SessionID string
 	AuthTime  time.Time
+	AMR       []string
+	ACR       string
 	Current   string    // current refresh token's jti
 	Previous  string    // the refresh token rotated most recently
 	RotatedAt time.Time // when Previous was rotated
@@ -116,7 +121,7 @@ func (s State) Apply(e domain.Event) State {
 	switch e := e.(type) {
 	case Created:
 		s = State{Exists: true, ID: e.GrantID, ClientID: e.ClientID, UserID: e.UserID, Scope: e.Scope,
-			SessionID: e.SessionID, AuthTime: e.AuthTime, Current: e.Refresh, Tokens: append([]TokenRef(nil), e.Tokens...)}
+			SessionID: e.SessionID, AuthTime: e.AuthTime, AMR: e.AMR, ACR: e.ACR, Current: e.Refresh, Tokens: append([]TokenRef(nil), e.Tokens...)}
 	case Rotated:
 		s.Previous, s.RotatedAt, s.Current = e.From, e.At, e.Refresh
 		s.Tokens = append(s.Tokens, e.Tokens...)

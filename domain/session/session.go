@@ -34,10 +34,42 @@ type Started struct {
 	UserAgent string    `json:"user_agent,omitempty"`
 	AuthTime  time.Time `json:"auth_time"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// AMR are the methods the person proved themselves with (RFC 8176: "pwd", "otp",
+	// "mfa", ...); ACR the level they reach (ACRPassword, ACRMultiFactor). Version 1 events
+	// have neither: a password alone.
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 }
 
 // EventType implements domain.Event.
 func (Started) EventType() string { return "session.started" }
+
+// Authentication context classes (the ID token's acr).
+const (
+	// ACRPassword: a password alone.
+	ACRPassword = "urn:paylent:acr:pwd"
+	// ACRMultiFactor: a password and a second factor (authenticator app or recovery code),
+	// or a passkey with user verification.
+	ACRMultiFactor = "urn:paylent:acr:mfa"
+)
+
+// Authentication methods (RFC 8176).
+const (
+	AMRPassword = "pwd"
+	AMROTP      = "otp"
+	AMRMulti    = "mfa"
+	// AMRHardwareKey and AMRSoftwareKey: a passkey bound to its device, or a synced one.
+	AMRHardwareKey = "hwk"
+	AMRSoftwareKey = "swk"
+)
+
+// Methods returns the session's amr and acr, with version 1 sessions' defaults.
+func (s Started) Methods() ([]string, string) {
+	if len(s.AMR) == 0 {
+		return []string{AMRPassword}, ACRPassword
+	}
+	return s.AMR, s.ACR
+}
 
 // Touched records activity.
 type Touched struct {

@@ -55,6 +55,11 @@ type Issued struct {
 	IssuedAt    time.Time `json:"issued_at"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	GrantID     string    `json:"grant_id,omitempty"`
+	// AuthTime, ACR and AMR say when and how the user signed in (user tokens from version 2
+	// on; absent for client credentials and for version 1 events).
+	AuthTime *time.Time `json:"auth_time,omitempty"`
+	ACR      string     `json:"acr,omitempty"`
+	AMR      []string   `json:"amr,omitempty"`
 }
 
 // EventType implements domain.Event.

@@ -6,7 +6,9 @@ package user
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -169,12 +171,86 @@ func (c RecordLoginFailure) Decide(h [][]domain.Event, _ time.Time) ([][]domain.
 	return [][]domain.Event{{LoginFailed{IP: c.IP, UserAgent: c.UserAgent}}}, nil
 }
 
-// LockoutAfter is how many consecutive failures lock an account.
+// LockoutAfter is how many consecutive failures from one source (an IP address) lock the
+// account for that source.
 const LockoutAfter = 5
 
-// Lockout is how long an account stays locked after failures consecutive failed logins, the
-// last one at last: from the fifth failure on, one minute, doubling with each further one,
-// at most fifteen minutes. It returns the time the account unlocks (zero: not locked).
+// GlobalLockoutAfter is how many consecutive failures from all sources together lock the
+// account for everyone: guessing spread over many addresses still ends.
+const GlobalLockoutAfter = 100
+
+// MaxFailureSources bounds how many sources an account's failures are kept for; beyond it
+// the oldest source is forgotten (its failures still count in the global total).
+const MaxFailureSources = 16
+
+// Failures are consecutive failed logins: their number and the latest one's time.
+type Failures struct {
+	Count int       `json:"count"`
+	Last  time.Time `json:"last"`
+}
+
+// LoginFailures are an account's consecutive failed logins, in total and per source. A
+// stranger who knows an address can lock it only for their own source (after LockoutAfter
+// wrong passwords), not for the account's owner; only GlobalLockoutAfter failures from
+// everywhere lock everyone out.
+type LoginFailures struct {
+	Total    Failures            `json:"total"`
+	BySource map[string]Failures `json:"by_source,omitempty"`
+}
+
+// Add returns the failures after one more from source at at (a copy: the receiver is not
+// changed), keeping at most MaxFailureSources sources.
+func (f LoginFailures) Add(source string, at time.Time) LoginFailures {
+	out := LoginFailures{Total: Failures{Count: f.Total.Count + 1, Last: at}, BySource: make(map[string]Failures, len(f.BySource)+1)}
+	for k, v := range f.BySource {
+		out.BySource[k] = v
+	}
+	cur := out.BySource[source]
+	out.BySource[source] = Failures{Count: cur.Count + 1, Last: at}
+	for len(out.BySource) > MaxFailureSources {
+		oldest := ""
+		for k, v := range out.BySource {
+			if k != source && (oldest == "" || v.Last.Before(out.BySource[oldest].Last) ||
+				(v.Last.Equal(out.BySource[oldest].Last) && k < oldest)) {
+				oldest = k
+			}
+		}
+		delete(out.BySource, oldest)
+	}
+	return out
+}
+
+// LockedFor is when the account unlocks for a login from source (zero or past: not locked).
+func (f LoginFailures) LockedFor(source string) time.Time {
+	until := Lockout(f.BySource[source].Count, f.BySource[source].Last)
+	if g := globalLockout(f.Total); g.After(until) {
+		until = g
+	}
+	return until
+}
+
+// Locked is the latest time the account unlocks for any source, and which ("" for every
+// source): what an operator is shown.
+func (f LoginFailures) Locked() (time.Time, string) {
+	until, who := globalLockout(f.Total), ""
+	for _, src := range slices.Sorted(maps.Keys(f.BySource)) {
+		if t := Lockout(f.BySource[src].Count, f.BySource[src].Last); t.After(until) {
+			until, who = t, src
+		}
+	}
+	return until, who
+}
+
+func globalLockout(f Failures) time.Time {
+	if f.Count < GlobalLockoutAfter {
+		return time.Time{}
+	}
+	return Lockout(LockoutAfter+f.Count-GlobalLockoutAfter, f.Last)
+}
+
+// Lockout is how long a lock lasts after failures consecutive failed logins, the last one
+// at last: from the fifth failure on, one minute, doubling with each further one, at most
+// fifteen minutes. It returns the time the lock ends (zero: not locked).
 func Lockout(failures int, last time.Time) time.Time {
 	if failures < LockoutAfter {
 		return time.Time{}

@@ -84,23 +84,32 @@ func ensureSeed(path string, r Role) (string, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Paylent's NATS %s identity: an nkey seed. SECRET: anyone holding it connects as %s.\n", r, r)
 	fmt.Fprintf(&b, "-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n", seed)
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+string(r)+"-*.tmp")
-	if err != nil {
+	if err := createOnce(path, b.Bytes()); err != nil {
 		return "", fmt.Errorf("write %s nkey: %w", r, err)
 	}
+	return readSeed(path)
+}
+
+// createOnce writes a secret file (0600) unless it exists: of concurrent writers, the first
+// one's content stays and is the one every caller reads back.
+func createOnce(path string, content []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")
+	if err != nil {
+		return err
+	}
 	defer os.Remove(tmp.Name())
-	_, werr := tmp.Write(b.Bytes())
+	_, werr := tmp.Write(content)
 	if cerr := tmp.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr != nil {
-		return "", fmt.Errorf("write %s nkey: %w", r, werr)
+		return werr
 	}
-	// Link, not rename: a seed written meanwhile by another process wins, and is the one used.
+	// Link, not rename: a file written meanwhile by another process wins.
 	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", fmt.Errorf("write %s nkey: %w", r, err)
+		return err
 	}
-	return readSeed(path)
+	return nil
 }
 
 // readSeed returns the public key of the user seed at path, refusing a file others can read.

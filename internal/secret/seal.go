@@ -25,11 +25,15 @@ const passwordSealContext = "paylent password hash seal v1"
 var ErrSealed = errors.New("sealed password hash cannot be opened with this master key")
 
 func passwordAEAD(masterKey []byte) (cipher.AEAD, error) {
+	return sealAEAD(masterKey, passwordSealContext)
+}
+
+func sealAEAD(masterKey []byte, context string) (cipher.AEAD, error) {
 	if len(masterKey) == 0 {
-		return nil, errors.New("seal password hash: no master key")
+		return nil, errors.New("seal: no master key")
 	}
 	mac := hmac.New(sha256.New, masterKey)
-	mac.Write([]byte(passwordSealContext))
+	mac.Write([]byte(context))
 	block, err := aes.NewCipher(mac.Sum(nil))
 	if err != nil {
 		return nil, err
@@ -71,4 +75,51 @@ func OpenPassword(masterKey []byte, stored string) (string, error) {
 		return "", ErrSealed
 	}
 	return string(phc), nil
+}
+
+// Purposes of SealSecret: each seals with its own key derived from the master key, so a value
+// sealed for one purpose does not open for another.
+const (
+	// PurposeTOTPSeed seals authenticator-app seeds (factor.totp_enrolled).
+	PurposeTOTPSeed = "paylent totp seed seal v1"
+)
+
+// ErrSealedSecret: a sealed secret that cannot be opened (another master key or purpose, or
+// altered). It never says more.
+var ErrSealedSecret = errors.New("sealed secret cannot be opened with this master key")
+
+// SealSecret seals a second-factor secret with the master key, as SealPassword does, under a
+// key derived for purpose: "sealed:v1:" and base64url of nonce ‖ AES-256-GCM.
+func SealSecret(masterKey []byte, purpose string, plain []byte) (string, error) {
+	aead, err := sealAEAD(masterKey, purpose)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	out := aead.Seal(nonce, nonce, plain, []byte(SealedPasswordPrefix+purpose))
+	return SealedPasswordPrefix + base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+// OpenSecret opens what SealSecret sealed for purpose.
+func OpenSecret(masterKey []byte, purpose, sealed string) ([]byte, error) {
+	enc, ok := strings.CutPrefix(sealed, SealedPasswordPrefix)
+	if !ok {
+		return nil, ErrSealedSecret
+	}
+	aead, err := sealAEAD(masterKey, purpose)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
+		return nil, ErrSealedSecret
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(SealedPasswordPrefix+purpose))
+	if err != nil {
+		return nil, ErrSealedSecret
+	}
+	return plain, nil
 }

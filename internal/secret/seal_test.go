@@ -43,3 +43,23 @@ func TestSealPassword(t *testing.T) {
 		t.Error("sealed without a master key")
 	}
 }
+
+func TestSealSecretIsBoundToKeyAndPurpose(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	sealed, err := secret.SealSecret(key, secret.PurposeTOTPSeed, []byte("JBSWY3DPEHPK3PXP"))
+	if err != nil || !strings.HasPrefix(sealed, secret.SealedPasswordPrefix) || strings.Contains(sealed, "JBSWY3DPEHPK3PXP") {
+		t.Fatalf("sealed %q %v", sealed, err)
+	}
+	if got, err := secret.OpenSecret(key, secret.PurposeTOTPSeed, sealed); err != nil || string(got) != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("open: %q %v", got, err)
+	}
+	if _, err := secret.OpenSecret([]byte("another key of thirty-two bytes!"), secret.PurposeTOTPSeed, sealed); err != secret.ErrSealedSecret {
+		t.Errorf("another master key: %v", err)
+	}
+	if _, err := secret.OpenSecret(key, "another purpose", sealed); err != secret.ErrSealedSecret {
+		t.Errorf("another purpose: %v", err)
+	}
+	if _, err := secret.OpenPassword(key, sealed); err == nil {
+		t.Error("a seed opens as a password hash")
+	}
+}

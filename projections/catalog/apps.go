@@ -51,11 +51,10 @@ type User struct {
 	PasswordHash  string    `json:"password_hash"`
 	EmailVerified bool      `json:"email_verified"`
 	CreatedAt     time.Time `json:"created_at"`
-	// FailedLogins counts consecutive wrong passwords (reset by a login); LastFailure is
-	// the latest. Lockout is decided from them (domain/user.Lockout).
-	FailedLogins int       `json:"failed_logins,omitempty"`
-	LastFailure  time.Time `json:"last_failure,omitzero"`
-	Disabled     bool      `json:"disabled,omitempty"`
+	// Failures are the consecutive wrong passwords, in total and per source (reset by a
+	// login or a new password); lockout is decided from them (domain/user.LoginFailures).
+	Failures user.LoginFailures `json:"failures,omitzero"`
+	Disabled bool               `json:"disabled,omitempty"`
 	// PasswordChangedAt is the last password change (recovery), to the second.
 	PasswordChangedAt time.Time `json:"password_changed_at,omitzero"`
 }
@@ -95,7 +94,7 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 	case user.PasswordChanged:
 		// The new password unlocks: the failures were against the old one.
 		c.updateUser(env, rec.Stream, func(u *User) {
-			u.PasswordHash, u.PasswordChangedAt, u.FailedLogins, u.LastFailure = e.PasswordHash, e.At, 0, time.Time{}
+			u.PasswordHash, u.PasswordChangedAt, u.Failures = e.PasswordHash, e.At, user.LoginFailures{}
 		})
 	case user.Deleted:
 		id := lastSegment(rec.Stream)
@@ -106,12 +105,12 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 	case user.LoginFailed:
 		id := lastSegment(rec.Stream)
 		if u, ok := c.st.Users[env][id]; ok {
-			u.FailedLogins, u.LastFailure = u.FailedLogins+1, at
+			u.Failures = u.Failures.Add(e.IP, at)
 			c.st.Users[env][id] = u
 		}
 	case session.Started:
-		if u, ok := c.st.Users[env][e.UserID]; ok && u.FailedLogins > 0 {
-			u.FailedLogins, u.LastFailure = 0, time.Time{}
+		if u, ok := c.st.Users[env][e.UserID]; ok && u.Failures.Total.Count > 0 {
+			u.Failures = user.LoginFailures{}
 			c.st.Users[env][e.UserID] = u
 		}
 	}

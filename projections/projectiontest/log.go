@@ -13,6 +13,7 @@ import (
 	"github.com/paylent/paylent/domain/client"
 	"github.com/paylent/paylent/domain/consent"
 	"github.com/paylent/paylent/domain/environment"
+	"github.com/paylent/paylent/domain/factor"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/mail"
 	"github.com/paylent/paylent/domain/recovery"
@@ -143,8 +144,11 @@ func (b *builder) environment(env string) {
 	b.add(user.Stream(env, alice), user.PasswordChanged{PasswordHash: "sealed:v1:" + env, At: Start.Add(time.Hour)})
 	b.add(recovery.Stream(env, unknown), recovery.Started{RecoveryID: unknown, Email: "nobody@example.com", ExpiresAt: later})
 
+	b.factors(env, alice)
+
 	s1, s2 := session.ID(hash(env+"s1")), session.ID(hash(env+"s2"))
-	b.add(session.Stream(env, s1), session.Started{SessionID: s1, UserID: alice, TokenHash: hash(env + "s1"), AuthTime: Start, ExpiresAt: later},
+	b.add(session.Stream(env, s1), session.Started{SessionID: s1, UserID: alice, TokenHash: hash(env + "s1"), AuthTime: Start, ExpiresAt: later,
+		AMR: []string{session.AMRPassword, session.AMROTP, session.AMRMulti}, ACR: session.ACRMultiFactor},
 		session.Touched{At: Start.Add(time.Hour), IP: "203.0.113.1"})
 	b.add(session.Stream(env, s2), session.Started{SessionID: s2, UserID: alice, TokenHash: hash(env + "s2"), AuthTime: Start, ExpiresAt: later},
 		session.Revoked{Reason: session.ReasonLogout})
@@ -163,6 +167,33 @@ func (b *builder) environment(env string) {
 
 	b.add(account.Stream(acct), account.OperatorAdded{UserID: alice, Email: alice + "@example.com"},
 		account.OperatorAdded{UserID: bob, Email: bob + "@example.com"}, account.OperatorRemoved{UserID: bob})
+}
+
+// factors: an authenticator enrolled (replacing a pending one), confirmed with recovery
+// codes, used, a recovery code used, a wrong and a replayed code, then removed by an operator
+// and enrolled again.
+func (b *builder) factors(env, userID string) {
+	sealed := "sealed:v1:" + env + "-seed"
+	var codes []string
+	for i := range factor.RecoveryCodes {
+		codes = append(codes, hash(env+"-recovery-code-"+string(rune('a'+i))))
+	}
+	step := factor.Step(Start)
+	b.add(factor.Stream(env, userID), factor.TOTPEnrolled{FactorID: env + "-totp-1", Secret: sealed, At: Start},
+		factor.TOTPEnrolled{FactorID: env + "-totp-2", Secret: sealed + "2", At: Start},
+		factor.TOTPConfirmed{FactorID: env + "-totp-2", Step: step, RecoveryCodes: codes, At: Start},
+		factor.TOTPUsed{FactorID: env + "-totp-2", Step: step + 1, At: Start},
+		factor.CodeFailed{Kind: factor.KindTOTP, Reason: factor.FailureReplayed, At: Start},
+		factor.RecoveryCodeUsed{CodeHash: codes[0], At: Start},
+		factor.CodeFailed{Kind: factor.KindRecoveryCode, Reason: factor.FailureWrong, At: Start},
+		factor.Removed{FactorID: env + "-totp-2", Kind: factor.KindTOTP, Reason: factor.RemovedByOperator, At: Start},
+		factor.TOTPEnrolled{FactorID: env + "-totp-3", Secret: sealed + "3", At: Start},
+		factor.PasskeyRegistered{FactorID: env + "-passkey-1", CredentialID: "Y3JlZGVudGlhbC1pZC0wMDAx", PublicKey: "cHVibGljLWtleS1jb3NlLWJ5dGVz",
+			SignCount: 1, Flags: 0x45, Transports: []string{"internal"}, Name: "Laptop", At: Start},
+		factor.PasskeyUsed{FactorID: env + "-passkey-1", SignCount: 2, Flags: 0x05, At: Start},
+		factor.PasskeyRegistered{FactorID: env + "-passkey-2", CredentialID: "Y3JlZGVudGlhbC1pZC0wMDAy", PublicKey: "cHVibGljLWtleS1jb3NlLWJ5dGVz",
+			Flags: 0x5d, Name: "Phone", At: Start},
+		factor.Removed{FactorID: env + "-passkey-2", Kind: factor.KindPasskey, Reason: factor.RemovedByUser, At: Start})
 }
 
 // grants: a code redeemed into a grant, rotated, retried, reused (and so revoked); a second

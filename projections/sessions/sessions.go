@@ -36,6 +36,8 @@ type Session struct {
 	LastActivity time.Time `json:"last_activity"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	Revoked      bool      `json:"revoked,omitempty"`
+	AMR          []string  `json:"amr,omitempty"`
+	ACR          string    `json:"acr,omitempty"`
 }
 
 // Active reports whether the session may authorize anything at now.
@@ -72,8 +74,9 @@ func (s *Store) Apply(rec domain.Record) error {
 	env := rec.Environment
 	switch e := rec.Event.(type) {
 	case session.Started:
+		amr, acr := e.Methods()
 		projections.Inner(s.st.Sessions, env)[e.SessionID] = Session{ID: e.SessionID, UserID: e.UserID, TokenHash: e.TokenHash, IP: e.IP,
-			UserAgent: e.UserAgent, AuthTime: e.AuthTime, LastActivity: e.AuthTime, ExpiresAt: e.ExpiresAt}
+			UserAgent: e.UserAgent, AuthTime: e.AuthTime, LastActivity: e.AuthTime, ExpiresAt: e.ExpiresAt, AMR: amr, ACR: acr}
 	case session.Touched:
 		s.update(env, rec.Stream, func(x *Session) { x.LastActivity = e.At })
 	case session.Revoked:

@@ -40,6 +40,10 @@ type Token struct {
 	Revoked     bool      `json:"revoked,omitempty"`
 	// Superseded: a refresh token that was rotated (presenting it again is reuse).
 	Superseded bool `json:"superseded,omitempty"`
+	// AuthTime, ACR and AMR: when and how the user signed in (user tokens).
+	AuthTime *time.Time `json:"auth_time,omitempty"`
+	ACR      string     `json:"acr,omitempty"`
+	AMR      []string   `json:"amr,omitempty"`
 }
 
 // Active reports whether the token is usable at now.
@@ -85,7 +89,7 @@ func (s *Store) Apply(rec domain.Record) error {
 		if e.Format == token.FormatOpaque || e.Kind == token.KindRefresh || e.GrantID != "" {
 			projections.Inner(s.st.Tokens, env)[e.JTI] = Token{JTI: e.JTI, Kind: e.Kind, Format: e.Format, ClientID: e.ClientID,
 				Subject: e.Subject, SubjectKind: e.SubjectKind, Scope: e.Scope, Audience: e.Audience,
-				IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt, GrantID: e.GrantID}
+				IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt, GrantID: e.GrantID, AuthTime: e.AuthTime, ACR: e.ACR, AMR: e.AMR}
 			if e.TokenHash != "" {
 				projections.Inner(s.st.ByHash, env)[e.TokenHash] = e.JTI
 			}
