@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/paylent/paylent/internal/keygen"
+
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/token"
@@ -48,6 +50,8 @@ type Keyring interface {
 	Signer(env string) (*keys.Signer, error)
 	// VerificationKeys are the public keys tokens may be signed with at now.
 	VerificationKeys(env string, now time.Time) jwk.Set
+	// JWKS is the published key set document.
+	JWKS(env string, now time.Time) ([]byte, error)
 }
 
 // App holds what operations need. Build one in the composition root and share it.
@@ -61,6 +65,7 @@ type App struct {
 	now       func() time.Time
 	log       *slog.Logger
 	observer  TokenObserver
+	keyPool   *keygen.Pool
 }
 
 // Options configure an App.
@@ -83,6 +88,9 @@ type Options struct {
 	// Observer is told of every access token the flows issue (metrics); nil observes
 	// nothing.
 	Observer TokenObserver
+	// KeyPool supplies signing keys generated ahead of need (CreateEnvironment, RotateKeys);
+	// nil generates each key inline when it is needed.
+	KeyPool *keygen.Pool
 }
 
 // TokenObserver watches token issuance (internal/metrics implements it).
@@ -100,8 +108,11 @@ func New(o Options) *App {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.KeyPool == nil {
+		o.KeyPool = keygen.NewPool(keygen.PoolOptions{MasterKey: o.MasterKey, Rand: o.Rand, Size: 1, Logger: o.Logger})
+	}
 	return &App{loop: o.Loop, masterKey: o.MasterKey, rand: o.Rand, rm: o.ReadModels, hasher: o.Hasher, registry: o.Registry,
-		now: o.Now, log: o.Logger, observer: o.Observer}
+		now: o.Now, log: o.Logger, observer: o.Observer, keyPool: o.KeyPool}
 }
 
 // issued tells the observer, if any, that a flow returned an access token.

@@ -7,7 +7,6 @@ import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/signingkey"
-	"github.com/paylent/paylent/internal/keygen"
 )
 
 // CreateEnvironment asks for a new environment under an account (created on first use).
@@ -17,6 +16,9 @@ type CreateEnvironment struct {
 	DisplayName string
 	// System creates the operators' environment; only Paylent itself sets it.
 	System bool
+	// WithNextKey makes the next signing key in the same append (two keys on the caller's
+	// path) instead of leaving it to the key manager.
+	WithNextKey bool
 }
 
 // EnvironmentCreated is the outcome of CreateEnvironment.
@@ -26,10 +28,16 @@ type EnvironmentCreated struct {
 	Position int64
 }
 
-// CreateEnvironment creates an environment together with its first signing keys, in one
-// append. An existing slug is environment.ErrSlugTaken.
+// CreateEnvironment creates an environment together with its primary signing key, in one
+// append, so its JWKS is never empty; the key comes from the key pool when it has one. The
+// next key follows from the key manager (workers.KeyManager), which keeps creation to one
+// RSA key generation at most. An existing slug is environment.ErrSlugTaken.
 func (a *App) CreateEnvironment(ctx context.Context, req CreateEnvironment, actor domain.Actor) (EnvironmentCreated, error) {
-	cands, err := keygen.Generate(a.masterKey, a.rand, 2)
+	n := 1
+	if req.WithNextKey {
+		n = 2
+	}
+	cands, err := a.keyPool.Take(ctx, n)
 	if err != nil {
 		return EnvironmentCreated{}, err
 	}

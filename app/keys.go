@@ -8,7 +8,6 @@ import (
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/signingkey"
-	"github.com/paylent/paylent/internal/keygen"
 )
 
 // RetireGrace is added to the token lifetime when a rotation retires a key: other instances
@@ -41,8 +40,16 @@ func (a *App) RotateKeys(ctx context.Context, req RotateKeys, actor domain.Actor
 	if !env.Exists {
 		return KeysRotated{}, fmt.Errorf("rotate signing keys of %s: %w", req.Environment, domain.ErrNotFound)
 	}
-	// Two candidates: a rotation needs a second one only when there is no next key.
-	cands, err := keygen.Generate(a.masterKey, a.rand, 2)
+	// A rotation needs a second candidate only when there is no next key to promote.
+	keyHist, err := a.loop.Read(ctx, signingkey.Stream(req.Environment))
+	if err != nil {
+		return KeysRotated{}, err
+	}
+	need := 1
+	if signingkey.Fold(keyHist).Next == "" {
+		need = 2
+	}
+	cands, err := a.keyPool.Take(ctx, need)
 	if err != nil {
 		return KeysRotated{}, err
 	}
@@ -70,4 +77,26 @@ func (a *App) RotateKeys(ctx context.Context, req RotateKeys, actor domain.Actor
 		}
 	}
 	return out, nil
+}
+
+// JWKS is an environment's published key set, read as is, except that an environment the
+// catalog knows whose keys this instance has not applied yet (the keys runtime follows the
+// log apart from the catalog's) is read after its latest event: its primary key came in the
+// append that created it, so a created environment's JWKS is never empty. The wait is
+// bounded; an unknown environment is answered at once.
+func (a *App) JWKS(env string, now time.Time) ([]byte, error) {
+	doc, err := a.rm.Keys.JWKS(env, now)
+	if err != nil || len(doc) > len(`{"keys":[]}`) || a.rm.KeysReady == nil || a.rm.Catalog == nil {
+		return doc, err
+	}
+	e, ok := a.rm.Catalog.Environment(env)
+	if !ok {
+		return doc, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), freshTimeout)
+	defer cancel()
+	if err := a.rm.KeysReady.WaitFor(ctx, e.Position); err != nil {
+		return nil, fmt.Errorf("keys of %s: %w: %w", env, ErrStale, err)
+	}
+	return a.rm.Keys.JWKS(env, now)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ func newOneKey(t testing.TB) *oneKey {
 
 func (k *oneKey) Signer(string) (*keys.Signer, error)        { return k.signer, nil }
 func (k *oneKey) VerificationKeys(string, time.Time) jwk.Set { return k.set }
+func (k *oneKey) JWKS(string, time.Time) ([]byte, error)     { return json.Marshal(k.set) }
 
 // Only tokens signed by the environment's key, for its issuer, with typ at+jwt and in date
 // verify; whatever the fuzzer mutates, a token that verifies has our signing input.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -382,14 +383,14 @@ func (r *Runtime) restore(ctx context.Context) bool {
 	if r.opts.Checkpoints == nil {
 		return true
 	}
-	name := r.proj.Name()
-	cp, ok, err := r.opts.Checkpoints.Load(name)
+	cp, ok, err := r.opts.Checkpoints.Open(r.proj.Name())
 	if err != nil || !ok {
 		if err != nil {
-			r.log.Warn("ignoring unreadable checkpoint", "err", err)
+			r.log.Warn("ignoring unreadable checkpoint; rebuilding from the start", "err", err)
 		}
 		return true
 	}
+	defer cp.State.Close()
 	at, err := r.opts.Source.ReadAll(ctx, cp.Position-1, 1)
 	if err != nil {
 		r.log.Warn("cannot check checkpoint against the event store yet", "err", err)
@@ -399,7 +400,7 @@ func (r *Runtime) restore(ctx context.Context) bool {
 		r.log.Warn("checkpoint does not match the event log; rebuilding from the start", "checkpoint_position", cp.Position)
 		return true
 	}
-	if err := r.proj.Restore(cp.State); err != nil {
+	if err := RestoreState(r.proj, cp.State); err != nil {
 		r.log.Warn("checkpoint does not restore; rebuilding from the start", "err", err)
 		r.proj.Restore(nil) //nolint:errcheck // an empty state always restores
 		return true
@@ -411,23 +412,28 @@ func (r *Runtime) restore(ctx context.Context) bool {
 	return true
 }
 
+// checkpoint writes the state at the applied position. It runs on the Run goroutine, so
+// nothing is applied meanwhile; a Streamer writes entry by entry under short read locks
+// (queries go on), straight into the file's buffer.
 func (r *Runtime) checkpoint() {
 	applied := r.applied.Load()
 	if r.opts.Checkpoints == nil || applied == 0 || applied == r.savedAt {
 		return
 	}
-	state, err := r.proj.Snapshot()
-	if err == nil {
-		err = r.opts.Checkpoints.Save(r.proj.Name(), Checkpoint{Position: applied, Hash: r.lastHash, State: state})
-	}
+	started := time.Now()
+	err := r.opts.Checkpoints.Write(r.proj.Name(), applied, r.lastHash, func(w io.Writer) error {
+		return WriteState(r.proj, w)
+	})
 	if err != nil {
 		r.log.Warn("checkpoint failed", "position", applied, "err", err)
 		return
 	}
 	r.savedAt = applied
+	r.log.Debug("checkpoint written", "position", applied, "took", time.Since(started))
 }
 
-// rebuild replays the log into a fresh projection, then swaps its state in.
+// rebuild replays the log into a fresh projection, then swaps its state in (streamed from
+// the fresh copy into the live one: the encoded state is never whole in memory).
 func (r *Runtime) rebuild(ctx context.Context) error {
 	started := time.Now()
 	fresh := r.proj.New()
@@ -435,11 +441,7 @@ func (r *Runtime) rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	state, err := fresh.Snapshot()
-	if err == nil {
-		err = r.proj.Restore(state)
-	}
-	if err != nil {
+	if err := Copy(r.proj, fresh); err != nil {
 		return fmt.Errorf("rebuild %s: swap: %w", r.proj.Name(), err)
 	}
 	r.applied.Store(pos)
@@ -449,6 +451,23 @@ func (r *Runtime) rebuild(ctx context.Context) error {
 	r.checkpoint()
 	r.log.Info("rebuilt projection", "position", pos, "took", time.Since(started))
 	return nil
+}
+
+// Copy replaces dst's state with src's, through a pipe (src must not change meanwhile).
+func Copy(dst, src Projection) error {
+	pr, pw := io.Pipe()
+	wrote := make(chan error, 1)
+	go func() {
+		err := WriteState(src, pw)
+		pw.CloseWithError(err)
+		wrote <- err
+	}()
+	err := RestoreState(dst, pr)
+	pr.CloseWithError(errors.New("restore ended")) // unblocks the writer if restore stopped early
+	if werr := <-wrote; err == nil && werr != nil {
+		err = werr
+	}
+	return err
 }
 
 // Replay folds the whole log into p (which should be empty) and returns the position and

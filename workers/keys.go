@@ -27,6 +27,9 @@ type KeyManagerOptions struct {
 	// Environments lists every environment's slug (e.g. from the catalog projection).
 	Environments func() []string
 	MasterKey    []byte
+	// Pool supplies the keys (Pool.Spare: never below half the pool, never beyond its
+	// refill's CPU budget); nil generates them inline.
+	Pool *keygen.Pool
 	// Rand supplies the nonces (default crypto/rand).
 	Rand   io.Reader
 	Logger *slog.Logger
@@ -100,8 +103,18 @@ func (m *KeyManager) Sync(ctx context.Context) error {
 }
 
 // Ensure gives env a primary and a next key if it lacks them, whatever the projection says.
+// An environment is created with its primary only (signingkey.CreateEnvironment), so this
+// is where its next key comes from, a second or so later.
 func (m *KeyManager) Ensure(ctx context.Context, env string) error {
-	cands, err := keygen.Generate(m.opts.MasterKey, m.opts.Rand, 2)
+	hist, err := m.opts.Loop.Read(ctx, signingkey.Stream(env))
+	if err != nil {
+		return fmt.Errorf("ensure signing keys of %s: %w", env, err)
+	}
+	need := signingkey.Needed(signingkey.Fold(hist))
+	if need == 0 {
+		return nil
+	}
+	cands, err := m.candidates(ctx, need)
 	if err != nil {
 		return err
 	}
@@ -115,4 +128,20 @@ func (m *KeyManager) Ensure(ctx context.Context, env string) error {
 	}
 	m.log.Info("created signing keys", "environment", env, "position", res.Position)
 	return nil
+}
+
+// candidates are n new keys: spares of the pool, or generated here without one.
+func (m *KeyManager) candidates(ctx context.Context, n int) ([]signingkey.Material, error) {
+	if m.opts.Pool == nil {
+		return keygen.Generate(m.opts.MasterKey, m.opts.Rand, n)
+	}
+	out := make([]signingkey.Material, 0, n)
+	for range n {
+		k, err := m.opts.Pool.Spare(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@
 //
 //	go run ./cmd/paylent-bench core [--events N] [--duration D] [--appenders N] [--json]
 //	go run ./cmd/paylent-bench protocol [--duration D] [--json]
+//	go run ./cmd/paylent-bench tenants [--envs N] [--checkpoint-envs M]
 //
 // core measures the event-sourced core on a private PostgreSQL cluster (durable default
 // settings) and an embedded NATS server; protocol measures the OAuth endpoints of a real
@@ -32,7 +33,7 @@ const (
 	wantRebuildRate     = 50_000 // events/s
 )
 
-const suites = `usage: paylent-bench core|protocol [flags]   (each takes --help)
+const suites = `usage: paylent-bench core|protocol|tenants [flags]   (each takes --help)
 `
 
 const usage = `usage: paylent-bench core [flags]
@@ -77,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runCore(args[1:], stdout, stderr)
 	case "protocol":
 		return runProtocol(args[1:], stdout, stderr)
+	case "tenants":
+		return runTenants(args[1:], stdout, stderr)
 	case bareFiberCommand: // hidden: the bare fiber handler of the protocol suite's ceiling
 		return runBareFiber(args[1:], stderr)
 	case "-h", "--help", "help":
@@ -84,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	fmt.Fprint(stderr, suites)
-	return errors.New("name a benchmark suite: core or protocol")
+	return errors.New("name a benchmark suite: core, protocol or tenants")
 }
 
 func runCore(args []string, stdout, stderr io.Writer) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os/user"
 	"path/filepath"
@@ -256,11 +257,7 @@ func rebuild(ctx context.Context, env *cliEnv, name string) error {
 			return err
 		}
 		took := time.Since(started)
-		state, err := p.Snapshot()
-		if err != nil {
-			return err
-		}
-		if err := cps.Save(pname, projections.Checkpoint{Position: pos, Hash: hash, State: state}); err != nil {
+		if err := cps.Write(pname, pos, hash, func(w io.Writer) error { return projections.WriteState(p, w) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "rebuilt %s: %d events in %s (%.0f events/s)\n", pname, pos,

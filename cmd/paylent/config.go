@@ -37,6 +37,19 @@ type Config struct {
 	// NATSReplicas: copies of PAYLENT_EVENTS and the rate-limit bucket in a NATS cluster,
 	// 1 to 5, or auto (default): the cluster's size, at most 3 (workers.AutoReplicas).
 	NATSReplicas string // PAYLENT_NATS_REPLICAS
+	// KeyPool is how many RSA signing keys `serve` generates ahead of need, with one core
+	// at most, so that creating an environment does not wait for one (default 64, about
+	// 2 KiB each; 0 generates each key when it is needed).
+	KeyPool string // PAYLENT_KEY_POOL
+}
+
+// KeyPoolSize is KeyPool as a number (0 when it does not parse: Validate reports it).
+func (c Config) KeyPoolSize() int {
+	n, err := strconv.Atoi(c.KeyPool)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // Embedded reports whether this instance runs its own private database (the laptop
@@ -78,6 +91,7 @@ func LoadConfig(getenv func(string) string) Config {
 		LogLevel:       get("PAYLENT_LOG_LEVEL", "info"),
 		MetricsAddr:    get("PAYLENT_METRICS_ADDR", ""),
 		OTLPEndpoint:   get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+		KeyPool:        get("PAYLENT_KEY_POOL", "64"),
 	}
 }
 
@@ -111,6 +125,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("PAYLENT_LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if n, err := strconv.Atoi(c.KeyPool); err != nil || n < 0 || n > 100_000 {
+		errs = append(errs, fmt.Errorf("PAYLENT_KEY_POOL %q: want a number of keys from 0 to 100000", c.KeyPool))
 	}
 	if c.RateLimits != "on" && c.RateLimits != "off" {
 		errs = append(errs, fmt.Errorf("PAYLENT_RATE_LIMITS %q: want on or off", c.RateLimits))

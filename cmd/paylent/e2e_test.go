@@ -262,6 +262,12 @@ func TestEmbeddedDefault(t *testing.T) {
 		return code == http.StatusOK && body["issuer"] == "http://"+srv.host("acme-test")
 	})
 	t.Logf("acme-test resolvable %s after the CLI returned", time.Since(created).Round(time.Millisecond))
+	// Its JWKS is never empty: the primary key came with the creation; the key manager adds
+	// the next one shortly after.
+	if n := jwksKeys(t, srv, "acme-test"); n < 1 {
+		t.Fatalf("JWKS of acme-test has %d keys right after it resolved; want its primary", n)
+	}
+	eventually(t, 30*time.Second, "acme-test's next key", func() bool { return jwksKeys(t, srv, "acme-test") == 2 })
 
 	code2, out, _ = cli(t, cliEnv, "events", "--env", "acme-test")
 	evs := ndjson(t, strings.NewReader(out))
@@ -382,4 +388,15 @@ func TestVerifyUnknownEnvironment(t *testing.T) {
 	if code != 1 || json.Unmarshal([]byte(out), &rep) != nil || rep["ok"] != false || rep["reason"] != "no such environment" {
 		t.Errorf("verify --env nope --json: exit %d %s", code, out)
 	}
+}
+
+// jwksKeys counts the keys an environment's JWKS publishes.
+func jwksKeys(t *testing.T, srv *instance, env string) int {
+	t.Helper()
+	code, body := srv.get(srv.host(env), "/.well-known/jwks.json")
+	keys, _ := body["keys"].([]any)
+	if code != http.StatusOK {
+		t.Fatalf("JWKS of %s: %d %v", env, code, body)
+	}
+	return len(keys)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/paylent/paylent/internal/eventsig"
+	"github.com/paylent/paylent/internal/keygen"
 
 	"github.com/paylent/paylent/api"
 	"github.com/paylent/paylent/api/dashboard"
@@ -143,7 +145,8 @@ func serve(ctx context.Context, env *cliEnv) error {
 		wg.Wait() // projections checkpoint on their way out
 	}()
 	rm := newReadModels(env, db, msg, mk)
-	relay := startWorkers(env, db, msg, rm, mk, workerHooks{relay: tel.relay(), tracer: traces.tracer()}, goWork)
+	keyPool := newKeyPool(cfg, mk, log, goWork)
+	relay := startWorkers(env, db, msg, rm, mk, workerHooks{relay: tel.relay(), tracer: traces.tracer(), keyPool: keyPool}, goWork)
 	if err := tel.watch(rm, relay, msg, env.hasher); err != nil {
 		return err
 	}
@@ -169,8 +172,8 @@ func serve(ctx context.Context, env *cliEnv) error {
 		return err
 	}
 	ops := app.New(app.Options{Loop: db.loop, MasterKey: mk, Logger: log, ReadModels: rm.forApp(), Hasher: env.hasher, Registry: db.registry,
-		Observer: tel.tokens()})
-	oauthHandlers := oauth.New(oauth.Deps{App: ops, Catalog: rm.catalog, Keys: rm.keys, Logger: log, EventKeys: eventKeys(mk)})
+		Observer: tel.tokens(), KeyPool: keyPool})
+	oauthHandlers := oauth.New(oauth.Deps{App: ops, Catalog: rm.catalog, Keys: ops, Logger: log, EventKeys: eventKeys(mk)})
 	return serveHTTP(ctx, env, ln, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(), Observer: tel.requests(), Tracer: traces.tracer(),
 		OAuth: oauthHandlers,
@@ -201,6 +204,7 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 		goWork("projection "+rt.Name(), rt.Run)
 	}
 	keyManager := workers.NewKeyManager(workers.KeyManagerOptions{Loop: db.loop, Keys: rm.keys, MasterKey: mk, Logger: env.log,
+		Pool: hooks.keyPool,
 		Environments: func() []string {
 			envs := rm.catalog.Environments("")
 			slugs := make([]string, len(envs))
@@ -209,8 +213,8 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 			}
 			return slugs
 		}})
-	// New environments get their keys in the append that creates them; the key manager
-	// completes environments created by earlier versions, which had none.
+	// New environments get their primary key in the append that creates them; the key
+	// manager adds their next key (and completes environments of earlier versions).
 	goWork("key-manager", keyManager.Run)
 	goWork("mailer", workers.NewMailer(workers.MailerOptions{Pool: db.pool, Loop: db.loop, Store: db.store, Queue: rm.mail,
 		Sender: mailSender(env.cfg), PasscodeKey: registration.Key(mk), Logger: env.log,
@@ -224,10 +228,23 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 	return relay
 }
 
-// workerHooks are what metrics and traces hand the workers (nil: off).
+// workerHooks are what metrics and traces hand the workers (nil: off), and the key pool
+// the key manager draws next keys from (nil: it generates them).
 type workerHooks struct {
-	relay  workers.RelayObserver
-	tracer trace.Tracer
+	relay   workers.RelayObserver
+	tracer  trace.Tracer
+	keyPool *keygen.Pool
+}
+
+// newKeyPool starts the pool of signing keys made ahead of need (PAYLENT_KEY_POOL), refilled
+// by one goroutine: one core at most. nil when the size is 0.
+func newKeyPool(cfg Config, mk []byte, log *slog.Logger, goWork func(string, func(context.Context) error)) *keygen.Pool {
+	if cfg.KeyPoolSize() == 0 {
+		return nil
+	}
+	pool := keygen.NewPool(keygen.PoolOptions{MasterKey: mk, Size: cfg.KeyPoolSize(), Workers: 1, Logger: log})
+	goWork("key-pool", pool.Run)
+	return pool
 }
 
 // outboxDir is the dev outbox the dashboard's Mailbox shows ("" when mail goes over SMTP).

@@ -88,17 +88,26 @@ func (p *planner) create() error {
 
 // fill gives the state a primary (promoting the next key, or a new one) and a next key.
 func (p *planner) fill() error {
-	if p.st.Primary == "" {
-		if p.st.Next == "" {
-			if err := p.create(); err != nil {
-				return err
-			}
-		}
-		p.emit(Promoted{KID: p.st.Next})
+	if err := p.primary(); err != nil {
+		return err
 	}
 	if p.st.Next == "" {
 		return p.create()
 	}
+	return nil
+}
+
+// primary gives the state a primary (promoting the next key, or a new one).
+func (p *planner) primary() error {
+	if p.st.Primary != "" {
+		return nil
+	}
+	if p.st.Next == "" {
+		if err := p.create(); err != nil {
+			return err
+		}
+	}
+	p.emit(Promoted{KID: p.st.Next})
 	return nil
 }
 
@@ -112,7 +121,8 @@ func load(env string, h [][]domain.Event) (*planner, error) {
 
 // Ensure gives an environment a primary and a next key when it lacks them; otherwise it
 // decides nothing, so instances may run it concurrently and repeatedly. Candidates are used
-// in order, as many as needed (two for an environment without keys); the rest are dropped.
+// in order, as many as needed (two for an environment without keys, one for an environment
+// created with its primary only: Needed); the rest are dropped.
 type Ensure struct {
 	Environment string
 	Candidates  []Material
@@ -177,9 +187,11 @@ func (c Rotate) Decide(h [][]domain.Event, now time.Time) ([][]domain.Event, err
 	return [][]domain.Event{nil, p.events}, nil
 }
 
-// CreateEnvironment creates an environment together with its first primary and next keys,
-// in one append: an environment never exists without a key to sign with, so no request has
-// to create one and no verifier ever sees an empty key set. It needs two candidates.
+// CreateEnvironment creates an environment together with its first primary key, in one
+// append: an environment never exists without a key to sign with, so no request has to
+// create one and no verifier ever sees an empty key set. It needs one candidate (the
+// primary); a second one becomes the next key at once, else the key manager's Ensure adds
+// the next key later (keeping creation to one key generation).
 type CreateEnvironment struct {
 	environment.Create
 	Candidates []Material
@@ -197,8 +209,25 @@ func (c CreateEnvironment) Decide(h [][]domain.Event, now time.Time) ([][]domain
 		return nil, err
 	}
 	p := &planner{st: Fold(h[2]), cands: c.Candidates}
-	if err := p.fill(); err != nil {
+	fill := p.fill
+	if len(c.Candidates) == 1 {
+		fill = p.primary
+	}
+	if err := fill(); err != nil {
 		return nil, err
 	}
 	return append(out, p.events), nil
+}
+
+// Needed is how many new keys Ensure needs to complete s: 0 when it has a primary and a
+// next key, 1 when one of them is missing, 2 for no keys at all.
+func Needed(s State) int {
+	switch {
+	case s.Complete():
+		return 0
+	case s.Primary == "" && s.Next == "":
+		return 2
+	default:
+		return 1
+	}
 }

@@ -232,13 +232,29 @@ func TestCreateEnvironment(t *testing.T) {
 	if want := []domain.Event{created("a"), promoted("a"), created("b")}; !reflect.DeepEqual(got[2], want) {
 		t.Errorf("keys %+v\nwant %+v", got[2], want)
 	}
+	// One candidate: the primary alone; Ensure adds the next key later with one more.
+	got, err = create("acme-test", "a").Decide([][]domain.Event{nil, nil, nil}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []domain.Event{created("a"), promoted("a")}; !reflect.DeepEqual(got[2], want) {
+		t.Errorf("keys with one candidate %+v\nwant %+v", got[2], want)
+	}
+	st := signingkey.Fold(got[2])
+	if st.Primary != "a" || signingkey.Needed(st) != 1 {
+		t.Errorf("state %+v, needed %d; want primary a and one key needed", st, signingkey.Needed(st))
+	}
+	next, err := signingkey.Ensure{Environment: "acme-test", Candidates: cands("b")}.Decide([][]domain.Event{env, got[2]}, now)
+	if err != nil || !reflect.DeepEqual(next[1], []domain.Event{created("b")}) {
+		t.Errorf("ensure after a primary-only creation: %+v, %v; want b created as next", next, err)
+	}
 	for _, tc := range []struct {
 		name  string
 		cmd   signingkey.CreateEnvironment
 		given [][]domain.Event
 		want  error
 	}{
-		{"one candidate", create("acme-test", "a"), [][]domain.Event{nil, nil, nil}, domain.ErrInvalid},
+		{"no candidate", create("acme-test"), [][]domain.Event{nil, nil, nil}, domain.ErrInvalid},
 		{"slug taken", create("acme-test", "a", "b"), [][]domain.Event{nil, env, nil}, environment.ErrSlugTaken},
 		{"bad slug", create("Acme", "a", "b"), [][]domain.Event{nil, nil, nil}, domain.ErrInvalid},
 		{"bad key", signingkey.CreateEnvironment{Create: environment.Create{Account: "acme", Slug: "acme-test"},

@@ -59,30 +59,6 @@ type User struct {
 	PasswordChangedAt time.Time `json:"password_changed_at,omitzero"`
 }
 
-func (st *state) fillNil() {
-	if st.Accounts == nil {
-		st.Accounts = map[string]Account{}
-	}
-	if st.Environments == nil {
-		st.Environments = map[string]Environment{}
-	}
-	if st.Clients == nil {
-		st.Clients = map[string]map[string]Client{}
-	}
-	if st.Scopes == nil {
-		st.Scopes = map[string]map[string]Scope{}
-	}
-	if st.Users == nil {
-		st.Users = map[string]map[string]User{}
-	}
-	if st.UserEmails == nil {
-		st.UserEmails = map[string]map[string]string{}
-	}
-	if st.APIs == nil {
-		st.APIs = map[string]map[string]API{}
-	}
-}
-
 // applyEnvironmentScoped folds the events of aggregates that live inside an environment.
 // Called with c.mu held.
 func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {

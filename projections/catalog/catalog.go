@@ -3,8 +3,10 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -99,21 +101,40 @@ func (c *Catalog) Apply(rec domain.Record) error {
 	return nil
 }
 
-// Snapshot implements projections.Projection (maps marshal with sorted keys: deterministic).
-func (c *Catalog) Snapshot() ([]byte, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return json.Marshal(c.st)
+// Snapshot implements projections.Projection (maps in sorted order: deterministic).
+func (c *Catalog) Snapshot() ([]byte, error) { return projections.SnapshotBytes(c) }
+
+// WriteSnapshot implements projections.Streamer: one entry at a time, under the read lock
+// for that entry only.
+func (c *Catalog) WriteSnapshot(w io.Writer) error {
+	e := projections.NewSnapshotEncoder(w, c.mu.RLocker())
+	projections.EncodeMap(e, "accounts", c.st.Accounts)
+	projections.EncodeMap(e, "environments", c.st.Environments)
+	projections.EncodeNested(e, "clients", c.st.Clients)
+	projections.EncodeNested(e, "scopes", c.st.Scopes)
+	projections.EncodeNested(e, "users", c.st.Users)
+	projections.EncodeNested(e, "user_emails", c.st.UserEmails)
+	projections.EncodeNested(e, "apis", c.st.APIs)
+	return e.Close()
 }
 
 // Restore implements projections.Projection.
-func (c *Catalog) Restore(b []byte) error {
+func (c *Catalog) Restore(b []byte) error { return c.RestoreFrom(bytes.NewReader(b)) }
+
+// RestoreFrom implements projections.Streamer.
+func (c *Catalog) RestoreFrom(r io.Reader) error {
 	st := emptyState()
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &st); err != nil {
-			return fmt.Errorf("restore catalog: %w", err)
-		}
-		st.fillNil()
+	err := projections.DecodeObject(json.NewDecoder(r), map[string]func(*json.Decoder) error{
+		"accounts":     func(d *json.Decoder) error { return projections.DecodeMap(d, st.Accounts) },
+		"environments": func(d *json.Decoder) error { return projections.DecodeMap(d, st.Environments) },
+		"clients":      func(d *json.Decoder) error { return projections.DecodeNested(d, st.Clients) },
+		"scopes":       func(d *json.Decoder) error { return projections.DecodeNested(d, st.Scopes) },
+		"users":        func(d *json.Decoder) error { return projections.DecodeNested(d, st.Users) },
+		"user_emails":  func(d *json.Decoder) error { return projections.DecodeNested(d, st.UserEmails) },
+		"apis":         func(d *json.Decoder) error { return projections.DecodeNested(d, st.APIs) },
+	})
+	if err != nil {
+		return fmt.Errorf("restore catalog: %w", err)
 	}
 	c.mu.Lock()
 	c.st = st

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -151,36 +152,41 @@ func (sk *storedKey) parsePublic() {
 	sk.pub, sk.rsaPub = pub, &raw
 }
 
-// Snapshot implements projections.Projection (maps marshal with sorted keys: deterministic).
-func (k *Keyring) Snapshot() ([]byte, error) {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return json.Marshal(k.st)
+// Snapshot implements projections.Projection (maps in sorted order: deterministic).
+func (k *Keyring) Snapshot() ([]byte, error) { return projections.SnapshotBytes(k) }
+
+// WriteSnapshot implements projections.Streamer: one environment at a time, under the read
+// lock for that environment only.
+func (k *Keyring) WriteSnapshot(w io.Writer) error {
+	e := projections.NewSnapshotEncoder(w, k.mu.RLocker())
+	projections.EncodeMap(e, "environments", k.st.Environments)
+	return e.Close()
 }
 
 // Restore implements projections.Projection.
-func (k *Keyring) Restore(b []byte) error {
+func (k *Keyring) Restore(b []byte) error { return k.RestoreFrom(bytes.NewReader(b)) }
+
+// RestoreFrom implements projections.Streamer.
+func (k *Keyring) RestoreFrom(r io.Reader) error {
 	st := state{Environments: map[string]*envKeys{}}
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &st); err != nil {
-			return fmt.Errorf("restore keys: %w", err)
+	err := projections.DecodeObject(json.NewDecoder(r), map[string]func(*json.Decoder) error{
+		"environments": func(d *json.Decoder) error { return projections.DecodeMap(d, st.Environments) },
+	})
+	if err != nil {
+		return fmt.Errorf("restore keys: %w", err)
+	}
+	for name, env := range st.Environments {
+		if env == nil {
+			return fmt.Errorf("restore keys: environment %s has no keys", name)
 		}
-		if st.Environments == nil {
-			st.Environments = map[string]*envKeys{}
+		if env.Keys == nil {
+			env.Keys = map[string]*storedKey{}
 		}
-		for name, env := range st.Environments {
-			if env == nil {
-				return fmt.Errorf("restore keys: environment %s has no keys", name)
+		for kid, sk := range env.Keys {
+			if sk == nil {
+				return fmt.Errorf("restore keys: key %s of %s is empty", kid, name)
 			}
-			if env.Keys == nil {
-				env.Keys = map[string]*storedKey{}
-			}
-			for kid, sk := range env.Keys {
-				if sk == nil {
-					return fmt.Errorf("restore keys: key %s of %s is empty", kid, name)
-				}
-				sk.parsePublic()
-			}
+			sk.parsePublic()
 		}
 	}
 	k.mu.Lock()

@@ -3,7 +3,9 @@ package projectiontest
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/paylent/paylent/domain"
@@ -28,6 +30,51 @@ func Run(t *testing.T, m Model, log []domain.Record, envs []string) {
 	t.Run("SnapshotRoundTrip", func(t *testing.T) { snapshotRoundTrip(t, m, log, envs) })
 	t.Run("RebuildEqualsLive", func(t *testing.T) { rebuildEqualsLive(t, m, log) })
 	t.Run("EnvironmentsAreIsolated", func(t *testing.T) { isolated(t, m, log, envs) })
+	t.Run("CheckpointFileRoundTrip", func(t *testing.T) { checkpointFile(t, m, log, envs) })
+}
+
+// A checkpoint written through the file store (streamed for a projections.Streamer, entry
+// by entry while queries run) restores to the same snapshot and answers.
+func checkpointFile(t *testing.T, m Model, log []domain.Record, envs []string) {
+	live := apply(t, m.New(), log)
+	cps := projections.DirCheckpoints{Dir: t.TempDir()}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // queries beside the write (go test -race checks they may)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				for _, env := range envs {
+					m.Answers(live, env)
+				}
+			}
+		}
+	})
+	err := cps.Write(live.Name(), 1, []byte{1}, func(w io.Writer) error { return projections.WriteState(live, w) })
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok, err := cps.Open(live.Name())
+	if err != nil || !ok {
+		t.Fatalf("open the checkpoint: %v %v", ok, err)
+	}
+	defer f.State.Close()
+	restored := m.New()
+	if err := projections.RestoreState(restored, f.State); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := snapshot(t, live), snapshot(t, restored); !bytes.Equal(a, b) {
+		t.Errorf("restored from the file differs:\n%s\n%s", a, b)
+	}
+	for _, env := range envs {
+		if a, b := answers(t, m, live, env), answers(t, m, restored, env); !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: answers restored from the file differ:\n%v\n%v", env, a, b)
+		}
+	}
 }
 
 func apply(t *testing.T, p projections.Projection, log []domain.Record) projections.Projection {

@@ -3,8 +3,10 @@
 package sessions
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -105,22 +107,34 @@ func (s *Store) update(env, stream string, f func(*Session)) {
 }
 
 // Snapshot implements projections.Projection.
-func (s *Store) Snapshot() ([]byte, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return json.Marshal(s.st)
+func (s *Store) Snapshot() ([]byte, error) { return projections.SnapshotBytes(s) }
+
+// WriteSnapshot implements projections.Streamer: one session or consent at a time, under
+// the read lock for that entry only.
+func (s *Store) WriteSnapshot(w io.Writer) error {
+	e := projections.NewSnapshotEncoder(w, s.mu.RLocker())
+	projections.EncodeNested(e, "sessions", s.st.Sessions)
+	projections.EncodeNested(e, "consents", s.st.Consents)
+	return e.Close()
 }
 
 // Restore implements projections.Projection.
-func (s *Store) Restore(b []byte) error {
+func (s *Store) Restore(b []byte) error { return s.RestoreFrom(bytes.NewReader(b)) }
+
+// RestoreFrom implements projections.Streamer. A snapshot without both members is refused.
+func (s *Store) RestoreFrom(r io.Reader) error {
 	st := state{Sessions: map[string]map[string]Session{}, Consents: map[string]map[string]string{}}
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &st); err != nil {
-			return fmt.Errorf("restore sessions: %w", err)
-		}
-		if st.Sessions == nil || st.Consents == nil {
-			return fmt.Errorf("restore sessions: incomplete snapshot")
-		}
+	seen := 0
+	dec := json.NewDecoder(r)
+	err := projections.DecodeObject(dec, map[string]func(*json.Decoder) error{
+		"sessions": func(d *json.Decoder) error { seen++; return projections.DecodeNested(d, st.Sessions) },
+		"consents": func(d *json.Decoder) error { seen++; return projections.DecodeNested(d, st.Consents) },
+	})
+	if err != nil {
+		return fmt.Errorf("restore sessions: %w", err)
+	}
+	if dec.InputOffset() > 0 && seen != 2 { // nothing at all is the empty state
+		return fmt.Errorf("restore sessions: incomplete snapshot")
 	}
 	s.mu.Lock()
 	s.st = st
