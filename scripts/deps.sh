@@ -2,7 +2,7 @@
 # Sourced by serve.sh and test.sh: makes sure PostgreSQL server binaries are installed
 # (Paylent runs its own private cluster from them; nothing is started as a system service).
 
-log() { printf '==> %s\n' "$*" >&2; }
+log() { printf '==> [%ds] %s\n' "$SECONDS" "$*" >&2; } # seconds since the script started
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
