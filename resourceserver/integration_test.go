@@ -315,7 +315,8 @@ func startPaylent(t *testing.T) *paylent {
 	}
 	p := &paylent{t: t, port: freePort(t), natsAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), exited: make(chan error, 1)}
 	p.env = append(os.Environ(), "PAYLENT_DATA_DIR="+dir+"/data", fmt.Sprintf("PAYLENT_HTTP_ADDR=127.0.0.1:%d", p.port),
-		fmt.Sprintf("PAYLENT_PUBLIC_DOMAIN=localhost:%d", p.port), "PAYLENT_NATS_LISTEN="+p.natsAddr, "PAYLENT_RATE_LIMITS=off")
+		fmt.Sprintf("PAYLENT_PUBLIC_DOMAIN=localhost:%d", p.port), "PAYLENT_NATS_LISTEN="+p.natsAddr, "PAYLENT_RATE_LIMITS=off",
+		"PAYLENT_KEY_POOL=2") // the pool's path, without seconds of a core spent on 64 keys
 	cmd := exec.Command(paylentBinary, "serve")
 	cmd.Env, cmd.Stdout, cmd.Stderr = p.env, p, p
 	if err := cmd.Start(); err != nil {

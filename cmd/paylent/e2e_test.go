@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -29,15 +28,6 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	// The end-to-end tests spend most of their time waiting on other processes (servers,
-	// PostgreSQL, Chromium): four at a time keep two cores busy where GOMAXPROCS (two)
-	// left them half idle. A -parallel on the command line still decides.
-	flag.Parse()
-	parallelSet := false
-	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
-	if !parallelSet {
-		flag.Set("test.parallel", "4") //nolint:errcheck // a valid value for a registered flag
-	}
 	dir, err := os.MkdirTemp("", "paylent-bin-*")
 	if err != nil {
 		panic(err)
@@ -107,6 +97,9 @@ func serve(t *testing.T, env []string) *instance {
 	i.env = append(os.Environ(), append([]string{
 		fmt.Sprintf("PAYLENT_HTTP_ADDR=127.0.0.1:%d", port),
 		"PAYLENT_PUBLIC_DOMAIN=" + i.domain,
+		// A small key pool: the path is the same, and a server does not spend seconds of a
+		// core filling 64 RSA keys that a test never asks for (env may say otherwise).
+		"PAYLENT_KEY_POOL=2",
 	}, env...)...)
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PAYLENT_DATA_DIR="); ok {
