@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/paylent/paylent/internal/pgcluster"
 	"github.com/paylent/paylent/internal/pgtest"
+	"github.com/paylent/paylent/internal/ports"
 )
 
 var binary string
@@ -41,14 +41,14 @@ func TestMain(m *testing.M) {
 	pgtest.Main(m)
 }
 
+// freePort is a port below the ephemeral range that was free a moment ago (internal/ports).
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := ports.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // dataDir is a temporary directory the postgres user can reach (t.TempDir is 0700).

@@ -97,7 +97,7 @@ func TestDependencyDirection(t *testing.T) {
 			if from == "internal/eventsig" { // signs and verifies envelopes by their chain hash
 				ok = append(ok[:len(ok):len(ok)], "domain", "eventstore")
 			}
-			ok = append(ok[:len(ok):len(ok)], "internal/pgcluster", "internal/natsserver", "internal/secret")
+			ok = append(ok[:len(ok):len(ok)], "internal/pgcluster", "internal/natsserver", "internal/secret", "internal/ports")
 		}
 		if limited {
 			for _, imp := range p.Imports {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/paylent/paylent/internal/ports"
 )
 
 // initdb creates a new cluster in c.Dir with a fresh superuser password.
@@ -173,15 +173,9 @@ func (c *Cluster) ensureDatabase(ctx context.Context) error {
 	return nil
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago, below the
+// kernel's ephemeral range (internal/ports).
+func freePort() (int, error) { return ports.Free() }
 
 // fileSize returns the size of path, or 0.
 func fileSize(path string) int64 {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -288,15 +289,21 @@ func LoopbackClient() *http.Client {
 	}}
 }
 
-// FreePort is a TCP port that was free a moment ago.
+// FreePort is a TCP port that was free a moment ago. It is picked below Linux's ephemeral
+// range (32768–60999), where no bind to port 0 and no connection's source port can take it
+// before the server binds it (as the project's internal/ports does; examples import none
+// of the project's internals).
 func FreePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		p := 20000 + rand.IntN(12000)
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			ln.Close()
+			return p
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 100 tries")
+	return 0
 }
 
 // Eventually polls cond every 20 ms until it holds, failing the test after within.
