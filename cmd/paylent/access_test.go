@@ -104,28 +104,28 @@ func jtiOf(t *testing.T, jwt string) string {
 // scopes that escalate; and a token revoked through the Management API.
 func TestEndingAccessEndsItEverywhere(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
-	admin := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:read admin:write admin:users")}
-	web := s.client(t, "acme-test", "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
+	s := sharedStack(t)
+	admin := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.acme, "admin:read admin:write admin:users")}
+	web := s.client(t, s.acme, "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
 		"--grant", "refresh_token", "--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
 	ci := newCodeIssuer(t, s, time.Now)
-	watch := watchRevoked(t, s, "acme-test")
+	watch := watchRevoked(t, s, s.acme)
 	signIn := func(userID string) (int, map[string]any) {
-		code := ci.issue(t, "acme-test", authcode.Issued{ClientID: web.ID, RedirectURI: "https://app.example.com/cb",
+		code := ci.issue(t, s.acme, authcode.Issued{ClientID: web.ID, RedirectURI: "https://app.example.com/cb",
 			RedirectGiven: true, Scope: "openid", UserID: userID})
-		return s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		return s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 			"redirect_uri": {"https://app.example.com/cb"}}, web.ID, web.Secret)
 	}
 	refresh := func(inst *instance, rt string) (int, map[string]any) {
-		return inst.post("acme-test", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, web.ID, web.Secret)
+		return inst.post(s.acme, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, web.ID, web.Secret)
 	}
 	active := func(inst *instance, tok string) bool {
-		_, body := inst.post("acme-test", "/oauth/introspect", url.Values{"token": {tok}}, web.ID, web.Secret)
+		_, body := inst.post(s.acme, "/oauth/introspect", url.Values{"token": {tok}}, web.ID, web.Secret)
 		return body["active"] == true
 	}
 
 	t.Run("disabled user", func(t *testing.T) {
-		userID := s.userJSON(t, "acme-test", "dora@example.com", "Dora")
+		userID := s.userJSON(t, s.acme, "dora@example.com", "Dora")
 		st, toks := signIn(userID)
 		if st != 200 {
 			t.Fatalf("sign-in: %d %v", st, toks)
@@ -146,7 +146,7 @@ func TestEndingAccessEndsItEverywhere(t *testing.T) {
 		if active(s.b, access) || active(s.b, rt) {
 			t.Error("a disabled user's tokens introspect as active")
 		}
-		if st := s.b.userinfo(t, "acme-test", access); st != 401 {
+		if st := s.b.userinfo(t, s.acme, access); st != 401 {
 			t.Errorf("userinfo of a disabled user: %d", st)
 		}
 		if reason := watch.waitFor(t, jtiOf(t, access)); reason != "user_disabled" {
@@ -171,13 +171,13 @@ func TestEndingAccessEndsItEverywhere(t *testing.T) {
 	})
 
 	t.Run("deleted user", func(t *testing.T) {
-		userID := s.userJSON(t, "acme-test", "eve@example.com", "Eve")
+		userID := s.userJSON(t, s.acme, "eve@example.com", "Eve")
 		_, toks := signIn(userID)
 		access := toks["access_token"].(string)
 		if st, _, body := admin.call("DELETE", "/users/"+userID, nil); st != 200 {
 			t.Fatalf("delete: %d %v", st, body)
 		}
-		if active(s.b, access) || s.b.userinfo(t, "acme-test", access) != 401 {
+		if active(s.b, access) || s.b.userinfo(t, s.acme, access) != 401 {
 			t.Error("a deleted user's access token still works")
 		}
 		if reason := watch.waitFor(t, jtiOf(t, access)); reason != "user_deleted" {
@@ -186,14 +186,14 @@ func TestEndingAccessEndsItEverywhere(t *testing.T) {
 	})
 
 	t.Run("deleted client", func(t *testing.T) {
-		robot := s.client(t, "acme-test", "--name", "Robot", "--type", "confidential", "--grant", "client_credentials",
+		robot := s.client(t, s.acme, "--name", "Robot", "--type", "confidential", "--grant", "client_credentials",
 			"--scope", "admin:write", "--scope", "admin:read")
-		st, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"admin:write admin:read"}}, robot.ID, robot.Secret)
+		st, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"admin:write admin:read"}}, robot.ID, robot.Secret)
 		if st != 200 {
 			t.Fatalf("robot token: %d %v", st, body)
 		}
 		robotToken := body["access_token"].(string)
-		asRobot := &mgmtClient{t: t, inst: s.b, env: "acme-test", token: robotToken}
+		asRobot := &mgmtClient{t: t, inst: s.b, env: s.acme, token: robotToken}
 		if st, _, _ := asRobot.call("GET", "/clients", nil); st != 200 {
 			t.Fatalf("robot before deletion: %d", st)
 		}
@@ -210,10 +210,10 @@ func TestEndingAccessEndsItEverywhere(t *testing.T) {
 	})
 
 	t.Run("management scopes do not escalate", func(t *testing.T) {
-		writer := s.client(t, "acme-test", "--name", "Writer", "--type", "confidential", "--grant", "client_credentials",
+		writer := s.client(t, s.acme, "--name", "Writer", "--type", "confidential", "--grant", "client_credentials",
 			"--scope", "admin:write", "--scope", "admin:read")
-		_, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"admin:write admin:read"}}, writer.ID, writer.Secret)
-		asWriter := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: body["access_token"].(string)}
+		_, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"admin:write admin:read"}}, writer.ID, writer.Secret)
+		asWriter := &mgmtClient{t: t, inst: s.a, env: s.acme, token: body["access_token"].(string)}
 		if st, _, _ := asWriter.call("GET", "/users", nil); st != 403 {
 			t.Fatalf("admin:write reads users: %d", st)
 		}
@@ -255,9 +255,9 @@ func TestEndingAccessEndsItEverywhere(t *testing.T) {
 	})
 
 	t.Run("revoke any token", func(t *testing.T) {
-		backend := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials",
+		backend := s.client(t, s.acme, "--name", "Backend", "--type", "confidential", "--grant", "client_credentials",
 			"--scope", "read:documents")
-		_, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)
+		_, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)
 		tok := body["access_token"].(string)
 		if !active(s.b, tok) {
 			t.Fatal("fresh token inactive")
@@ -271,9 +271,9 @@ func TestEndingAccessEndsItEverywhere(t *testing.T) {
 		}
 		watch.waitFor(t, jtiOf(t, tok))
 		// The CLI does the same, by jti.
-		_, body = s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)
+		_, body = s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)
 		tok2 := body["access_token"].(string)
-		if out := s.run(t, "tokens", "revoke", "--env", "acme-test", "--jti", jtiOf(t, tok2), "--json"); !strings.Contains(out, jtiOf(t, tok2)) {
+		if out := s.run(t, "tokens", "revoke", "--env", s.acme, "--jti", jtiOf(t, tok2), "--json"); !strings.Contains(out, jtiOf(t, tok2)) {
 			t.Errorf("tokens revoke: %s", out)
 		}
 		if active(s.b, tok2) {
@@ -288,8 +288,8 @@ func TestEndingAccessEndsItEverywhere(t *testing.T) {
 			t.Errorf("unknown jti: %d", st)
 		}
 		// Another environment's token is unknown here.
-		other := s.client(t, "other-env", "--name", "Other", "--type", "confidential", "--grant", "client_credentials")
-		_, ob := s.a.post("other-env", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, other.ID, other.Secret)
+		other := s.client(t, s.other, "--name", "Other", "--type", "confidential", "--grant", "client_credentials")
+		_, ob := s.a.post(s.other, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, other.ID, other.Secret)
 		if st, _, _ := admin.call("POST", "/tokens/revoke", map[string]any{"token": ob["access_token"]}); st != 404 {
 			t.Errorf("revoking another environment's token: %d", st)
 		}

@@ -63,10 +63,10 @@ func fields(page string) url.Values {
 
 func TestAuthorizeRefusesWhatItMustNotRedirect(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	app := s.client(t, "acme-test", "--name", "App", "--type", "public", "--grant", "authorization_code",
+	s := sharedOne(t)
+	app := s.client(t, s.acme, "--name", "App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb?tenant=1", "--scope", "openid")
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 	p := newPKCE()
 	base := url.Values{"response_type": {"code"}, "client_id": {app.ID}, "redirect_uri": {"https://app.example.com/cb?tenant=1"},
 		"scope": {"openid"}, "state": {"xyz"}, "code_challenge": {p.challenge}, "code_challenge_method": {"S256"}}
@@ -117,12 +117,12 @@ func TestAuthorizeRefusesWhatItMustNotRedirect(t *testing.T) {
 
 func TestLoginDefences(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
+	s := sharedOne(t)
 	cbURL := "https://app.example.com/cb"
-	app := s.client(t, "acme-test", "--name", "App", "--type", "confidential", "--grant", "authorization_code",
+	app := s.client(t, s.acme, "--name", "App", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", cbURL, "--scope", "openid")
-	s.userJSON(t, "acme-test", "eve@example.com", "Eve")
-	issuer := s.a.issuer("acme-test")
+	s.userJSON(t, s.acme, "eve@example.com", "Eve")
+	issuer := s.a.issuer(s.acme)
 	authorize := issuer + "/oauth/authorize?" + url.Values{"response_type": {"code"}, "client_id": {app.ID},
 		"scope": {"openid"}, "state": {"s"}}.Encode()
 
@@ -173,10 +173,10 @@ func TestLoginDefences(t *testing.T) {
 // Unknown email and wrong password take the same time (both verify an Argon2id hash); the
 // account locks after repeated failures, and the lock looks like any failure.
 func TestLoginTimingAndLockout(t *testing.T) {
-	s := startOne(t)
-	s.userJSON(t, "acme-test", "tim@example.com", "Tim")
-	s.userJSON(t, "acme-test", "tam@example.com", "Tam") // more samples without locking tim early
-	issuer := s.a.issuer("acme-test")
+	s := sharedOne(t)
+	s.userJSON(t, s.acme, "tim@example.com", "Tim")
+	s.userJSON(t, s.acme, "tam@example.com", "Tam") // more samples without locking tim early
+	issuer := s.a.issuer(s.acme)
 	pc := newPageClient(t, issuer)
 	_, page := pc.do("GET", issuer+"/login", nil)
 	f := fields(page)
@@ -203,11 +203,11 @@ func TestLoginTimingAndLockout(t *testing.T) {
 	}
 	// Four failures so far; the fifth locks the account: the right password now fails too.
 	attempt("tim@example.com", "wrong-password")
-	s.a.waitReady("acme-test", 10*time.Second) // readiness: every read model at the log's head, failures included
+	s.a.waitReady(s.acme, 10*time.Second) // readiness: every read model at the log's head, failures included
 	if st, _ := attempt("tim@example.com", "correct horse battery"); st != 401 {
 		t.Errorf("locked account accepted the right password: %d", st)
 	}
-	out := s.run(t, "events", "--env", "acme-test")
+	out := s.run(t, "events", "--env", s.acme)
 	if n := strings.Count(out, `"type":"user.login_failed"`); n != 9 {
 		t.Errorf("%d login failures recorded, want 9 (tim 5, tam 4)", n)
 	}

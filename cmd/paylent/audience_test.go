@@ -15,23 +15,23 @@ import (
 // unknown resources are invalid_target; OIDC-only tokens are for UserInfo.
 func TestAPIAudiences(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := sharedStack(t)
 	docs, billing := "https://docs.example.com", "http://localhost:4100"
-	s.run(t, "apis", "create", "--env", "acme-test", "--identifier", docs, "--name", "Documents API")
-	s.run(t, "apis", "create", "--env", "acme-test", "--identifier", billing, "--name", "Billing API")
-	s.run(t, "scopes", "create", "--env", "acme-test", "--api", docs, "--name", "docs:read", "--description", "Read documents")
-	s.run(t, "scopes", "create", "--env", "acme-test", "--api", billing, "--name", "billing:read", "--description", "Read invoices")
-	if code, out, _ := cli(t, s.cliEnv, "scopes", "create", "--env", "acme-test", "--api", "https://nope.example.com", "--name", "x:y", "--description", "x"); code == 0 {
+	s.run(t, "apis", "create", "--env", s.acme, "--identifier", docs, "--name", "Documents API")
+	s.run(t, "apis", "create", "--env", s.acme, "--identifier", billing, "--name", "Billing API")
+	s.run(t, "scopes", "create", "--env", s.acme, "--api", docs, "--name", "docs:read", "--description", "Read documents")
+	s.run(t, "scopes", "create", "--env", s.acme, "--api", billing, "--name", "billing:read", "--description", "Read invoices")
+	if code, out, _ := cli(t, s.cliEnv, "scopes", "create", "--env", s.acme, "--api", "https://nope.example.com", "--name", "x:y", "--description", "x"); code == 0 {
 		t.Errorf("a scope of an unknown API was created: %s", out)
 	}
-	if out := s.run(t, "apis", "list", "--env", "acme-test"); !strings.Contains(out, "docs:read") || !strings.Contains(out, billing) {
+	if out := s.run(t, "apis", "list", "--env", s.acme); !strings.Contains(out, "docs:read") || !strings.Contains(out, billing) {
 		t.Errorf("apis list:\n%s", out)
 	}
-	cl := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials",
+	cl := s.client(t, s.acme, "--name", "Backend", "--type", "confidential", "--grant", "client_credentials",
 		"--scope", "docs:read", "--scope", "billing:read", "--scope", "read:documents")
 	token := func(form url.Values) (int, map[string]any, []string) {
 		form.Set("grant_type", "client_credentials")
-		st, body := s.a.post("acme-test", "/oauth/token", form, cl.ID, cl.Secret)
+		st, body := s.a.post(s.acme, "/oauth/token", form, cl.ID, cl.Secret)
 		tok, _ := body["access_token"].(string)
 		if tok == "" {
 			return st, body, nil
@@ -55,7 +55,7 @@ func TestAPIAudiences(t *testing.T) {
 		{"unknown resource", url.Values{"resource": {"https://evil.example.com"}}, "", "", "invalid_target"},
 		{"resource without its scope", url.Values{"scope": {"docs:read"}, "resource": {billing}}, "", "", "invalid_target"},
 		{"malformed resource", url.Values{"resource": {"not a uri"}}, "", "", "invalid_target"},
-		{"a scope of no API", url.Values{"scope": {"read:documents"}}, s.a.issuer("acme-test"), "read:documents", ""},
+		{"a scope of no API", url.Values{"scope": {"read:documents"}}, s.a.issuer(s.acme), "read:documents", ""},
 	}
 	for _, c := range cases {
 		st, body, aud := token(c.form)
@@ -72,20 +72,20 @@ func TestAPIAudiences(t *testing.T) {
 
 	// Introspection reports the audience; a token of only OpenID Connect scopes is for UserInfo.
 	_, body, _ := token(url.Values{"scope": {"docs:read"}})
-	if _, in := s.b.post("acme-test", "/oauth/introspect", url.Values{"token": {body["access_token"].(string)}}, cl.ID, cl.Secret); fmt.Sprint(in["aud"]) != "["+docs+"]" {
+	if _, in := s.b.post(s.acme, "/oauth/introspect", url.Values{"token": {body["access_token"].(string)}}, cl.ID, cl.Secret); fmt.Sprint(in["aud"]) != "["+docs+"]" {
 		t.Errorf("introspection aud: %v", in["aud"])
 	}
-	web := s.client(t, "acme-test", "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
+	web := s.client(t, s.acme, "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid", "--scope", "profile", "--scope", "docs:read")
-	userID := s.userJSON(t, "acme-test", "aud@example.com", "Aud")
+	userID := s.userJSON(t, s.acme, "aud@example.com", "Aud")
 	ci := newCodeIssuer(t, s, time.Now)
 	redeem := func(scope string, resources []string, extra url.Values) map[string]any {
-		code := ci.issue(t, "acme-test", authcode.Issued{ClientID: web.ID, RedirectURI: "https://app.example.com/cb", Scope: scope, UserID: userID, Resources: resources})
+		code := ci.issue(t, s.acme, authcode.Issued{ClientID: web.ID, RedirectURI: "https://app.example.com/cb", Scope: scope, UserID: userID, Resources: resources})
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"https://app.example.com/cb"}}
 		for k, v := range extra {
 			form[k] = v
 		}
-		_, body := s.a.post("acme-test", "/oauth/token", form, web.ID, web.Secret)
+		_, body := s.a.post(s.acme, "/oauth/token", form, web.ID, web.Secret)
 		return body
 	}
 	audOf := func(body map[string]any) string {
@@ -96,7 +96,7 @@ func TestAPIAudiences(t *testing.T) {
 		}
 		return strings.Join(p.Audience(), ",")
 	}
-	if got := audOf(redeem("openid profile", nil, nil)); got != s.a.issuer("acme-test")+"/oauth/userinfo" {
+	if got := audOf(redeem("openid profile", nil, nil)); got != s.a.issuer(s.acme)+"/oauth/userinfo" {
 		t.Errorf("OIDC-only token aud: %s", got)
 	}
 	if got := audOf(redeem("openid docs:read", []string{docs}, nil)); got != docs {

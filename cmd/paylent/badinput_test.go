@@ -20,13 +20,13 @@ import (
 // 500, and never an event.
 func TestBadInputOnOAuthEndpoints(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	cl := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials", "--scope", "read:documents")
-	other := s.client(t, "other-env", "--name", "Other", "--type", "confidential", "--grant", "client_credentials")
-	public := s.client(t, "acme-test", "--name", "SPA", "--type", "public", "--grant", "authorization_code", "--redirect-uri", "http://localhost:3000/cb")
-	_, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, cl.ID, cl.Secret)
+	s := sharedOne(t)
+	cl := s.client(t, s.acme, "--name", "Backend", "--type", "confidential", "--grant", "client_credentials", "--scope", "read:documents")
+	other := s.client(t, s.other, "--name", "Other", "--type", "confidential", "--grant", "client_credentials")
+	public := s.client(t, s.acme, "--name", "SPA", "--type", "public", "--grant", "authorization_code", "--redirect-uri", "http://localhost:3000/cb")
+	_, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, cl.ID, cl.Secret)
 	good, _ := body["access_token"].(string)
-	_, body = s.a.post("other-env", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, other.ID, other.Secret)
+	_, body = s.a.post(s.other, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, other.ID, other.Secret)
 	foreign, _ := body["access_token"].(string)
 	before := eventCount(t, s)
 
@@ -64,7 +64,7 @@ func TestBadInputOnOAuthEndpoints(t *testing.T) {
 		{"revoke without token", "/oauth/revoke", form, "", basic(cl.ID, cl.Secret), 400, "invalid_request"},
 	}
 	for _, c := range cases {
-		code, hdr, raw := s.a.postRawAuth("acme-test", c.path, c.ctype, c.body, c.auth)
+		code, hdr, raw := s.a.postRawAuth(s.acme, c.path, c.ctype, c.body, c.auth)
 		var got map[string]any
 		if err := json.Unmarshal(raw, &got); err != nil || code != c.status || got["error"] != c.code {
 			t.Errorf("%s: %d %s, want %d %s", c.name, code, raw, c.status, c.code)
@@ -77,13 +77,13 @@ func TestBadInputOnOAuthEndpoints(t *testing.T) {
 			t.Errorf("%s: 401 after Basic without WWW-Authenticate", c.name)
 		}
 	}
-	if code, hdr, _ := s.a.getRaw("acme-test", "/oauth/token"); code != 405 || hdr.Get("Allow") != "POST" {
+	if code, hdr, _ := s.a.getRaw(s.acme, "/oauth/token"); code != 405 || hdr.Get("Allow") != "POST" {
 		t.Errorf("GET /oauth/token: %d %v", code, hdr)
 	}
 
 	// Forged and foreign JWTs introspect as inactive, and nothing else.
 	for name, tok := range forgeries(t, s, good, foreign) {
-		code, body := s.a.post("acme-test", "/oauth/introspect", url.Values{"token": {tok}}, cl.ID, cl.Secret)
+		code, body := s.a.post(s.acme, "/oauth/introspect", url.Values{"token": {tok}}, cl.ID, cl.Secret)
 		if code != 200 || body["active"] != false || len(body) != 1 {
 			t.Errorf("forged token (%s): %d %v", name, code, body)
 		}
@@ -107,7 +107,7 @@ func forgeries(t *testing.T, s *stack, good, foreign string) map[string]string {
 	tampered := strings.Replace(string(payload), `"scope":"read:documents"`, `"scope":"admin:write"`, 1)
 
 	// HS256 "signed" with the environment's public key as the HMAC secret.
-	set, err := jwk.Fetch(t.Context(), s.a.issuer("acme-test")+"/.well-known/jwks.json", jwk.WithHTTPClient(loopback))
+	set, err := jwk.Fetch(t.Context(), s.a.issuer(s.acme)+"/.well-known/jwks.json", jwk.WithHTTPClient(loopback))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,5 +149,5 @@ func forgeries(t *testing.T, s *stack, good, foreign string) map[string]string {
 
 func eventCount(t *testing.T, s *stack) int {
 	t.Helper()
-	return strings.Count(s.run(t, "events", "--env", "acme-test"), "\n")
+	return strings.Count(s.run(t, "events", "--env", s.acme), "\n")
 }

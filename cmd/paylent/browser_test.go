@@ -109,21 +109,21 @@ func authorizeURL(s *stack, clientID, redirect, scope, state string, p pkce, ext
 	for i := 0; i+1 < len(extra); i += 2 {
 		q.Set(extra[i], extra[i+1])
 	}
-	return s.a.issuer("acme-test") + "/oauth/authorize?" + q.Encode()
+	return s.a.issuer(s.acme) + "/oauth/authorize?" + q.Encode()
 }
 
 // The person's path: authorize → login → consent → back to the app with a code and the
 // state → tokens; a second app needs no second login; prompt=login asks again; deny; logout.
 func TestBrowserLoginConsentAndLogout(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
+	s := sharedOne(t)
 	cb := newCallbackServer(t)
-	docs := s.client(t, "acme-test", "--name", "Third-Party Documents App", "--type", "public", "--grant", "authorization_code",
+	docs := s.client(t, s.acme, "--name", "Third-Party Documents App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", cb.url, "--scope", "openid", "--scope", "profile", "--scope", "read:documents",
 		"--post-logout-redirect-uri", cb.url)
-	other := s.client(t, "acme-test", "--name", "Second App", "--type", "public", "--grant", "authorization_code",
+	other := s.client(t, s.acme, "--name", "Second App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", cb.url, "--scope", "openid")
-	s.userJSON(t, "acme-test", "ada@example.com", "Ada")
+	s.userJSON(t, s.acme, "ada@example.com", "Ada")
 	ctx := browser(t)
 
 	p := newPKCE()
@@ -144,7 +144,7 @@ func TestBrowserLoginConsentAndLogout(t *testing.T) {
 	}
 	run(t, ctx, chromedp.Click(chromedp.CSS("button[value=approve]")), chromedp.WaitVisible(chromedp.CSS("#done")))
 	got := cb.take()
-	if got.Get("state") != "st-1" || got.Get("code") == "" || got.Get("iss") != s.a.issuer("acme-test") {
+	if got.Get("state") != "st-1" || got.Get("code") == "" || got.Get("iss") != s.a.issuer(s.acme) {
 		t.Fatalf("callback: %v", got)
 	}
 	idToken := exchange(t, s, docs.ID, cb.url, got.Get("code"), p.verifier)
@@ -177,9 +177,9 @@ func TestBrowserLoginConsentAndLogout(t *testing.T) {
 
 	// Without an id_token_hint, logout asks for confirmation (a link elsewhere cannot sign
 	// anyone out); with one, the session ends at once and the browser returns to the app.
-	confirm := s.a.issuer("acme-test") + "/oauth/logout?" + url.Values{"client_id": {docs.ID}}.Encode()
+	confirm := s.a.issuer(s.acme) + "/oauth/logout?" + url.Values{"client_id": {docs.ID}}.Encode()
 	run(t, ctx, chromedp.Navigate(confirm), chromedp.WaitVisible(chromedp.CSS("form[action='/oauth/logout'] button")))
-	logout := s.a.issuer("acme-test") + "/oauth/logout?" + url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {cb.url}, "state": {"bye"}}.Encode()
+	logout := s.a.issuer(s.acme) + "/oauth/logout?" + url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {cb.url}, "state": {"bye"}}.Encode()
 	run(t, ctx, chromedp.Navigate(logout), chromedp.WaitVisible(chromedp.CSS("#done")))
 	if got := cb.take(); got.Get("state") != "bye" {
 		t.Errorf("post-logout redirect: %v", got)
@@ -194,7 +194,7 @@ func TestBrowserLoginConsentAndLogout(t *testing.T) {
 // exchange redeems a code as the app would and returns the ID token.
 func exchange(t *testing.T, s *stack, clientID, redirect, code, verifier string) string {
 	t.Helper()
-	st, body := s.b.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID},
+	st, body := s.b.post(s.acme, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID},
 		"code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}}, "", "")
 	if st != 200 || body["access_token"] == nil || body["id_token"] == nil {
 		t.Fatalf("token exchange: %d %v", st, body)

@@ -58,19 +58,19 @@ func (ci *codeIssuer) issue(t *testing.T, env string, c authcode.Issued) string 
 // against discovery and JWKS) redeems a code, refreshes with rotation, and calls userinfo.
 func TestAuthorizationCodeFlow(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
-	spa := s.client(t, "acme-test", "--name", "Docs SPA", "--type", "public", "--grant", "authorization_code",
+	s := sharedStack(t)
+	spa := s.client(t, s.acme, "--name", "Docs SPA", "--type", "public", "--grant", "authorization_code",
 		"--grant", "refresh_token", "--redirect-uri", "http://localhost:3000/callback", "--scope", "openid", "--scope", "profile",
 		"--scope", "email", "--scope", "read:documents")
-	rs := s.client(t, "acme-test", "--name", "Resource server", "--type", "confidential", "--grant", "client_credentials")
-	userID := s.userJSON(t, "acme-test", "Ada@Example.com", "Ada Lovelace")
+	rs := s.client(t, s.acme, "--name", "Resource server", "--type", "confidential", "--grant", "client_credentials")
+	userID := s.userJSON(t, s.acme, "Ada@Example.com", "Ada Lovelace")
 	ci := newCodeIssuer(t, s, time.Now)
 
 	verifier := oauth2.GenerateVerifier()
-	code := ci.issue(t, "acme-test", authcode.Issued{ClientID: spa.ID, RedirectURI: "http://localhost:3000/callback", RedirectGiven: true,
+	code := ci.issue(t, s.acme, authcode.Issued{ClientID: spa.ID, RedirectURI: "http://localhost:3000/callback", RedirectGiven: true,
 		Scope: "openid profile email read:documents", UserID: userID, Nonce: "n-0S6_WzA2Mj", Challenge: oauth2.S256ChallengeFromVerifier(verifier)})
 
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 	ctx := oidc.ClientContext(context.WithValue(t.Context(), oauth2.HTTPClient, loopback), loopback)
 	provider, err := oidc.NewProvider(ctx, issuer)
 	if err != nil {
@@ -118,21 +118,21 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	if fresh.RefreshToken == "" || fresh.RefreshToken == tok.RefreshToken || fresh.AccessToken == tok.AccessToken {
 		t.Fatalf("refresh did not rotate: %+v", fresh)
 	}
-	if _, body := s.b.post("acme-test", "/oauth/introspect", url.Values{"token": {tok.RefreshToken}}, rs.ID, rs.Secret); body["active"] != false {
+	if _, body := s.b.post(s.acme, "/oauth/introspect", url.Values{"token": {tok.RefreshToken}}, rs.ID, rs.Secret); body["active"] != false {
 		t.Errorf("the rotated refresh token is still active: %v", body)
 	}
-	if _, body := s.b.post("acme-test", "/oauth/introspect", url.Values{"token": {fresh.RefreshToken}}, rs.ID, rs.Secret); body["active"] != true || body["token_type"] != "refresh_token" {
+	if _, body := s.b.post(s.acme, "/oauth/introspect", url.Values{"token": {fresh.RefreshToken}}, rs.ID, rs.Secret); body["active"] != true || body["token_type"] != "refresh_token" {
 		t.Errorf("the new refresh token: %v", body)
 	}
 
 	// Narrowing works, widening does not.
-	code2, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {spa.ID},
+	code2, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {spa.ID},
 		"refresh_token": {fresh.RefreshToken}, "scope": {"read:documents"}}, "", "")
 	if code2 != 200 || body["scope"] != "read:documents" || body["id_token"] != nil {
 		t.Fatalf("narrowed refresh: %d %v", code2, body)
 	}
 	narrowedRefresh, _ := body["refresh_token"].(string)
-	code2, body = s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {spa.ID},
+	code2, body = s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {spa.ID},
 		"refresh_token": {narrowedRefresh}, "scope": {"read:documents write:documents"}}, "", "")
 	if code2 != 400 || body["error"] != "invalid_scope" {
 		t.Errorf("widened refresh: %d %v", code2, body)
@@ -143,21 +143,21 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 // checkIsolation presents acme-test's codes, tokens and keys to other-env: nothing works.
 func checkIsolation(t *testing.T, s *stack, ci *codeIssuer, userID, accessToken string) {
 	t.Helper()
-	other := s.client(t, "other-env", "--name", "Other web", "--type", "confidential", "--grant", "authorization_code",
+	other := s.client(t, s.other, "--name", "Other web", "--type", "confidential", "--grant", "authorization_code",
 		"--grant", "refresh_token", "--redirect-uri", "https://other.example.com/cb")
-	code := ci.issue(t, "acme-test", authcode.Issued{ClientID: other.ID, RedirectURI: "https://other.example.com/cb", Scope: "openid", UserID: userID})
-	if st, body := s.a.post("other-env", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+	code := ci.issue(t, s.acme, authcode.Issued{ClientID: other.ID, RedirectURI: "https://other.example.com/cb", Scope: "openid", UserID: userID})
+	if st, body := s.a.post(s.other, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {"https://other.example.com/cb"}}, other.ID, other.Secret); st != 400 || body["error"] != "invalid_grant" {
-		t.Errorf("acme-test's code at other-env: %d %v", st, body)
+		t.Errorf(s.acme+"'s code at "+s.other+": %d %v", st, body)
 	}
 	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+strings.Split(s.a.domain, ":")[1]+"/oauth/userinfo", nil)
-	req.Host = s.a.host("other-env")
+	req.Host = s.a.host(s.other)
 	req.Header.Set("Authorization", "Bearer "+accessToken)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
-		t.Errorf("acme-test's token at other-env userinfo: %v %v", resp, err)
+		t.Errorf(s.acme+"'s token at "+s.other+" userinfo: %v %v", resp, err)
 	}
-	_, a := s.a.get(s.a.host("acme-test"), "/.well-known/jwks.json")
-	_, o := s.a.get(s.a.host("other-env"), "/.well-known/jwks.json")
+	_, a := s.a.get(s.a.host(s.acme), "/.well-known/jwks.json")
+	_, o := s.a.get(s.a.host(s.other), "/.well-known/jwks.json")
 	kids := map[any]bool{}
 	for _, k := range a["keys"].([]any) {
 		kids[k.(map[string]any)["kid"]] = true
@@ -167,9 +167,9 @@ func checkIsolation(t *testing.T, s *stack, ci *codeIssuer, userID, accessToken 
 			t.Error("two environments share a signing key")
 		}
 	}
-	_, disc := s.a.get(s.a.host("other-env"), "/.well-known/openid-configuration")
-	if disc["issuer"] != s.a.issuer("other-env") {
-		t.Errorf("other-env discovery: %v", disc["issuer"])
+	_, disc := s.a.get(s.a.host(s.other), "/.well-known/openid-configuration")
+	if disc["issuer"] != s.a.issuer(s.other) {
+		t.Errorf(s.other+" discovery: %v", disc["issuer"])
 	}
 }
 
@@ -190,20 +190,20 @@ func (s *stack) userJSON(t *testing.T, env, email, name string) string {
 // invalid_grant.
 func TestCodeReplayAndRefreshReuse(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
-	web := s.client(t, "acme-test", "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
+	s := sharedStack(t)
+	web := s.client(t, s.acme, "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
 		"--grant", "refresh_token", "--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
-	userID := s.userJSON(t, "acme-test", "bob@example.com", "Bob")
+	userID := s.userJSON(t, s.acme, "bob@example.com", "Bob")
 	ci := newCodeIssuer(t, s, time.Now)
 	redeem := func(code string, extra url.Values) (int, map[string]any) {
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"https://app.example.com/cb"}}
 		for k, v := range extra {
 			form[k] = v
 		}
-		return s.a.post("acme-test", "/oauth/token", form, web.ID, web.Secret)
+		return s.a.post(s.acme, "/oauth/token", form, web.ID, web.Secret)
 	}
 	newCode := func(challenge string) string {
-		return ci.issue(t, "acme-test", authcode.Issued{ClientID: web.ID, RedirectURI: "https://app.example.com/cb",
+		return ci.issue(t, s.acme, authcode.Issued{ClientID: web.ID, RedirectURI: "https://app.example.com/cb",
 			RedirectGiven: true, Scope: "openid", UserID: userID, Challenge: challenge})
 	}
 
@@ -216,7 +216,7 @@ func TestCodeReplayAndRefreshReuse(t *testing.T) {
 		t.Fatalf("second redemption: %d %v", st, body)
 	}
 	for _, k := range []string{"access_token", "refresh_token"} {
-		if _, body := s.b.post("acme-test", "/oauth/introspect", url.Values{"token": {first[k].(string)}}, web.ID, web.Secret); body["active"] != false {
+		if _, body := s.b.post(s.acme, "/oauth/introspect", url.Values{"token": {first[k].(string)}}, web.ID, web.Secret); body["active"] != false {
 			t.Errorf("%s of a replayed code is still active: %v", k, body)
 		}
 	}
@@ -227,12 +227,12 @@ func TestCodeReplayAndRefreshReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	reuse, _ := nc.SubscribeSync("paylent.events.acme-test.grant.reuse_detected")
-	revokedGrant, _ := nc.SubscribeSync("paylent.events.acme-test.grant.revoked")
+	reuse, _ := nc.SubscribeSync("paylent.events."+s.acme+".grant.reuse_detected")
+	revokedGrant, _ := nc.SubscribeSync("paylent.events."+s.acme+".grant.revoked")
 	_, tokens := redeem(newCode(""), nil)
 	r1 := tokens["refresh_token"].(string)
 	refresh := func(rt string) (int, map[string]any) {
-		return s.b.post("acme-test", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, web.ID, web.Secret)
+		return s.b.post(s.acme, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, web.ID, web.Secret)
 	}
 	st, body := refresh(r1)
 	if st != 200 {
@@ -245,7 +245,7 @@ func TestCodeReplayAndRefreshReuse(t *testing.T) {
 	if st, _ := refresh(r2); st != 400 {
 		t.Errorf("the newest refresh token survived a reuse: %d", st)
 	}
-	if _, body := s.a.post("acme-test", "/oauth/introspect", url.Values{"token": {a2}}, web.ID, web.Secret); body["active"] != false {
+	if _, body := s.a.post(s.acme, "/oauth/introspect", url.Values{"token": {a2}}, web.ID, web.Secret); body["active"] != false {
 		t.Errorf("access token of a revoked family: %v", body)
 	}
 	if _, err := reuse.NextMsg(5 * time.Second); err != nil {
@@ -291,7 +291,7 @@ func TestCodeReplayAndRefreshReuse(t *testing.T) {
 		t.Errorf("right verifier after failures: %d %v", st, body)
 	}
 	old := newCodeIssuer(t, s, func() time.Time { return time.Now().Add(-2 * time.Minute) })
-	expired := old.issue(t, "acme-test", authcode.Issued{ClientID: web.ID, RedirectURI: "https://app.example.com/cb", Scope: "openid", UserID: userID})
+	expired := old.issue(t, s.acme, authcode.Issued{ClientID: web.ID, RedirectURI: "https://app.example.com/cb", Scope: "openid", UserID: userID})
 	if st, body := redeem(expired, nil); st != 400 || body["error"] != "invalid_grant" {
 		t.Errorf("expired code: %d %v", st, body)
 	}
@@ -300,17 +300,17 @@ func TestCodeReplayAndRefreshReuse(t *testing.T) {
 	}
 	// Code injection: a code issued to one client is useless to another, even with the
 	// right redirect URI and verifier.
-	thief := s.client(t, "acme-test", "--name", "Thief", "--type", "confidential", "--grant", "authorization_code",
+	thief := s.client(t, s.acme, "--name", "Thief", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
 	stolen := newCode("")
-	if st, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {stolen},
+	if st, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {stolen},
 		"redirect_uri": {"https://app.example.com/cb"}}, thief.ID, thief.Secret); st != 400 || body["error"] != "invalid_grant" {
 		t.Errorf("another client's code: %d %v", st, body)
 	}
 	if st, _ := redeem(stolen, nil); st != 200 {
 		t.Errorf("the rightful client after an injection attempt: %d", st)
 	}
-	if code, body := s.a.get(s.a.host("acme-test"), "/oauth/userinfo"); code != http.StatusUnauthorized {
+	if code, body := s.a.get(s.a.host(s.acme), "/oauth/userinfo"); code != http.StatusUnauthorized {
 		t.Errorf("userinfo without a token: %d %v", code, body)
 	}
 }
@@ -323,18 +323,18 @@ func oauth2S256(verifier string) string { return oauth2.S256ChallengeFromVerifie
 // the same new refresh token (the response was lost on a mobile network), not a revocation.
 func TestRefreshRetryWindow(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
-	app := s.client(t, "acme-test", "--name", "Mobile", "--type", "public", "--grant", "authorization_code", "--grant", "refresh_token",
+	s := sharedStack(t)
+	app := s.client(t, s.acme, "--name", "Mobile", "--type", "public", "--grant", "authorization_code", "--grant", "refresh_token",
 		"--redirect-uri", "com.example.docs:/oauth", "--scope", "openid", "--refresh-retry-window", "30")
-	userID := s.userJSON(t, "acme-test", "carol@example.com", "Carol")
+	userID := s.userJSON(t, s.acme, "carol@example.com", "Carol")
 	verifier := strings.Repeat("m", 60)
-	code := newCodeIssuer(t, s, time.Now).issue(t, "acme-test", authcode.Issued{ClientID: app.ID, RedirectURI: "com.example.docs:/oauth",
+	code := newCodeIssuer(t, s, time.Now).issue(t, s.acme, authcode.Issued{ClientID: app.ID, RedirectURI: "com.example.docs:/oauth",
 		Scope: "openid", UserID: userID, Challenge: oauth2S256(verifier)})
-	_, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {app.ID},
+	_, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {app.ID},
 		"code": {code}, "code_verifier": {verifier}}, "", "")
 	r1, _ := body["refresh_token"].(string)
 	refresh := func(rt string) (int, map[string]any) {
-		return s.b.post("acme-test", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {app.ID}, "refresh_token": {rt}}, "", "")
+		return s.b.post(s.acme, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {app.ID}, "refresh_token": {rt}}, "", "")
 	}
 	st, first := refresh(r1)
 	st2, again := refresh(r1)

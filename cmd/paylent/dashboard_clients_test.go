@@ -15,10 +15,10 @@ var secretValue = regexp.MustCompile(`id="client-secret" value="([^"]+)"`)
 // edit replaces the settings; delete asks first, then the client stops working.
 func TestDashboardClients(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := sharedStack(t)
 	d := newDash(t, s.a)
-	d.signIn(s.operator(t, "acme", "ops@acme.example"))
-	base := "/e/acme-test/clients"
+	d.signIn(s.operator(t, s.account, "ops@acme.example"))
+	base := "/e/"+s.acme+"/clients"
 	form := func(name, redirect string, grants ...string) url.Values {
 		return url.Values{"name": {name}, "type": {"confidential"}, "grant_types": grants, "redirect_uris": {redirect},
 			"scopes": {"openid", "read:documents"}}
@@ -57,7 +57,7 @@ func TestDashboardClients(t *testing.T) {
 	}
 	clientID, first := id[1], m[1]
 	token := func(secret string) int {
-		st, _ := s.b.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"read:documents"}}, clientID, secret)
+		st, _ := s.b.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"read:documents"}}, clientID, secret)
 		return st
 	}
 	if st := token(first); st != http.StatusOK {
@@ -116,7 +116,7 @@ func TestDashboardClients(t *testing.T) {
 		t.Errorf("a deleted client still gets tokens")
 	}
 	var kinds []string
-	log := s.run(t, "events", "--env", "acme-test")
+	log := s.run(t, "events", "--env", s.acme)
 	for _, sec := range []string{first, second[1], third[1]} {
 		if strings.Contains(log, sec) {
 			t.Error("a client secret is in the event log")

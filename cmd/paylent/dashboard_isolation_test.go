@@ -18,37 +18,38 @@ import (
 // reaches every page, so the ids used are real.
 func TestDashboardIsolation(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := sharedStack(t)
 	owner := newDash(t, s.a)
-	owner.signIn(s.operator(t, "acme", "ops@acme.example"))
+	ownerEmail, ownerPassword := s.operator(t, s.account, "ops@acme.example")
+	owner.signIn(ownerEmail, ownerPassword)
 	var op struct {
 		UserID string `json:"user_id"`
 	}
-	if err := json.Unmarshal([]byte(s.run(t, "operators", "create", "--account", "acme", "--email", "ops@acme.example", "--json")), &op); err != nil {
+	if err := json.Unmarshal([]byte(s.run(t, "operators", "create", "--account", s.account, "--email", ownerEmail, "--json")), &op); err != nil {
 		t.Fatal(err)
 	}
 	stranger := newDash(t, s.b)
-	stranger.signIn(s.operator(t, "other", "ops@other.example"))
+	stranger.signIn(s.operator(t, s.otherAccount, "ops@other.example"))
 
-	app := s.client(t, "acme-test", "--name", "Secret App", "--type", "confidential", "--grant", "authorization_code",
+	app := s.client(t, s.acme, "--name", "Secret App", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
-	userID := s.userJSON(t, "acme-test", "zoe@example.com", "Zoe")
-	pc := newPageClient(t, s.a.issuer("acme-test"))
-	_, page := pc.do("GET", s.a.issuer("acme-test")+"/oauth/authorize?"+url.Values{"response_type": {"code"}, "client_id": {app.ID},
+	userID := s.userJSON(t, s.acme, "zoe@example.com", "Zoe")
+	pc := newPageClient(t, s.a.issuer(s.acme))
+	_, page := pc.do("GET", s.a.issuer(s.acme)+"/oauth/authorize?"+url.Values{"response_type": {"code"}, "client_id": {app.ID},
 		"redirect_uri": {"https://app.example.com/cb"}, "scope": {"openid"}, "state": {"s"}}.Encode(), nil)
 	f := fields(page)
-	if resp, _ := pc.do("POST", s.a.issuer("acme-test")+"/login", url.Values{"_csrf": {f.Get("_csrf")}, "flow": {f.Get("flow")},
+	if resp, _ := pc.do("POST", s.a.issuer(s.acme)+"/login", url.Values{"_csrf": {f.Get("_csrf")}, "flow": {f.Get("flow")},
 		"email": {"zoe@example.com"}, "password": {"correct horse battery"}}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d", resp.StatusCode)
 	}
 	// Zoe starts setting up an authenticator app: a factor (pending) whose pages the routes have.
-	_, page = pc.do("GET", s.a.issuer("acme-test")+"/account/security", nil)
-	_, page = pc.do("POST", s.a.issuer("acme-test")+"/account/totp", url.Values{"_csrf": {fields(page).Get("_csrf")}})
+	_, page = pc.do("GET", s.a.issuer(s.acme)+"/account/security", nil)
+	_, page = pc.do("POST", s.a.issuer(s.acme)+"/account/totp", url.Values{"_csrf": {fields(page).Get("_csrf")}})
 	totp := factorID.FindStringSubmatch(page)
 	if totp == nil {
 		t.Fatalf("no pending authenticator:\n%.500s", page)
 	}
-	api := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:users")}
+	api := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.acme, "admin:users")}
 	_, _, list := api.call("GET", "/sessions?user_id="+userID, nil)
 	sessions, _ := list["sessions"].([]any)
 	if len(sessions) != 1 {
@@ -59,10 +60,10 @@ func TestDashboardIsolation(t *testing.T) {
 	values := map[string]string{"clients": app.ID, "users": userID, "sessions": sessionID, "scopes": "read:documents", "consents": app.ID,
 		"operators": op.UserID, "factors": totp[1]}
 	param := regexp.MustCompile(`/([a-z]+)/:[a-z]+`)
-	secrets := []string{app.ID, userID, sessionID, "zoe@example.com", "Secret App", "ops@acme.example", totp[1]}
+	secrets := []string{app.ID, userID, sessionID, "zoe@example.com", "Secret App", ownerEmail, totp[1]}
 
-	if _, home := stranger.get("/"); strings.Contains(home, "acme-test") {
-		t.Fatal("the stranger's switcher lists acme-test")
+	if _, home := stranger.get("/"); strings.Contains(home, s.acme) {
+		t.Fatal("the stranger's switcher lists "+s.acme)
 	}
 	before := eventCount(t, s)
 	routes := dashboard.EnvironmentRoutes()
@@ -70,7 +71,7 @@ func TestDashboardIsolation(t *testing.T) {
 		t.Fatalf("only %d routes found", len(routes))
 	}
 	for _, r := range routes {
-		path := strings.Replace(r.Path, ":env", "acme-test", 1)
+		path := strings.Replace(r.Path, ":env", s.acme, 1)
 		path = param.ReplaceAllStringFunc(path, func(m string) string {
 			seg := param.FindStringSubmatch(m)[1]
 			v, ok := values[seg]
@@ -105,10 +106,10 @@ func TestDashboardIsolation(t *testing.T) {
 	// CSRF: the owner's own forms are refused without the token or from another origin.
 	for name, req := range map[string]func() (*http.Response, string){
 		"no token": func() (*http.Response, string) {
-			return owner.do("POST", "/e/acme-test/scopes", url.Values{"name": {"x:y"}, "description": {"x"}})
+			return owner.do("POST", "/e/"+s.acme+"/scopes", url.Values{"name": {"x:y"}, "description": {"x"}})
 		},
 		"other origin": func() (*http.Response, string) {
-			req, _ := http.NewRequest("POST", owner.base+"/e/acme-test/scopes", strings.NewReader(url.Values{"_csrf": {owner.csrf},
+			req, _ := http.NewRequest("POST", owner.base+"/e/"+s.acme+"/scopes", strings.NewReader(url.Values{"_csrf": {owner.csrf},
 				"name": {"x:y"}, "description": {"x"}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Origin", "https://evil.example.com")

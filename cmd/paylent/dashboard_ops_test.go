@@ -52,19 +52,19 @@ func newestFirst(ps []int64) bool {
 // newer matching events. The Management API reads newest first too (order=newest).
 func TestDashboardAudit(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	email, pw := s.operator(t, "acme", "ops@acme.example")
+	s := sharedOne(t)
+	email, pw := s.operator(t, s.account, "ops@acme.example")
 	d := newDash(t, s.a)
 	d.signIn(email, pw)
-	alice := s.userJSON(t, "acme-test", "alice@example.com", "Alice")
-	s.userJSON(t, "other-env", "eve@other.example", "Eve")
-	if resp, page := d.post("/e/acme-test/clients", url.Values{"name": {"Audit App"}, "type": {"public"},
+	alice := s.userJSON(t, s.acme, "alice@example.com", "Alice")
+	s.userJSON(t, s.other, "eve@other.example", "Eve")
+	if resp, page := d.post("/e/"+s.acme+"/clients", url.Values{"name": {"Audit App"}, "type": {"public"},
 		"grant_types": {"authorization_code"}, "redirect_uris": {"http://localhost:3000/cb"}, "scopes": {"openid"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create client: %d %s", resp.StatusCode, page)
 	}
-	bob := s.userJSON(t, "acme-test", "bob@example.com", "Bob")
+	bob := s.userJSON(t, s.acme, "bob@example.com", "Bob")
 
-	code, page := d.get("/e/acme-test/audit")
+	code, page := d.get("/e/"+s.acme+"/audit")
 	all := auditPositions(t, page)
 	if code != http.StatusOK || len(all) < 5 || !newestFirst(all) || !strings.Contains(page, `aria-current="page">Audit log`) {
 		t.Fatalf("audit page: %d, positions %v\n%s", code, all, page)
@@ -78,43 +78,43 @@ func TestDashboardAudit(t *testing.T) {
 	if strings.Contains(page, "argon2") || (strings.Contains(page, "private_key") && !strings.Contains(page, "private_key&#34;: &#34;(hidden)")) {
 		t.Error("the audit page shows a password hash or a private key")
 	}
-	for _, p := range []string{"/e/other-env/audit", "/e/other-env/audit/rows?after=0"} {
+	for _, p := range []string{"/e/"+s.other+"/audit", "/e/"+s.other+"/audit/rows?after=0"} {
 		if code, _ := d.get(p); code != http.StatusNotFound {
 			t.Errorf("%s for an operator of another account: %d", p, code)
 		}
 	}
-	checkAuditFilters(t, d, alice, bob)
-	api := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:read admin:write")}
+	checkAuditFilters(t, d, s.acme, alice, bob)
+	api := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.acme, "admin:read admin:write")}
 	checkAuditPaging(t, d, api)
 	checkAuditRows(t, s, d)
 	t.Run("ManagementAPINewestFirst", func(t *testing.T) { checkAuditNewest(t, api) })
 }
 
 // checkAuditFilters: each filter narrows the page; bad values are refused naming the field.
-func checkAuditFilters(t *testing.T, d *dash, alice, bob string) {
+func checkAuditFilters(t *testing.T, d *dash, env, alice, bob string) {
 	t.Helper()
-	_, page := d.get("/e/acme-test/audit?type=user.created")
+	_, page := d.get("/e/"+env+"/audit?type=user.created")
 	if ps := auditPositions(t, page); len(ps) != 2 || !newestFirst(ps) || strings.Count(page, "<code>user.created</code>") != 2 {
 		t.Errorf("type=user.created: positions %v", ps)
 	}
-	_, page = d.get("/e/acme-test/audit?subject=" + bob)
+	_, page = d.get("/e/"+env+"/audit?subject=" + bob)
 	if ps := auditPositions(t, page); len(ps) == 0 || strings.Contains(page, alice) {
 		t.Errorf("subject=bob: positions %v, alice's events shown: %v", ps, strings.Contains(page, alice))
 	}
-	_, page = d.get("/e/acme-test/audit?type=client.registered")
+	_, page = d.get("/e/"+env+"/audit?type=client.registered")
 	m := auditOperator.FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("client.registered by the operator not shown:\n%s", page)
 	}
-	_, page = d.get("/e/acme-test/audit?actor=" + url.QueryEscape(m[1]))
+	_, page = d.get("/e/"+env+"/audit?actor=" + url.QueryEscape(m[1]))
 	if ps := auditPositions(t, page); len(ps) != 1 || !strings.Contains(page, "<code>client.registered</code>") || strings.Contains(page, "<code>user.created</code>") {
 		t.Errorf("actor=%s: %v", m[1], ps)
 	}
-	if _, page = d.get("/e/acme-test/audit?from=2000-01-01T00:00&type=user.created"); len(auditPositions(t, page)) != 2 ||
+	if _, page = d.get("/e/"+env+"/audit?from=2000-01-01T00:00&type=user.created"); len(auditPositions(t, page)) != 2 ||
 		!strings.Contains(page, `value="2000-01-01T00:00:00"`) {
 		t.Error("a datetime-local from= is not applied or not kept in the form")
 	}
-	if _, page = d.get("/e/acme-test/audit?to=2000-01-01T00:00:00Z"); len(auditPositions(t, page)) != 0 || !strings.Contains(page, "No events match") {
+	if _, page = d.get("/e/"+env+"/audit?to=2000-01-01T00:00:00Z"); len(auditPositions(t, page)) != 0 || !strings.Contains(page, "No events match") {
 		t.Error("to= in the past still shows events")
 	}
 	for q, want := range map[string]string{
@@ -123,7 +123,7 @@ func checkAuditFilters(t *testing.T, d *dash, alice, bob string) {
 		"type=" + strings.Repeat("x", 401): "type: must be at most 400 characters",
 		"from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z": "to: must not be before from",
 	} {
-		if code, page := d.get("/e/acme-test/audit?" + q); code != http.StatusBadRequest || !strings.Contains(page, want) {
+		if code, page := d.get("/e/"+env+"/audit?" + q); code != http.StatusBadRequest || !strings.Contains(page, want) {
 			t.Errorf("%s: %d, want 400 with %q", q[:min(len(q), 40)], code, want)
 		}
 	}
@@ -138,7 +138,7 @@ func checkAuditPaging(t *testing.T, d *dash, api *mgmtClient) {
 			t.Fatalf("create scope: %d %v", st, body)
 		}
 	}
-	_, first := d.get("/e/acme-test/audit?type=scope.")
+	_, first := d.get("/e/"+api.env+"/audit?type=scope.")
 	p1 := auditPositions(t, first)
 	older := auditOlder.FindStringSubmatch(first)
 	if len(p1) != 50 || !newestFirst(p1) || older == nil || !strings.Contains(first, "data-live=") {
@@ -156,13 +156,13 @@ func checkAuditPaging(t *testing.T, d *dash, api *mgmtClient) {
 // the newer events that match the filters, and a cursor past them.
 func checkAuditRows(t *testing.T, s *stack, d *dash) {
 	t.Helper()
-	_, page := d.get("/e/acme-test/audit?type=user.created")
+	_, page := d.get("/e/"+s.acme+"/audit?type=user.created")
 	after := auditAfter.FindStringSubmatch(page)
 	if after == nil {
 		t.Fatal("the newest page has no live cursor")
 	}
 	rows := func(q string) (string, string) {
-		resp, body := d.do("GET", "/e/acme-test/audit/rows?"+q, nil)
+		resp, body := d.do("GET", "/e/"+s.acme+"/audit/rows?"+q, nil)
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Audit-Cursor") == "" {
 			t.Fatalf("rows %s: %d %s", q, resp.StatusCode, body)
 		}
@@ -171,8 +171,8 @@ func checkAuditRows(t *testing.T, s *stack, d *dash) {
 	if _, body := rows("type=user.created&after=" + after[1]); len(auditPositions(t, body)) != 0 {
 		t.Errorf("rows after the newest: %s", body)
 	}
-	carol := s.userJSON(t, "acme-test", "carol@example.com", "Carol")
-	s.userJSON(t, "other-env", "mallory@other.example", "Mallory")
+	carol := s.userJSON(t, s.acme, "carol@example.com", "Carol")
+	s.userJSON(t, s.other, "mallory@other.example", "Mallory")
 	cursor, body := rows("type=user.created&after=" + after[1])
 	ps := auditPositions(t, body)
 	head, _ := strconv.ParseInt(after[1], 10, 64)
@@ -185,7 +185,7 @@ func checkAuditRows(t *testing.T, s *stack, d *dash) {
 	if _, body := rows("type=client.&after=" + after[1]); len(auditPositions(t, body)) != 0 {
 		t.Errorf("rows ignore the filter: %s", body)
 	}
-	if resp, _ := d.do("GET", "/e/acme-test/audit/rows?after=x", nil); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := d.do("GET", "/e/"+s.acme+"/audit/rows?after=x", nil); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("rows?after=x: %d", resp.StatusCode)
 	}
 }
@@ -231,12 +231,12 @@ func checkAuditNewest(t *testing.T, api *mgmtClient) {
 // is refused with the field's name; key rotation adds a key to the JWKS.
 func TestDashboardSettings(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
-	email, pw := s.operator(t, "acme", "ops@acme.example")
+	s := sharedStack(t)
+	email, pw := s.operator(t, s.account, "ops@acme.example")
 	d := newDash(t, s.a)
 	d.signIn(email, pw)
-	code, page := d.get("/e/acme-test/settings")
-	issuer := s.a.issuer("acme-test")
+	code, page := d.get("/e/"+s.acme+"/settings")
+	issuer := s.a.issuer(s.acme)
 	if code != http.StatusOK || !strings.Contains(page, issuer+"/.well-known/openid-configuration") ||
 		!strings.Contains(page, ">primary<") || !strings.Contains(page, ">next<") || !strings.Contains(page, `value="3600"`) {
 		t.Fatalf("settings page: %d\n%s", code, page)
@@ -257,8 +257,8 @@ func TestDashboardSettings(t *testing.T) {
 		}
 		return f
 	}
-	checkSettingsRefused(t, d, with)
-	resp, page := d.post("/e/acme-test/settings", form)
+	checkSettingsRefused(t, d, s.acme, with)
+	resp, page := d.post("/e/"+s.acme+"/settings", form)
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "ok=settings-saved") {
 		t.Fatalf("save settings: %d %s", resp.StatusCode, page)
 	}
@@ -266,25 +266,25 @@ func TestDashboardSettings(t *testing.T) {
 		!strings.Contains(page, "15 minutes") {
 		t.Errorf("after saving:\n%s", page)
 	}
-	if resp, _ := d.post("/e/acme-test/settings", form); !strings.Contains(resp.Header.Get("Location"), "ok=settings-unchanged") {
+	if resp, _ := d.post("/e/"+s.acme+"/settings", form); !strings.Contains(resp.Header.Get("Location"), "ok=settings-unchanged") {
 		t.Errorf("saving the same settings again: %s", resp.Header.Get("Location"))
 	}
 	for _, inst := range []*instance{s.a, s.b} {
 		eventually(t, 5*time.Second, "display name on the login page", func() bool {
-			_, _, body := inst.getRaw("acme-test", "/login")
+			_, _, body := inst.getRaw(s.acme, "/login")
 			return strings.Contains(string(body), "Acme Docs (staging)")
 		})
 	}
-	app := s.client(t, "acme-test", "--name", "Worker", "--type", "confidential", "--grant", "client_credentials", "--scope", "read:documents")
-	if st, tok := s.b.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, app.ID, app.Secret); st != 200 || tok["expires_in"] != float64(900) {
+	app := s.client(t, s.acme, "--name", "Worker", "--type", "confidential", "--grant", "client_credentials", "--scope", "read:documents")
+	if st, tok := s.b.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, app.ID, app.Secret); st != 200 || tok["expires_in"] != float64(900) {
 		t.Errorf("token after the lifetime change: %d %v", st, tok)
 	}
 	// Unchecking the box closes registration.
-	if resp, _ := d.post("/e/acme-test/settings", with("registration_enabled", "")); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := d.post("/e/"+s.acme+"/settings", with("registration_enabled", "")); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("close registration: %d", resp.StatusCode)
 	}
 	eventually(t, 5*time.Second, "registration closed", func() bool {
-		st, _, _ := s.b.postRaw("acme-test", "/register", "application/json", `{"email":"late@example.com"}`, "", "")
+		st, _, _ := s.b.postRaw(s.acme, "/register", "application/json", `{"email":"late@example.com"}`, "", "")
 		return st == http.StatusForbidden
 	})
 	checkSettingsEvents(t, s)
@@ -292,18 +292,18 @@ func TestDashboardSettings(t *testing.T) {
 }
 
 // checkSettingsRefused: bad numbers are refused naming the field, keeping what was typed.
-func checkSettingsRefused(t *testing.T, d *dash, with func(k, v string) url.Values) {
+func checkSettingsRefused(t *testing.T, d *dash, env string, with func(k, v string) url.Values) {
 	t.Helper()
 	for field, want := range map[string]string{
 		"abc": "access token lifetime: must be a whole number",
 		"10":  "access token lifetime: must be between 60 and 86400 seconds",
 	} {
-		resp, page := d.post("/e/acme-test/settings", with("access_token_lifetime", field))
+		resp, page := d.post("/e/"+env+"/settings", with("access_token_lifetime", field))
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, want) || !strings.Contains(page, `value="Acme Docs (staging)"`) {
 			t.Errorf("access_token_lifetime=%s: %d, want 400 with %q and the typed values", field, resp.StatusCode, want)
 		}
 	}
-	if resp, _ := d.post("/e/acme-test/settings", with("token_window", "99999999999")); resp.StatusCode != http.StatusBadRequest {
+	if resp, _ := d.post("/e/"+env+"/settings", with("token_window", "99999999999")); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a huge window: %d", resp.StatusCode)
 	}
 }
@@ -312,8 +312,8 @@ func checkSettingsRefused(t *testing.T, d *dash, with func(k, v string) url.Valu
 // until its tokens expire); another account's environment is out of reach.
 func checkKeyRotation(t *testing.T, s *stack, d *dash) {
 	t.Helper()
-	before := jwksCount(t, s.a)
-	resp, page := d.post("/e/acme-test/settings/keys/rotate", nil)
+	before := jwksCount(t, s.a, s.acme)
+	resp, page := d.post("/e/"+s.acme+"/settings/keys/rotate", nil)
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "ok=keys-rotated") {
 		t.Fatalf("rotate keys: %d %s", resp.StatusCode, page)
 	}
@@ -321,12 +321,12 @@ func checkKeyRotation(t *testing.T, s *stack, d *dash) {
 		t.Errorf("after rotating:\n%s", page)
 	}
 	for _, inst := range []*instance{s.a, s.b} {
-		eventually(t, 5*time.Second, "a key more in the JWKS", func() bool { return jwksCount(t, inst) == before+1 })
+		eventually(t, 5*time.Second, "a key more in the JWKS", func() bool { return jwksCount(t, inst, s.acme) == before+1 })
 	}
-	if out := s.run(t, "events", "--env", "acme-test"); !strings.Contains(out, `"type":"signing_key.promoted"`) {
+	if out := s.run(t, "events", "--env", s.acme); !strings.Contains(out, `"type":"signing_key.promoted"`) {
 		t.Error("no signing_key.promoted event")
 	}
-	if resp, _ := d.post("/e/other-env/settings/keys/rotate", nil); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := d.post("/e/"+s.other+"/settings/keys/rotate", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("rotating another account's keys: %d", resp.StatusCode)
 	}
 }
@@ -336,7 +336,7 @@ func checkKeyRotation(t *testing.T, s *stack, d *dash) {
 func checkSettingsEvents(t *testing.T, s *stack) {
 	t.Helper()
 	n := 0
-	for _, line := range strings.Split(strings.TrimSpace(s.run(t, "events", "--env", "acme-test")), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(s.run(t, "events", "--env", s.acme)), "\n") {
 		var ev struct {
 			Type  string `json:"type"`
 			Actor struct {
@@ -356,9 +356,9 @@ func checkSettingsEvents(t *testing.T, s *stack) {
 	}
 }
 
-func jwksCount(t *testing.T, inst *instance) int {
+func jwksCount(t *testing.T, inst *instance, env string) int {
 	t.Helper()
-	_, body := inst.get(inst.host("acme-test"), "/.well-known/jwks.json")
+	_, body := inst.get(inst.host(env), "/.well-known/jwks.json")
 	keys, _ := body["keys"].([]any)
 	return len(keys)
 }
@@ -367,8 +367,8 @@ func jwksCount(t *testing.T, inst *instance) int {
 // another environment's.
 func TestDashboardMailbox(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
-	for env, addr := range map[string]string{"acme-test": "newbie@example.com", "other-env": "stranger@other.example"} {
+	s := sharedStack(t)
+	for env, addr := range map[string]string{s.acme: "newbie@example.com", s.other: "stranger@other.example"} {
 		if st, _, body := s.a.postRaw(env, "/register", "application/json", `{"email":"`+addr+`"}`, "", ""); st != http.StatusAccepted {
 			t.Fatalf("register %s at %s: %d %s", addr, env, st, body)
 		}
@@ -397,26 +397,26 @@ func TestDashboardMailbox(t *testing.T) {
 		}
 		return false
 	})
-	acme, pw := s.operator(t, "acme", "ops@acme.example")
+	acme, pw := s.operator(t, s.account, "ops@acme.example")
 	d := dashOn(t, inst)
 	d.signIn(acme, pw)
-	st, page := d.get("/e/acme-test/mailbox")
+	st, page := d.get("/e/"+s.acme+"/mailbox")
 	if st != http.StatusOK || !strings.Contains(page, "newbie@example.com") || !strings.Contains(page, "Your code is "+code) ||
-		!strings.Contains(page, `href="/e/acme-test/mailbox" aria-current="page"`) {
+		!strings.Contains(page, `href="/e/`+s.acme+`/mailbox" aria-current="page"`) {
 		t.Fatalf("acme's mailbox: %d\n%s", st, page)
 	}
 	if strings.Contains(page, "stranger@other.example") {
-		t.Error("acme's mailbox shows other-env's mail")
+		t.Error("acme's mailbox shows "+s.other+"'s mail")
 	}
-	if st, _ := d.get("/e/other-env/mailbox"); st != http.StatusNotFound {
+	if st, _ := d.get("/e/"+s.other+"/mailbox"); st != http.StatusNotFound {
 		t.Errorf("another account's mailbox: %d", st)
 	}
-	other, pw := s.operator(t, "other", "ops@other.example")
+	other, pw := s.operator(t, s.otherAccount, "ops@other.example")
 	o := dashOn(t, inst)
 	o.signIn(other, pw)
-	if st, page := o.get("/e/other-env/mailbox"); st != http.StatusOK || !strings.Contains(page, "stranger@other.example") ||
+	if st, page := o.get("/e/"+s.other+"/mailbox"); st != http.StatusOK || !strings.Contains(page, "stranger@other.example") ||
 		strings.Contains(page, "newbie@example.com") || strings.Contains(page, code) {
-		t.Errorf("other-env's mailbox: %d\n%s", st, page)
+		t.Errorf(s.other+"'s mailbox: %d\n%s", st, page)
 	}
 }
 
@@ -439,9 +439,9 @@ func dashOn(t *testing.T, inst *instance) *dash {
 // place. The pages are photographed into artifacts/dashboard-ops for a person to check.
 func TestDashboardAuditLive(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	email, password := s.operator(t, "acme", "ops@acme.example")
-	s.a.postRaw("acme-test", "/register", "application/json", `{"email":"newbie@example.com"}`, "", "")
+	s := sharedOne(t)
+	email, password := s.operator(t, s.account, "ops@acme.example")
+	s.a.postRaw(s.acme, "/register", "application/json", `{"email":"newbie@example.com"}`, "", "")
 	dashURL := s.a.dashboardURL()
 	ctx := browser(t)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
@@ -452,11 +452,11 @@ func TestDashboardAuditLive(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#email")), chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password), chromedp.Click(chromedp.CSS("button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#register-application"))) // first-party: no consent step
-	run(t, ctx, chromedp.Navigate(dashURL+"/e/acme-test/audit"), chromedp.WaitVisible(chromedp.CSS("#audit-live")))
+	run(t, ctx, chromedp.Navigate(dashURL+"/e/"+s.acme+"/audit"), chromedp.WaitVisible(chromedp.CSS("#audit-live")))
 	first := eval[string](t, ctx, `document.querySelector("#audit-rows tr").id`)
-	id := s.userJSON(t, "acme-test", "live@example.com", "Live")
+	id := s.userJSON(t, s.acme, "live@example.com", "Live")
 	eventually(t, 10*time.Second, "the new user's events on top", func() bool {
-		return eval[bool](t, ctx, `Array.from(document.querySelectorAll("#audit-rows tr.fresh")).some(tr => tr.textContent.includes("user/acme-test/`+id+`"))`)
+		return eval[bool](t, ctx, `Array.from(document.querySelectorAll("#audit-rows tr.fresh")).some(tr => tr.textContent.includes("user/`+s.acme+`/`+id+`"))`)
 	})
 	if got := eval[string](t, ctx, `document.querySelector("#audit-rows tr:first-child").id`); got == first ||
 		!strings.Contains(text(ctx, "#audit-live"), "new event") {
@@ -477,11 +477,11 @@ func TestDashboardAuditLive(t *testing.T) {
 	}
 	sh.shot("audit")
 	for _, section := range []string{"settings", "mailbox"} {
-		run(t, ctx, chromedp.Navigate(dashURL+"/e/acme-test/"+section), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		run(t, ctx, chromedp.Navigate(dashURL+"/e/"+s.acme+"/"+section), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		sh.shot(section)
 	}
 	run(t, ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(dashURL+"/e/acme-test/audit"), chromedp.WaitVisible(chromedp.CSS("#audit")))
+		chromedp.Navigate(dashURL+"/e/"+s.acme+"/audit"), chromedp.WaitVisible(chromedp.CSS("#audit")))
 	sh.shot("phone-audit")
 	if w := eval[float64](t, ctx, "document.documentElement.scrollWidth"); w > 390 {
 		t.Errorf("the audit page scrolls sideways on a phone: %v px wide", w)

@@ -63,7 +63,7 @@ func expectPost(t *testing.T, d *dash, path string, form url.Values, status int)
 
 // signedInDash is an operator of acme signed in to the dashboard on instance a.
 func signedInDash(t *testing.T, s *stack) *dash {
-	email, pw := s.operator(t, "acme", "ops@acme.example")
+	email, pw := s.operator(t, s.account, "ops@acme.example")
 	d := newDash(t, s.a)
 	d.signIn(email, pw)
 	return d
@@ -74,14 +74,14 @@ func signedInDash(t *testing.T, s *stack) *dash {
 // confirmation.
 func TestDashboardScopes(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	s.run(t, "apis", "create", "--env", "acme-test", "--identifier", "https://docs.example.com", "--name", "Documents API")
+	s := sharedOne(t)
+	s.run(t, "apis", "create", "--env", s.acme, "--identifier", "https://docs.example.com", "--name", "Documents API")
 	d := signedInDash(t, s)
-	const base = "/e/acme-test/scopes"
+	base := "/e/"+s.acme+"/scopes"
 
 	code, page := d.get(base)
 	if code != http.StatusOK || !strings.Contains(page, `id="scopes"`) || !strings.Contains(page, `id="create-scope"`) ||
-		!strings.Contains(page, `<a href="/e/acme-test/scopes" aria-current="page">`) {
+		!strings.Contains(page, `<a href="/e/`+s.acme+`/scopes" aria-current="page">`) {
 		t.Fatalf("scopes page: %d\n%s", code, page)
 	}
 	openid := rowOf(page, "<code>openid</code>")
@@ -131,7 +131,7 @@ func TestDashboardScopes(t *testing.T) {
 	}
 	expectPost(t, d, base+"/export:reports/delete", nil, http.StatusNotFound)
 
-	events := peopleEvents(t, s, "acme-test")
+	events := peopleEvents(t, s, s.acme)
 	if byOperator(t, events, "scope.deleted") != 1 {
 		t.Error("scope.deleted not recorded once")
 	}
@@ -153,11 +153,11 @@ func TestDashboardScopes(t *testing.T) {
 // page through, rename, disable and enable, delete after a confirmation.
 func TestDashboardUsers(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
+	s := sharedOne(t)
 	d := signedInDash(t, s)
-	const base = "/e/acme-test/users"
+	base := "/e/"+s.acme+"/users"
 	if code, page := d.get(base); code != http.StatusOK || !strings.Contains(page, `id="create-user"`) ||
-		!strings.Contains(page, `<a href="/e/acme-test/users" aria-current="page">`) {
+		!strings.Contains(page, `<a href="/e/`+s.acme+`/users" aria-current="page">`) {
 		t.Fatalf("users page: %d\n%s", code, page)
 	}
 	if code, page := d.get(base + "/new"); code != http.StatusOK || !strings.Contains(page, `id="password"`) {
@@ -235,13 +235,13 @@ func TestDashboardUsers(t *testing.T) {
 		t.Errorf("deleted user's page: %d", code)
 	}
 
-	events := peopleEvents(t, s, "acme-test")
+	events := peopleEvents(t, s, s.acme)
 	for typ, want := range map[string]int{"user.created": 4, "user.updated": 1, "user.disabled": 1, "user.enabled": 1, "user.deleted": 1} {
 		if n := byOperator(t, events, typ); n != want {
 			t.Errorf("%d %s events, want %d", n, typ, want)
 		}
 	}
-	if out := s.run(t, "events", "--env", "acme-test"); strings.Contains(out, pw) {
+	if out := s.run(t, "events", "--env", s.acme); strings.Contains(out, pw) {
 		t.Error("a password reached the event log")
 	}
 }
@@ -251,17 +251,17 @@ func TestDashboardUsers(t *testing.T) {
 // The user's page lists the session and the consent, and revokes the consent.
 func TestDashboardSessions(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := sharedStack(t)
 	const cb = "https://app.example.com/cb"
-	app := s.client(t, "acme-test", "--name", "Reports App", "--type", "public", "--grant", "authorization_code",
+	app := s.client(t, s.acme, "--name", "Reports App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", cb, "--scope", "openid")
-	uid := s.userJSON(t, "acme-test", "sam@example.com", "Sam")
-	s.userJSON(t, "acme-test", "ann@example.com", "Ann")
+	uid := s.userJSON(t, s.acme, "sam@example.com", "Sam")
+	s.userJSON(t, s.acme, "ann@example.com", "Ann")
 	d := signedInDash(t, s)
 
 	// Sam signs in to the app in a browser (its user agent is recognizable).
 	const ua = "PeopleTest/1.0 (dashboard sessions)"
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 	pc := newPageClient(t, issuer)
 	authorize := func() (*http.Response, string) {
 		return pc.do("GET", authorizeURL(s, app.ID, cb, "openid", "st", newPKCE()), nil, "User-Agent", ua)
@@ -287,28 +287,28 @@ func TestDashboardSessions(t *testing.T) {
 	// The Sessions page: active by default, with user, IP, user agent and status.
 	var row string
 	eventually(t, 5*time.Second, "session listed", func() bool {
-		_, page := d.get("/e/acme-test/sessions")
+		_, page := d.get("/e/"+s.acme+"/sessions")
 		row = rowOf(page, ">sam@example.com</a>")
 		return row != ""
 	})
 	if !strings.Contains(row, "<code>127.0.0.1</code>") || !strings.Contains(row, ua) || !strings.Contains(row, `class="tag good">active<`) {
 		t.Fatalf("session row: %s", row)
 	}
-	m := regexp.MustCompile(`action="(/e/acme-test/sessions/([^/"]+)/revoke)"`).FindStringSubmatch(row)
+	m := regexp.MustCompile(`action="(/e/`+s.acme+`/sessions/([^/"]+)/revoke)"`).FindStringSubmatch(row)
 	if m == nil {
 		t.Fatalf("no revoke form: %s", row)
 	}
-	_, page = d.get("/e/acme-test/sessions?user=ann@example.com")
-	if !strings.Contains(page, `id="no-sessions"`) || !strings.Contains(page, `<a href="/e/acme-test/sessions" aria-current="page">`) {
+	_, page = d.get("/e/"+s.acme+"/sessions?user=ann@example.com")
+	if !strings.Contains(page, `id="no-sessions"`) || !strings.Contains(page, `<a href="/e/`+s.acme+`/sessions" aria-current="page">`) {
 		t.Error("filter by another user shows sessions")
 	}
-	if _, page := d.get("/e/acme-test/sessions?user=nobody@example.com"); !strings.Contains(page, "No user of this environment has the address") {
+	if _, page := d.get("/e/"+s.acme+"/sessions?user=nobody@example.com"); !strings.Contains(page, "No user of this environment has the address") {
 		t.Error("an unknown user's filter is not explained")
 	}
 
 	// Revoke it (coming back to the filtered page): listed as revoked under "all", gone from
 	// the active ones, and Sam's browser must sign in again.
-	back := "/e/acme-test/sessions?user=sam%40example.com"
+	back := "/e/"+s.acme+"/sessions?user=sam%40example.com"
 	resp, _ = expectPost(t, d, m[1], url.Values{"back": {back}}, http.StatusSeeOther)
 	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, back+"&ok=") {
 		t.Errorf("after revoke: %q", loc)
@@ -317,7 +317,7 @@ func TestDashboardSessions(t *testing.T) {
 	if !strings.Contains(page, "Session revoked") || !strings.Contains(page, `id="no-sessions"`) {
 		t.Errorf("the revoked session is still active:\n%s", page)
 	}
-	_, page = d.get("/e/acme-test/sessions?show=all&user=sam@example.com")
+	_, page = d.get("/e/"+s.acme+"/sessions?show=all&user=sam@example.com")
 	if row := rowOf(page, "<code>127.0.0.1</code>"); !strings.Contains(row, `class="tag bad">revoked<`) || strings.Contains(row, "/revoke") {
 		t.Errorf("revoked row: %s", row)
 	}
@@ -326,25 +326,25 @@ func TestDashboardSessions(t *testing.T) {
 	}
 	// A "back" that leaves the environment is not followed.
 	sid := m[2]
-	if resp, _ := expectPost(t, d, m[1], url.Values{"back": {"//evil.example.com/x"}}, http.StatusSeeOther); !strings.HasPrefix(resp.Header.Get("Location"), "/e/acme-test/sessions?ok=") {
+	if resp, _ := expectPost(t, d, m[1], url.Values{"back": {"//evil.example.com/x"}}, http.StatusSeeOther); !strings.HasPrefix(resp.Header.Get("Location"), "/e/"+s.acme+"/sessions?ok=") {
 		t.Errorf("revoke went back to %q", resp.Header.Get("Location"))
 	}
-	expectPost(t, d, "/e/acme-test/sessions/no-such-session/revoke", nil, http.StatusNotFound)
+	expectPost(t, d, "/e/"+s.acme+"/sessions/no-such-session/revoke", nil, http.StatusNotFound)
 	if resp, _ := d.do("POST", d.base+m[1], url.Values{"_csrf": {"forged"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("revoke without the form token: %d", resp.StatusCode)
 	}
 
 	// Sam's page: the session (revoked) and the consent, which the operator revokes.
-	_, page = d.get("/e/acme-test/users/" + uid)
+	_, page = d.get("/e/"+s.acme+"/users/" + uid)
 	if !strings.Contains(page, `id="session-`+sid+`"`) || !strings.Contains(page, "Reports App") || !strings.Contains(page, `id="consents"`) {
 		t.Fatalf("user page lacks session or consent:\n%s", page)
 	}
-	resp, _ = expectPost(t, d, "/e/acme-test/users/"+uid+"/consents/"+app.ID+"/revoke", nil, http.StatusSeeOther)
+	resp, _ = expectPost(t, d, "/e/"+s.acme+"/users/"+uid+"/consents/"+app.ID+"/revoke", nil, http.StatusSeeOther)
 	if _, page := d.get(resp.Header.Get("Location")); !strings.Contains(page, `id="no-consents"`) || !strings.Contains(page, "Consent revoked") {
 		t.Error("consent still listed")
 	}
 
-	events := peopleEvents(t, s, "acme-test")
+	events := peopleEvents(t, s, s.acme)
 	if n := byOperator(t, events, "consent.revoked"); n != 1 {
 		t.Errorf("%d consent.revoked", n)
 	}
@@ -362,21 +362,21 @@ func TestDashboardSessions(t *testing.T) {
 	}
 
 	// Any token of the environment, pasted on the Sessions page, is revoked.
-	backend := s.client(t, "acme-test", "--name", "Backend", "--type", "confidential", "--grant", "client_credentials")
-	_, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)
+	backend := s.client(t, s.acme, "--name", "Backend", "--type", "confidential", "--grant", "client_credentials")
+	_, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)
 	tok := body["access_token"].(string)
-	if _, page := d.get("/e/acme-test/sessions"); !strings.Contains(page, `id="revoke-token"`) {
+	if _, page := d.get("/e/"+s.acme+"/sessions"); !strings.Contains(page, `id="revoke-token"`) {
 		t.Fatal("no token revocation form on the Sessions page")
 	}
-	resp, _ = expectPost(t, d, "/e/acme-test/tokens/revoke", url.Values{"token": {tok}}, http.StatusSeeOther)
+	resp, _ = expectPost(t, d, "/e/"+s.acme+"/tokens/revoke", url.Values{"token": {tok}}, http.StatusSeeOther)
 	if _, page := d.get(resp.Header.Get("Location")); !strings.Contains(page, "Token revoked") || strings.Contains(page, tok) {
 		t.Error("the token's revocation is not confirmed, or the page shows the token")
 	}
-	if _, intro := s.b.post("acme-test", "/oauth/introspect", url.Values{"token": {tok}}, backend.ID, backend.Secret); intro["active"] != false {
+	if _, intro := s.b.post(s.acme, "/oauth/introspect", url.Values{"token": {tok}}, backend.ID, backend.Secret); intro["active"] != false {
 		t.Errorf("a token revoked in the dashboard is active: %v", intro)
 	}
-	expectPost(t, d, "/e/acme-test/tokens/revoke", url.Values{"jti": {"no-such-token"}}, http.StatusNotFound)
-	expectPost(t, d, "/e/acme-test/tokens/revoke", url.Values{}, http.StatusBadRequest)
+	expectPost(t, d, "/e/"+s.acme+"/tokens/revoke", url.Values{"jti": {"no-such-token"}}, http.StatusNotFound)
+	expectPost(t, d, "/e/"+s.acme+"/tokens/revoke", url.Values{}, http.StatusBadRequest)
 }
 
 // rowOf returns the table row of page that contains needle ("" if none).

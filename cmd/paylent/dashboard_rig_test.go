@@ -16,6 +16,9 @@ import (
 // operator makes an operator of account with the CLI and returns their credentials.
 func (s *stack) operator(t *testing.T, account, email string) (string, string) {
 	t.Helper()
+	if s.seq != 0 { // the shared stack's operators are users of one environment
+		email = strings.Replace(email, "@", fmt.Sprintf("@t%d.", s.seq), 1)
+	}
 	out := s.run(t, "operators", "create", "--account", account, "--email", email, "--name", "Operator of "+account, "--json")
 	var r struct {
 		UserID   string `json:"user_id"`

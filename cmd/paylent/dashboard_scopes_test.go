@@ -14,9 +14,9 @@ import (
 // is allowed for it; the app may then ask users for it at the authorization endpoint.
 func TestDashboardScopesForApps(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
+	s := sharedOne(t)
 	d := signedInDash(t, s)
-	const clients, scopes = "/e/acme-test/clients", "/e/acme-test/scopes"
+	clients, scopes := "/e/"+s.acme+"/clients", "/e/"+s.acme+"/scopes"
 
 	// Scopes first: the form ticks read:documents, which exists.
 	_, page := d.get(clients + "/new")
@@ -67,7 +67,7 @@ func TestDashboardScopesForApps(t *testing.T) {
 	q := url.Values{"response_type": {"code"}, "client_id": {web}, "redirect_uri": {"http://localhost:3000/callback"},
 		"scope": {"openid profile edit:notes"}, "state": {"s"}, "code_challenge": {strings.Repeat("a", 43)},
 		"code_challenge_method": {"S256"}}
-	resp, page = d.do("GET", "http://"+s.a.host("acme-test")+"/oauth/authorize?"+q.Encode(), nil)
+	resp, page = d.do("GET", "http://"+s.a.host(s.acme)+"/oauth/authorize?"+q.Encode(), nil)
 	if loc := resp.Header.Get("Location"); strings.Contains(loc, "error=") || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther) {
 		t.Errorf("authorize: %d %s\n%.300s", resp.StatusCode, loc, page)
 	}

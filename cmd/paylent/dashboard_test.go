@@ -11,27 +11,27 @@ import (
 // environments only.
 func TestDashboardSignIn(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
-	email, password := s.operator(t, "acme", "ops@acme.example")
+	s := sharedStack(t)
+	email, password := s.operator(t, s.account, "ops@acme.example")
 	d := newDash(t, s.a)
 	if code, page := d.get("/"); code != http.StatusOK || !strings.Contains(page, `id="signin"`) {
 		t.Fatalf("signed out home: %d", code)
 	}
-	if resp, _ := d.do("GET", "/e/acme-test/clients", nil); resp.StatusCode != http.StatusSeeOther ||
+	if resp, _ := d.do("GET", "/e/"+s.acme+"/clients", nil); resp.StatusCode != http.StatusSeeOther ||
 		!strings.HasPrefix(resp.Header.Get("Location"), "/login?return=") {
 		t.Fatalf("a page asks to sign in first: %d %v", resp.StatusCode, resp.Header)
 	}
 	d.signIn(email, password)
 	code, page := d.get("/")
-	if code != http.StatusOK || !strings.Contains(page, "acme-test") || strings.Contains(page, "other-env") {
+	if code != http.StatusOK || !strings.Contains(page, s.acme) || strings.Contains(page, s.other) {
 		t.Fatalf("home after sign-in: %d\n%s", code, page)
 	}
 	// The sign-in holds on the other instance too (stateless cookie, shared sessions).
 	d.via(s.b)
-	if code, _ := d.get("/e/acme-test/clients"); code != http.StatusOK {
+	if code, _ := d.get("/e/"+s.acme+"/clients"); code != http.StatusOK {
 		t.Fatalf("other instance: %d", code)
 	}
-	if code, _ := d.get("/e/other-env/clients"); code != http.StatusNotFound {
+	if code, _ := d.get("/e/"+s.other+"/clients"); code != http.StatusNotFound {
 		t.Fatalf("another account's environment: %d", code)
 	}
 	// Sign out: the dashboard forgets the sign-in and the operators' session ends.
@@ -43,7 +43,7 @@ func TestDashboardSignIn(t *testing.T) {
 	if loc, _ := url.Parse(resp.Header.Get("Location")); loc == nil || loc.Path != "/signed-out" {
 		t.Fatalf("end session: %d %v", resp.StatusCode, resp.Header)
 	}
-	if resp, _ := d.do("GET", "/e/acme-test/clients", nil); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := d.do("GET", "/e/"+s.acme+"/clients", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after sign-out: %d", resp.StatusCode)
 	}
 }
@@ -53,7 +53,7 @@ func TestDashboardSignIn(t *testing.T) {
 func TestDashboardBehindTLS(t *testing.T) {
 	t.Parallel()
 	s := startOne(t, "PAYLENT_PUBLIC_SCHEME=https")
-	email, password := s.operator(t, "acme", "ops@acme.example")
+	email, password := s.operator(t, s.account, "ops@acme.example")
 	d := newDash(t, s.a)
 	d.base = "https://dashboard." + s.a.domain
 	resp, _ := d.do("GET", "/login", nil)
@@ -67,7 +67,7 @@ func TestDashboardBehindTLS(t *testing.T) {
 		t.Fatalf("authorization request: %q", loc)
 	}
 	d.signIn(email, password)
-	if code, page := d.get("/e/acme-test/clients"); code != http.StatusOK || !strings.Contains(page, "Register Application") {
+	if code, page := d.get("/e/"+s.acme+"/clients"); code != http.StatusOK || !strings.Contains(page, "Register Application") {
 		t.Fatalf("after sign-in over https: %d", code)
 	}
 }

@@ -38,11 +38,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	defer os.RemoveAll(dir)
-	pgtest.Main(m)
+	pgtest.Main(m, stopShared)
 }
 
 // freePort is a port below the ephemeral range that was free a moment ago (internal/ports).
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	p, err := ports.Free()
 	if err != nil {
@@ -52,7 +52,7 @@ func freePort(t *testing.T) int {
 }
 
 // dataDir is a temporary directory the postgres user can reach (t.TempDir is 0700).
-func dataDir(t *testing.T) string {
+func dataDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "paylent-e2e-*")
 	if err != nil {
@@ -66,34 +66,42 @@ func dataDir(t *testing.T) string {
 }
 
 // instance is one `paylent serve` process.
+// A test's view of a shared instance is a copy with the test's t: everything else it
+// holds is shared (the process, its output).
 type instance struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	env     []string
 	port    int
 	domain  string
-	mu      sync.Mutex
-	out     bytes.Buffer
+	log     *processOutput
 	dataDir string
 	exited  chan error
 }
 
-func (i *instance) Write(p []byte) (int, error) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.out.Write(p)
+// processOutput is what a serve process printed.
+type processOutput struct {
+	mu  sync.Mutex
+	out bytes.Buffer
+}
+
+func (o *processOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.out.Write(p)
 }
 
 func (i *instance) output() string {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.out.String()
+	i.log.mu.Lock()
+	defer i.log.mu.Unlock()
+	return i.log.out.String()
 }
 
-func serve(t *testing.T, env []string) *instance {
+func serve(t testing.TB, env []string) *instance {
 	t.Helper()
 	port := freePort(t)
-	i := &instance{t: t, port: port, domain: fmt.Sprintf("localhost:%d", port), exited: make(chan error, 1)}
+	i := &instance{t: t, port: port, domain: fmt.Sprintf("localhost:%d", port), log: &processOutput{},
+		exited: make(chan error, 1)}
 	i.env = append(os.Environ(), append([]string{
 		fmt.Sprintf("PAYLENT_HTTP_ADDR=127.0.0.1:%d", port),
 		"PAYLENT_PUBLIC_DOMAIN=" + i.domain,
@@ -108,7 +116,7 @@ func serve(t *testing.T, env []string) *instance {
 	}
 	i.cmd = exec.Command(binary, "serve")
 	i.cmd.Env = i.env
-	i.cmd.Stdout, i.cmd.Stderr = i, i
+	i.cmd.Stdout, i.cmd.Stderr = i.log, i.log
 	if err := i.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +148,7 @@ func (i *instance) get(host, path string) (int, map[string]any) {
 func (i *instance) host(slug string) string { return slug + "." + i.domain }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(within); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -171,7 +179,7 @@ func (i *instance) stop() {
 }
 
 // cli runs a paylent command with the given environment and returns its exit code and output.
-func cli(t *testing.T, env []string, args ...string) (int, string, string) {
+func cli(t testing.TB, env []string, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)

@@ -21,18 +21,18 @@ import (
 // artifacts/dashboard-factors (docs/screenshots/dashboard-factors holds a copy).
 func TestSignUpPasskeyAndOperatorReset(t *testing.T) {
 	t.Parallel()
-	s := startOne(t) // one instance: its dev outbox has the passcode
+	s := sharedOne(t) // one instance: its dev outbox has the passcode
 	cb := newCallbackServer(t)
-	docs := s.client(t, "acme-test", "--name", "Documents App", "--type", "public", "--grant", "authorization_code",
+	docs := s.client(t, s.acme, "--name", "Documents App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", cb.url, "--scope", "openid")
-	opEmail, opPassword := s.operator(t, "acme", "operator@acme.example")
+	opEmail, opPassword := s.operator(t, s.account, "operator@acme.example")
 	ctx := browser(t)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatal(err)
 	}
 	user := &shooter{t: t, ctx: ctx, dir: artifacts(t, "passkeys"), n: 2} // after TestPasskeyInTheBrowser's two
 	sh := &shooter{t: t, ctx: ctx, dir: artifacts(t, "dashboard-factors")}
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		t.Fatalf("WebAuthn.enable: %v", err)
 	}
@@ -86,8 +86,8 @@ func TestSignUpPasskeyAndOperatorReset(t *testing.T) {
 	var userID string
 	cliJSON(t, s.cliEnv, &struct {
 		ID *string `json:"user_id"`
-	}{&userID}, "users", "get", "--env", "acme-test", "--email", "grace@example.com")
-	userPage := s.a.dashboardURL() + "/e/acme-test/users/" + userID
+	}{&userID}, "users", "get", "--env", s.acme, "--email", "grace@example.com")
+	userPage := s.a.dashboardURL() + "/e/"+s.acme+"/users/" + userID
 	run(t, ctx, chromedp.Navigate(userPage), chromedp.WaitVisible(chromedp.CSS("#factor-list")),
 		chromedp.ScrollIntoView(chromedp.CSS("#factors")))
 	list := text(ctx, "#factor-list")
@@ -119,7 +119,7 @@ func TestSignUpPasskeyAndOperatorReset(t *testing.T) {
 	}
 	sh.shot("password-page-reloaded")
 
-	run(t, ctx, chromedp.Navigate(s.a.dashboardURL()+"/e/acme-test/audit?type=session.started"), chromedp.WaitVisible(chromedp.CSS("#audit")))
+	run(t, ctx, chromedp.Navigate(s.a.dashboardURL()+"/e/"+s.acme+"/audit?type=session.started"), chromedp.WaitVisible(chromedp.CSS("#audit")))
 	rows := text(ctx, "#audit-rows")
 	for _, want := range []string{"signed in with password", "signed in with device-bound passkey (multi-factor)"} {
 		if !strings.Contains(rows, want) {
@@ -127,7 +127,7 @@ func TestSignUpPasskeyAndOperatorReset(t *testing.T) {
 		}
 	}
 	sh.shot("audit-sign-ins")
-	run(t, ctx, chromedp.Navigate(s.a.dashboardURL()+"/e/acme-test/audit?type=factor."), chromedp.WaitVisible(chromedp.CSS("#audit")))
+	run(t, ctx, chromedp.Navigate(s.a.dashboardURL()+"/e/"+s.acme+"/audit?type=factor."), chromedp.WaitVisible(chromedp.CSS("#audit")))
 	rows = text(ctx, "#audit-rows")
 	for _, want := range []string{"passkey registered", "signed in with a passkey", "authenticator app confirmed", "passkey removed by an operator (reset)"} {
 		if !strings.Contains(rows, want) {
@@ -137,7 +137,7 @@ func TestSignUpPasskeyAndOperatorReset(t *testing.T) {
 	sh.shot("audit-factors")
 
 	// The password is in no event and no log line; the user signs in with it.
-	events := s.run(t, "events", "--env", "acme-test")
+	events := s.run(t, "events", "--env", s.acme)
 	if strings.Contains(events, password) || strings.Contains(s.a.output(), password) {
 		t.Error("the generated password reached the events or the log")
 	}

@@ -12,7 +12,7 @@ import (
 // sets up an authenticator app on the way (the forced set-up after the password).
 func enrolAtSignIn(t *testing.T, s *stack, authorize string) {
 	t.Helper()
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 	pc := newPageClient(t, issuer)
 	resp, page := signInWithPassword(t, pc, authorize, issuer)
 	key, id := manualKey.FindStringSubmatch(page), factorID.FindStringSubmatch(page)
@@ -31,17 +31,17 @@ func enrolAtSignIn(t *testing.T, s *stack, authorize string) {
 // environment that is not there is exit 1 with its name, and the flags are exclusive.
 func TestCLIUserFactors(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	app := s.client(t, "acme-test", "--name", "App", "--type", "confidential", "--first-party", "--grant", "authorization_code",
+	s := sharedOne(t)
+	app := s.client(t, s.acme, "--name", "App", "--type", "confidential", "--first-party", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
-	userID := s.userJSON(t, "acme-test", "eve-target@example.com", "Target")
-	api := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:write")}
+	userID := s.userJSON(t, s.acme, "eve-target@example.com", "Target")
+	api := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.acme, "admin:write")}
 	if st, _, body := api.call("PATCH", "/settings", map[string]any{"require_second_factor": true}); st != http.StatusOK {
 		t.Fatalf("settings: %d %v", st, body)
 	}
-	authorize := s.a.issuer("acme-test") + "/oauth/authorize?" + url.Values{"response_type": {"code"}, "client_id": {app.ID},
+	authorize := s.a.issuer(s.acme) + "/oauth/authorize?" + url.Values{"response_type": {"code"}, "client_id": {app.ID},
 		"redirect_uri": {"https://app.example.com/cb"}, "scope": {"openid"}, "state": {"x"}}.Encode()
-	list := []string{"users", "factors", "list", "--env", "acme-test", "--email", "eve-target@example.com"}
+	list := []string{"users", "factors", "list", "--env", s.acme, "--email", "eve-target@example.com"}
 	if out := s.run(t, list...); !strings.Contains(out, "has no second factor or passkey") {
 		t.Errorf("no factor yet: %s", out)
 	}
@@ -65,17 +65,17 @@ func TestCLIUserFactors(t *testing.T) {
 		strings.Contains(strings.ToLower(out), "secret") || strings.Contains(out, "sealed:") {
 		t.Errorf("the table: %s", out)
 	}
-	notFound(t, s.cliEnv, `paylent users factors list: no user with email "eve-target@example.com" in environment "other-env"`,
-		"users", "factors", "list", "--env", "other-env", "--email", "eve-target@example.com")
-	notFound(t, s.cliEnv, `paylent users factors remove: no user "`+userID+`" in environment "other-env"`,
-		"users", "factors", "remove", "--env", "other-env", "--id", userID, "--all")
-	notFound(t, s.cliEnv, `no factor "totp-unknown" of user "`+userID+`" in environment "acme-test"`,
-		"users", "factors", "remove", "--env", "acme-test", "--id", userID, "--factor", "totp-unknown")
+	notFound(t, s.cliEnv, `paylent users factors list: no user with email "eve-target@example.com" in environment "`+s.other+`"`,
+		"users", "factors", "list", "--env", s.other, "--email", "eve-target@example.com")
+	notFound(t, s.cliEnv, `paylent users factors remove: no user "`+userID+`" in environment "`+s.other+`"`,
+		"users", "factors", "remove", "--env", s.other, "--id", userID, "--all")
+	notFound(t, s.cliEnv, `no factor "totp-unknown" of user "`+userID+`" in environment "`+s.acme+`"`,
+		"users", "factors", "remove", "--env", s.acme, "--id", userID, "--factor", "totp-unknown")
 	for _, args := range [][]string{
 		{"--id", userID},
 		{"--id", userID, "--factor", totpID, "--all"},
 	} {
-		if code, out, errOut := cli(t, s.cliEnv, append([]string{"users", "factors", "remove", "--env", "acme-test"}, args...)...); code != 2 ||
+		if code, out, errOut := cli(t, s.cliEnv, append([]string{"users", "factors", "remove", "--env", s.acme}, args...)...); code != 2 ||
 			!strings.Contains(errOut, "[factor all]") {
 			t.Errorf("remove %v: %d %s%s", args, code, out, errOut)
 		}
@@ -84,7 +84,7 @@ func TestCLIUserFactors(t *testing.T) {
 	var removed struct {
 		Removed []string `json:"removed"`
 	}
-	cliJSON(t, s.cliEnv, &removed, "users", "factors", "remove", "--env", "acme-test", "--id", userID, "--factor", totpID)
+	cliJSON(t, s.cliEnv, &removed, "users", "factors", "remove", "--env", s.acme, "--id", userID, "--factor", totpID)
 	if len(removed.Removed) != 1 || removed.Removed[0] != totpID {
 		t.Errorf("remove one: %+v", removed)
 	}
@@ -93,13 +93,13 @@ func TestCLIUserFactors(t *testing.T) {
 	}
 
 	enrolAtSignIn(t, s, authorize) // required again: a new authenticator
-	out := s.run(t, "users", "factors", "remove", "--env", "acme-test", "--email", "EVE-target@example.com", "--all")
+	out := s.run(t, "users", "factors", "remove", "--env", s.acme, "--email", "EVE-target@example.com", "--all")
 	if !strings.Contains(out, "removed 1 factor(s) of eve-target@example.com") {
 		t.Errorf("remove all: %s", out)
 	}
-	notFound(t, s.cliEnv, `no second factor or passkey of user with email "eve-target@example.com" in environment "acme-test"`,
-		"users", "factors", "remove", "--env", "acme-test", "--email", "eve-target@example.com", "--all")
-	events := s.run(t, "events", "--env", "acme-test")
+	notFound(t, s.cliEnv, `no second factor or passkey of user with email "eve-target@example.com" in environment "`+s.acme+`"`,
+		"users", "factors", "remove", "--env", s.acme, "--email", "eve-target@example.com", "--all")
+	events := s.run(t, "events", "--env", s.acme)
 	if n := strings.Count(events, `"removed_by_operator"`); n != 2 || !strings.Contains(events, `paylent-cli/users-factors-remove`) {
 		t.Errorf("%d operator removals in the events, or no CLI actor", n)
 	}

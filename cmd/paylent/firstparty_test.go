@@ -11,11 +11,11 @@ import (
 // client asks with prompt=consent; a public client cannot be first-party.
 func TestFirstPartySkipsConsent(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	own := s.client(t, "acme-test", "--name", "Acme Portal", "--type", "confidential", "--grant", "authorization_code",
+	s := sharedOne(t)
+	own := s.client(t, s.acme, "--name", "Acme Portal", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", "https://portal.acme.example/cb", "--scope", "openid", "--first-party")
-	s.userJSON(t, "acme-test", "fay@example.com", "Fay")
-	issuer := s.a.issuer("acme-test")
+	s.userJSON(t, s.acme, "fay@example.com", "Fay")
+	issuer := s.a.issuer(s.acme)
 	pc := newPageClient(t, issuer)
 	authorize := func(extra ...string) (*http.Response, string) {
 		q := url.Values{"response_type": {"code"}, "client_id": {own.ID}, "redirect_uri": {"https://portal.acme.example/cb"},
@@ -35,7 +35,7 @@ func TestFirstPartySkipsConsent(t *testing.T) {
 	if resp, page := authorize("prompt", "consent"); resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="approve"`) {
 		t.Fatalf("prompt=consent shows no consent page: %d", resp.StatusCode)
 	}
-	code, _, errOut := cli(t, s.cliEnv, "clients", "create", "--env", "acme-test", "--name", "CLI", "--type", "public",
+	code, _, errOut := cli(t, s.cliEnv, "clients", "create", "--env", s.acme, "--name", "CLI", "--type", "public",
 		"--grant", "authorization_code", "--redirect-uri", "http://127.0.0.1/callback", "--first-party")
 	if code == 0 || !strings.Contains(errOut, "first_party") {
 		t.Fatalf("a public first-party client was registered: %d %s", code, errOut)

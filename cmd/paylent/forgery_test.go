@@ -29,7 +29,7 @@ import (
 // events committed at the forged positions are published and applied.
 func TestForgedEventsOnNATSChangeNothing(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
+	s := sharedOne(t)
 	nc, err := nats.Connect(s.natsURL)
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +73,8 @@ func TestForgedEventsOnNATSChangeNothing(t *testing.T) {
 	}
 
 	// A made-up client with a secret the attacker chose.
-	real := s.client(t, "acme-test", "--name", "Real", "--type", "confidential", "--grant", "client_credentials")
-	template, err := stream.GetLastMsgForSubject(t.Context(), "paylent.events.acme-test.client.registered")
+	real := s.client(t, s.acme, "--name", "Real", "--type", "confidential", "--grant", "client_credentials")
+	template, err := stream.GetLastMsgForSubject(t.Context(), "paylent.events."+s.acme+".client.registered")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,14 +82,14 @@ func TestForgedEventsOnNATSChangeNothing(t *testing.T) {
 		d["client_id"], d["secret_hash"] = "mallory", secret.Hash("mallory-secret")
 	})
 	// The real event at the forged position: another client, which must work.
-	after := s.client(t, "acme-test", "--name", "After", "--type", "confidential", "--grant", "client_credentials")
-	code, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, "mallory", "mallory-secret")
+	after := s.client(t, s.acme, "--name", "After", "--type", "confidential", "--grant", "client_credentials")
+	code, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, "mallory", "mallory-secret")
 	if code != http.StatusUnauthorized || body["error"] != "invalid_client" {
 		t.Errorf("forged client: %d %v", code, body)
 	}
 	tokenOf := func(c registered) string {
 		t.Helper()
-		cc := clientcredentials.Config{ClientID: c.ID, ClientSecret: c.Secret, TokenURL: s.a.issuer("acme-test") + "/oauth/token"}
+		cc := clientcredentials.Config{ClientID: c.ID, ClientSecret: c.Secret, TokenURL: s.a.issuer(s.acme) + "/oauth/token"}
 		tok, err := cc.Token(context.WithValue(t.Context(), oauth2.HTTPClient, loopback))
 		if err != nil {
 			t.Fatalf("token for %s: %v", c.ID, err)
@@ -99,7 +99,7 @@ func TestForgedEventsOnNATSChangeNothing(t *testing.T) {
 	tokenOf(after)
 	introspect := func(tok string) any {
 		t.Helper()
-		code, body := s.a.post("acme-test", "/oauth/introspect", url.Values{"token": {tok}}, real.ID, real.Secret)
+		code, body := s.a.post(s.acme, "/oauth/introspect", url.Values{"token": {tok}}, real.ID, real.Secret)
 		if code != http.StatusOK {
 			t.Fatalf("introspect: %d %v", code, body)
 		}
@@ -107,7 +107,7 @@ func TestForgedEventsOnNATSChangeNothing(t *testing.T) {
 	}
 	revoke := func(tok string) {
 		t.Helper()
-		if code, _ := s.a.post("acme-test", "/oauth/revoke", url.Values{"token": {tok}}, real.ID, real.Secret); code != http.StatusOK {
+		if code, _ := s.a.post(s.acme, "/oauth/revoke", url.Values{"token": {tok}}, real.ID, real.Secret); code != http.StatusOK {
 			t.Fatalf("revoke: %d", code)
 		}
 	}
@@ -117,7 +117,7 @@ func TestForgedEventsOnNATSChangeNothing(t *testing.T) {
 	revoke(first)
 	var revoked *jetstream.RawStreamMsg
 	eventually(t, 5*time.Second, "token.revoked on the stream", func() bool {
-		revoked, err = stream.GetLastMsgForSubject(t.Context(), "paylent.events.acme-test.token.revoked")
+		revoked, err = stream.GetLastMsgForSubject(t.Context(), "paylent.events."+s.acme+".token.revoked")
 		return err == nil
 	})
 	parsed, _ := jwt.ParseInsecure([]byte(victim))
@@ -156,7 +156,7 @@ func TestForgedEventsOnNATSChangeNothing(t *testing.T) {
 		}
 		return head > 0
 	})
-	if code, out, errOut := cli(t, s.cliEnv, "verify", "--env", "acme-test"); code != 0 {
+	if code, out, errOut := cli(t, s.cliEnv, "verify", "--env", s.acme); code != 0 {
 		t.Errorf("paylent verify: %d %s %s", code, out, errOut)
 	}
 }

@@ -15,20 +15,20 @@ import (
 // logout endpoint only asks the victim to confirm, and the victim stays signed in.
 func TestLogoutHintMustNameTheSignedInUser(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
+	s := sharedOne(t)
 	const cb = "https://app.example.com/cb"
-	web := s.client(t, "acme-test", "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
+	web := s.client(t, s.acme, "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", cb, "--scope", "openid")
-	s.userJSON(t, "acme-test", "sam@example.com", "Sam")
-	mallory := s.userJSON(t, "acme-test", "mallory@example.com", "Mallory")
-	issuer := s.a.issuer("acme-test")
+	s.userJSON(t, s.acme, "sam@example.com", "Sam")
+	mallory := s.userJSON(t, s.acme, "mallory@example.com", "Mallory")
+	issuer := s.a.issuer(s.acme)
 	exchange := func(code string, p pkce) map[string]any {
 		t.Helper()
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {cb}}
 		if p.verifier != "" {
 			form.Set("code_verifier", p.verifier)
 		}
-		st, body := s.a.post("acme-test", "/oauth/token", form, web.ID, web.Secret)
+		st, body := s.a.post(s.acme, "/oauth/token", form, web.ID, web.Secret)
 		if st != 200 {
 			t.Fatalf("token exchange: %d %v", st, body)
 		}
@@ -59,7 +59,7 @@ func TestLogoutHintMustNameTheSignedInUser(t *testing.T) {
 
 	// Mallory's own ID token, and Sam's access token, on a link: a confirmation page only.
 	ci := newCodeIssuer(t, s, time.Now)
-	code := ci.issue(t, "acme-test", authcode.Issued{ClientID: web.ID, RedirectURI: cb, RedirectGiven: true, Scope: "openid", UserID: mallory})
+	code := ci.issue(t, s.acme, authcode.Issued{ClientID: web.ID, RedirectURI: cb, RedirectGiven: true, Scope: "openid", UserID: mallory})
 	malloryID := exchange(code, pkce{})["id_token"].(string)
 	for name, hint := range map[string]string{"another user's ID token": malloryID, "an access token": sams["access_token"].(string)} {
 		resp, page := victim.do("GET", issuer+"/oauth/logout?"+url.Values{"id_token_hint": {hint}}.Encode(), nil)

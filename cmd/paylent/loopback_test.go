@@ -12,11 +12,11 @@ import (
 // and the token request must name the same URI, port included.
 func TestLoopbackRedirectAnyPort(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
-	cli := s.client(t, "acme-test", "--name", "Desktop App", "--type", "public", "--grant", "authorization_code",
+	s := sharedStack(t)
+	cli := s.client(t, s.acme, "--name", "Desktop App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", "http://127.0.0.1/callback", "--scope", "openid")
-	s.userJSON(t, "acme-test", "nat@example.com", "Nat")
-	issuer := s.a.issuer("acme-test")
+	s.userJSON(t, s.acme, "nat@example.com", "Nat")
+	issuer := s.a.issuer(s.acme)
 	given := "http://127.0.0.1:53117/callback"
 	p := newPKCE()
 	var pc *pageClient
@@ -50,7 +50,7 @@ func TestLoopbackRedirectAnyPort(t *testing.T) {
 		t.Fatalf("the code did not go to the port given: %d %v", resp.StatusCode, resp.Header)
 	}
 	exchange := func(code, redirect string) (int, map[string]any) {
-		return s.b.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {cli.ID},
+		return s.b.post(s.acme, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {cli.ID},
 			"code": {code}, "redirect_uri": {redirect}, "code_verifier": {p.verifier}}, "", "")
 	}
 	if st, body := exchange(loc.Query().Get("code"), "http://127.0.0.1:53118/callback"); st != http.StatusBadRequest || body["error"] != "invalid_grant" {

@@ -32,12 +32,12 @@ func passwordSession(t *testing.T, issuer, email string) *pageClient {
 // The owner, signed in with a passkey, still adds another.
 func TestPasswordSessionCannotChangeFactors(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	app := s.client(t, "acme-test", "--name", "App", "--type", "confidential", "--first-party", "--grant", "authorization_code",
+	s := sharedOne(t)
+	app := s.client(t, s.acme, "--name", "App", "--type", "confidential", "--first-party", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
-	s.userJSON(t, "acme-test", "pk-owner@example.com", "Passkey owner")
-	s.userJSON(t, "acme-test", "totp-owner@example.com", "TOTP owner")
-	issuer := s.a.issuer("acme-test")
+	s.userJSON(t, s.acme, "pk-owner@example.com", "Passkey owner")
+	s.userJSON(t, s.acme, "totp-owner@example.com", "TOTP owner")
+	issuer := s.a.issuer(s.acme)
 
 	// A user whose only factor is a passkey.
 	owner := passwordSession(t, issuer, "pk-owner@example.com")

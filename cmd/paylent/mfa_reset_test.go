@@ -13,12 +13,12 @@ import (
 // reset through the Management API removes it, and the next sign-in asks for a new one.
 func TestRequiredSecondFactorAndOperatorReset(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	app := s.client(t, "acme-test", "--name", "App", "--type", "confidential", "--first-party", "--grant", "authorization_code",
+	s := sharedOne(t)
+	app := s.client(t, s.acme, "--name", "App", "--type", "confidential", "--first-party", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
-	userID := s.userJSON(t, "acme-test", "eve-target@example.com", "Target")
-	issuer := s.a.issuer("acme-test")
-	api := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:users admin:write")}
+	userID := s.userJSON(t, s.acme, "eve-target@example.com", "Target")
+	issuer := s.a.issuer(s.acme)
+	api := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.acme, "admin:users admin:write")}
 	if st, _, body := api.call("PATCH", "/settings", map[string]any{"require_second_factor": true}); st != http.StatusOK {
 		t.Fatalf("settings: %d %v", st, body)
 	}
@@ -88,7 +88,7 @@ func TestRequiredSecondFactorAndOperatorReset(t *testing.T) {
 func TestSecondFactorCodesAreRateLimitedPerIP(t *testing.T) {
 	t.Parallel()
 	s := startOne(t, "PAYLENT_RATE_LIMITS=on")
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 	pc := newPageClient(t, issuer)
 	_, page := pc.do("GET", issuer+"/login", nil)
 	limited := 0

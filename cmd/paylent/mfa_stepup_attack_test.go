@@ -15,12 +15,12 @@ import (
 // OIDC Core §5.5.1.1: an essential acr that cannot be met is a failed authentication.
 func TestMFARequestNotSatisfiedByAPasswordSession(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	cl := s.client(t, "acme-test", "--name", "App", "--type", "confidential", "--grant", "authorization_code",
+	s := sharedOne(t)
+	cl := s.client(t, s.acme, "--name", "App", "--type", "confidential", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
-	s.userJSON(t, "acme-test", "pwd-only@example.com", "Password only")
-	s.userJSON(t, "acme-test", "mallory@example.com", "Mallory")
-	issuer := s.a.issuer("acme-test")
+	s.userJSON(t, s.acme, "pwd-only@example.com", "Password only")
+	s.userJSON(t, s.acme, "mallory@example.com", "Mallory")
+	issuer := s.a.issuer(s.acme)
 	authorize := issuer + "/oauth/authorize?" + url.Values{"response_type": {"code"}, "client_id": {cl.ID},
 		"redirect_uri": {"https://app.example.com/cb"}, "scope": {"openid"}, "state": {"x"},
 		"claims": {`{"id_token":{"acr":{"essential":true,"value":"urn:paylent:acr:mfa"}}}`}}.Encode()

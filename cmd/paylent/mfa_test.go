@@ -46,7 +46,7 @@ func wrongCode(t *testing.T, key string) string {
 func idTokenClaims(t *testing.T, s *stack, clientID, redirect, code, verifier string) (amr []string, acr string) {
 	t.Helper()
 	ctx := oidc.ClientContext(context.WithValue(t.Context(), oauth2.HTTPClient, loopback), loopback)
-	provider, err := oidc.NewProvider(ctx, s.a.issuer("acme-test"))
+	provider, err := oidc.NewProvider(ctx, s.a.issuer(s.acme))
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
@@ -84,14 +84,14 @@ func wantMFA(t *testing.T, what string, amr []string, acr string) {
 // and a used recovery code are refused; no seed or recovery code reaches an event or a log.
 func TestAuthenticatorAppInTheBrowser(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
+	s := sharedOne(t)
 	cb := newCallbackServer(t)
-	docs := s.client(t, "acme-test", "--name", "Documents App", "--type", "public", "--grant", "authorization_code",
+	docs := s.client(t, s.acme, "--name", "Documents App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", cb.url, "--scope", "openid", "--scope", "email")
-	s.userJSON(t, "acme-test", "ada@example.com", "Ada")
+	s.userJSON(t, s.acme, "ada@example.com", "Ada")
 	ctx := browser(t)
 	sh := &shooter{t: t, ctx: ctx, dir: artifacts(t, "mfa")}
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 
 	run(t, ctx, chromedp.Navigate(issuer+"/login"), chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "ada@example.com"), chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery"),
@@ -161,7 +161,7 @@ func TestAuthenticatorAppInTheBrowser(t *testing.T) {
 		t.Errorf("a used recovery code: %q", msg)
 	}
 
-	events := s.run(t, "events", "--env", "acme-test")
+	events := s.run(t, "events", "--env", s.acme)
 	for _, typ := range []string{"factor.totp_enrolled", "factor.totp_confirmed", "factor.totp_used", "factor.recovery_code_used", "factor.code_failed"} {
 		if !strings.Contains(events, `"type":"`+typ+`"`) {
 			t.Errorf("no %s event", typ)
@@ -207,11 +207,11 @@ func hasCookie(pc *pageClient, issuer, name string) bool {
 // of one browser, copied into another, is refused there even with a right code.
 func TestSecondFactorCannotBeSkipped(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	app := s.client(t, "acme-test", "--name", "App", "--type", "public", "--grant", "authorization_code",
+	s := sharedOne(t)
+	app := s.client(t, s.acme, "--name", "App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
-	s.userJSON(t, "acme-test", "eve-target@example.com", "Target")
-	issuer := s.a.issuer("acme-test")
+	s.userJSON(t, s.acme, "eve-target@example.com", "Target")
+	issuer := s.a.issuer(s.acme)
 
 	// The target sets up an authenticator (through the pages, as a person would).
 	owner := newPageClient(t, issuer)

@@ -16,26 +16,26 @@ import (
 // no log line, no event and no URL.
 func TestManagementAPIResetsPassword(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	web := s.client(t, "acme-test", "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
+	s := sharedOne(t)
+	web := s.client(t, s.acme, "--name", "Web", "--type", "confidential", "--grant", "authorization_code",
 		"--grant", "refresh_token", "--redirect-uri", "https://app.example.com/cb", "--scope", "openid")
-	userID := s.userJSON(t, "acme-test", "bob@example.com", "Bob")
-	code := newCodeIssuer(t, s, time.Now).issue(t, "acme-test", authcode.Issued{ClientID: web.ID,
+	userID := s.userJSON(t, s.acme, "bob@example.com", "Bob")
+	code := newCodeIssuer(t, s, time.Now).issue(t, s.acme, authcode.Issued{ClientID: web.ID,
 		RedirectURI: "https://app.example.com/cb", RedirectGiven: true, Scope: "openid", UserID: userID})
-	st, tokens := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+	st, tokens := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {"https://app.example.com/cb"}}, web.ID, web.Secret)
 	if st != 200 || tokens["refresh_token"] == nil {
 		t.Fatalf("token: %d %v", st, tokens)
 	}
-	api := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:users")}
+	api := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.acme, "admin:users")}
 	path := "/users/" + userID + "/password"
 
-	narrow := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:read admin:write")}
+	narrow := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.acme, "admin:read admin:write")}
 	if st, _, body := narrow.call("POST", path, map[string]any{"generate": true}); st != http.StatusForbidden ||
 		body["error"] != "insufficient_scope" || body["password"] != nil {
 		t.Errorf("without admin:users: %d %v", st, body)
 	}
-	other := &mgmtClient{t: t, inst: s.a, env: "other-env", token: s.mgmtToken(t, "other-env", "admin:users")}
+	other := &mgmtClient{t: t, inst: s.a, env: s.other, token: s.mgmtToken(t, s.other, "admin:users")}
 	if st, _, body := other.call("POST", path, map[string]any{"generate": true}); st != http.StatusNotFound || body["password"] != nil {
 		t.Errorf("another environment's user: %d %v", st, body)
 	}
@@ -55,7 +55,7 @@ func TestManagementAPIResetsPassword(t *testing.T) {
 			t.Errorf("%v: %d %v", c.body, st, body)
 		}
 	}
-	if st, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"refresh_token"},
+	if st, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"refresh_token"},
 		"refresh_token": {tokens["refresh_token"].(string)}}, web.ID, web.Secret); st != 200 {
 		t.Fatalf("a refused reset ended the refresh token: %d %v", st, body)
 	} else {
@@ -69,14 +69,14 @@ func TestManagementAPIResetsPassword(t *testing.T) {
 		hdr.Get("Paylent-Position") == "" || hdr.Get("Cache-Control") != "no-store" || revoked["grants"] != float64(1) {
 		t.Fatalf("reset: %d %v %v", st, hdr, body)
 	}
-	if st, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"refresh_token"},
+	if st, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"refresh_token"},
 		"refresh_token": {tokens["refresh_token"].(string)}}, web.ID, web.Secret); st != 400 || body["error"] != "invalid_grant" {
 		t.Errorf("the refresh token after the reset: %d %v", st, body)
 	}
-	if st, body := s.a.post("acme-test", "/oauth/introspect", url.Values{"token": {tokens["access_token"].(string)}}, web.ID, web.Secret); st != 200 || body["active"] != false {
+	if st, body := s.a.post(s.acme, "/oauth/introspect", url.Values{"token": {tokens["access_token"].(string)}}, web.ID, web.Secret); st != 200 || body["active"] != false {
 		t.Errorf("the access token after the reset: %d %v", st, body)
 	}
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 	signIn := func(password string) bool {
 		pc := newPageClient(t, issuer)
 		_, page := pc.do("GET", issuer+"/login", nil)
@@ -93,7 +93,7 @@ func TestManagementAPIResetsPassword(t *testing.T) {
 	if !signIn("a chosen passphrase") {
 		t.Error("the chosen password does not sign in")
 	}
-	events := s.run(t, "events", "--env", "acme-test")
+	events := s.run(t, "events", "--env", s.acme)
 	if !strings.Contains(events, "user.password_changed") {
 		t.Fatalf("no user.password_changed in the events")
 	}

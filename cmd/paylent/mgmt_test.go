@@ -64,10 +64,10 @@ func (m *mgmtClient) call(method, path string, body any) (int, http.Header, map[
 // authorization per RFC 6750, users, sessions, settings, keys, audit and the event stream.
 func TestManagementAPI(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
-	token := s.mgmtToken(t, "acme-test", "admin:read admin:write admin:users")
-	a := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: token}
-	b := &mgmtClient{t: t, inst: s.b, env: "acme-test", token: token}
+	s := sharedStack(t)
+	token := s.mgmtToken(t, s.acme, "admin:read admin:write admin:users")
+	a := &mgmtClient{t: t, inst: s.a, env: s.acme, token: token}
+	b := &mgmtClient{t: t, inst: s.b, env: s.acme, token: token}
 
 	st, hdr, body := a.call("POST", "/clients", map[string]any{"name": "My Documents App", "type": "confidential",
 		"grant_types": []string{"authorization_code", "refresh_token"}, "redirect_uris": []string{"http://localhost:3000/callback"}})
@@ -110,11 +110,11 @@ func TestManagementAPI(t *testing.T) {
 	}
 
 	// Authorization: no token, a token without the scope, another environment's token.
-	anon := &mgmtClient{t: t, inst: s.a, env: "acme-test"}
+	anon := &mgmtClient{t: t, inst: s.a, env: s.acme}
 	if st, hdr, _ := anon.call("GET", "/clients", nil); st != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
 		t.Errorf("no token: %d %v", st, hdr)
 	}
-	readOnly := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:read")}
+	readOnly := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.acme, "admin:read")}
 	if st, hdr, body := readOnly.call("POST", "/scopes", map[string]string{"name": "x:y", "description": "x"}); st != 403 ||
 		!strings.Contains(hdr.Get("WWW-Authenticate"), `error="insufficient_scope", scope="admin:write"`) || body["error"] != "insufficient_scope" {
 		t.Errorf("read-only token writing: %d %v %v", st, hdr, body)
@@ -122,12 +122,12 @@ func TestManagementAPI(t *testing.T) {
 	if st, _, _ := readOnly.call("GET", "/users", nil); st != 403 {
 		t.Errorf("read-only token listing users: %d", st)
 	}
-	foreign := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "other-env", "admin:read")}
+	foreign := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.other, "admin:read")}
 	if st, _, _ := foreign.call("GET", "/clients", nil); st != 401 {
 		t.Errorf("another environment's token: %d", st)
 	}
-	if st, _, _ := (&mgmtClient{t: t, inst: s.a, env: "other-env", token: foreign.token}).call("GET", "/clients/"+id, nil); st != 404 {
-		t.Errorf("acme-test's client seen from other-env: %d", st)
+	if st, _, _ := (&mgmtClient{t: t, inst: s.a, env: s.other, token: foreign.token}).call("GET", "/clients/"+id, nil); st != 404 {
+		t.Errorf(s.acme+"'s client seen from "+s.other+": %d", st)
 	}
 
 	checkUsersAndSessions(t, s, a)
@@ -158,7 +158,7 @@ func checkUsersAndSessions(t *testing.T, s *stack, a *mgmtClient) {
 	zedID := zed["user_id"].(string)
 
 	// Zed signs in in a browser; the session is listed; revoking it logs that browser out.
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 	pc := newPageClient(t, issuer)
 	_, pg := pc.do("GET", issuer+"/login", nil)
 	f := fields(pg)
@@ -220,7 +220,7 @@ func checkSettingsKeysAuditEvents(t *testing.T, a *mgmtClient, clientID string) 
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var e map[string]any
-		if json.Unmarshal(sc.Bytes(), &e) != nil || e["environment"] != "acme-test" {
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e["environment"] != a.env {
 			t.Fatalf("events line: %s", sc.Text())
 		}
 		n++

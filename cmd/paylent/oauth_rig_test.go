@@ -19,27 +19,44 @@ import (
 )
 
 // stack is two Paylent instances on one database and one NATS server, with the CLI beside
-// them, and environments acme-test (with read:documents) and other-env.
+// them, and the test's environments: acme (with read:documents and write:documents) in
+// account, and other in otherAccount. On a private stack (startStack, startOne) they are
+// acme-test, other-env, acme and other; on the package's shared stacks (sharedStack,
+// sharedOne) each test has its own.
 type stack struct {
 	a, b    *instance
 	cliEnv  []string
 	natsURL string
 	dbURL   string
+
+	acme, other           string // environment slugs
+	account, otherAccount string // their accounts
+	seq                   int64  // the test's number on a shared stack (0 on a private one)
 }
 
+// startStack starts a private two-instance stack: for tests that stop or restart its
+// processes, change their configuration, or read everything they log.
 func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
 	return startInstances(t, 2, extraEnv...)
 }
 
-// startOne is the stack with a single instance (s.b is s.a): for what one process holds,
-// such as the dev outbox the dashboard's mailbox shows.
+// startOne is the private stack with a single instance (s.b is s.a).
 func startOne(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
 	return startInstances(t, 1, extraEnv...)
 }
 
 func startInstances(t *testing.T, n int, extraEnv ...string) *stack {
+	t.Helper()
+	s := launch(t, n, extraEnv...)
+	s.acme, s.other, s.account, s.otherAccount = "acme-test", "other-env", "acme", "other"
+	s.populate(t)
+	return s
+}
+
+// launch starts NATS, a database and n instances, with nothing in them.
+func launch(t testing.TB, n int, extraEnv ...string) *stack {
 	t.Helper()
 	ns := natstest.Start(t)
 	dbURL := pgtest.URL(t)
@@ -52,14 +69,20 @@ func startInstances(t *testing.T, n int, extraEnv ...string) *stack {
 		b = serve(t, append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain))
 		b.domain = a.domain
 	}
-	s := &stack{a: a, b: b, natsURL: ns.ClientURL(), dbURL: dbURL,
+	return &stack{a: a, b: b, natsURL: ns.ClientURL(), dbURL: dbURL,
 		cliEnv: append(shared, "PAYLENT_DATA_DIR="+dataDir(t), "PAYLENT_PUBLIC_DOMAIN="+a.domain)}
-	s.runAll(t, []string{"env", "create", "--account", "acme", "--slug", "acme-test"},
-		[]string{"env", "create", "--account", "other", "--slug", "other-env"})
-	s.runAll(t, []string{"scopes", "create", "--env", "acme-test", "--name", "read:documents", "--description", "Read documents"},
-		[]string{"scopes", "create", "--env", "acme-test", "--name", "write:documents", "--description", "Write documents"})
-	for _, inst := range []*instance{a, b} {
-		for _, env := range []string{"acme-test", "other-env"} {
+}
+
+// populate creates the test's environments and scopes and waits until both instances serve
+// their keys.
+func (s *stack) populate(t *testing.T) {
+	t.Helper()
+	s.runAll(t, []string{"env", "create", "--account", s.account, "--slug", s.acme},
+		[]string{"env", "create", "--account", s.otherAccount, "--slug", s.other})
+	s.runAll(t, []string{"scopes", "create", "--env", s.acme, "--name", "read:documents", "--description", "Read documents"},
+		[]string{"scopes", "create", "--env", s.acme, "--name", "write:documents", "--description", "Write documents"})
+	for _, inst := range []*instance{s.a, s.b} {
+		for _, env := range []string{s.acme, s.other} {
 			eventually(t, 30*time.Second, env+" has signing keys", func() bool {
 				code, body := inst.get(inst.host(env), "/.well-known/jwks.json")
 				keys, _ := body["keys"].([]any)
@@ -67,7 +90,6 @@ func startInstances(t *testing.T, n int, extraEnv ...string) *stack {
 			})
 		}
 	}
-	return s
 }
 
 func (s *stack) run(t *testing.T, args ...string) string {

@@ -17,14 +17,14 @@ import (
 // acr. Only the public key reaches the event log. Removed, the passkey signs nobody in.
 func TestPasskeyInTheBrowser(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
+	s := sharedOne(t)
 	cb := newCallbackServer(t)
-	docs := s.client(t, "acme-test", "--name", "Documents App", "--type", "public", "--grant", "authorization_code",
+	docs := s.client(t, s.acme, "--name", "Documents App", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", cb.url, "--scope", "openid")
-	s.userJSON(t, "acme-test", "ada@example.com", "Ada")
+	s.userJSON(t, s.acme, "ada@example.com", "Ada")
 	ctx := browser(t)
 	sh := &shooter{t: t, ctx: ctx, dir: artifacts(t, "passkeys")}
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 
 	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		t.Fatalf("WebAuthn.enable: %v", err)
@@ -53,7 +53,7 @@ func TestPasskeyInTheBrowser(t *testing.T) {
 	}
 	creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: auth.AuthenticatorID})
 	if err != nil || len(creds.Credentials) != 1 || !creds.Credentials[0].IsResidentCredential ||
-		creds.Credentials[0].RpID != "acme-test."+strings.Split(s.a.domain, ":")[0] {
+		creds.Credentials[0].RpID != s.acme+"."+strings.Split(s.a.domain, ":")[0] {
 		t.Fatalf("the authenticator's credentials: %+v %v", creds, err)
 	}
 
@@ -68,7 +68,7 @@ func TestPasskeyInTheBrowser(t *testing.T) {
 		t.Errorf("passkey sign-in: amr %v acr %q", amr, acr)
 	}
 
-	events := s.run(t, "events", "--env", "acme-test")
+	events := s.run(t, "events", "--env", s.acme)
 	for _, typ := range []string{"factor.passkey_registered", "factor.passkey_used"} {
 		if !strings.Contains(events, `"type":"`+typ+`"`) {
 			t.Errorf("no %s event", typ)

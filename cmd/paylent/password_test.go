@@ -20,19 +20,19 @@ import (
 // sign-up refuses (the dashboard's form: TestDashboardUsers).
 func TestPasswordPolicyOnEveryFace(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
+	s := sharedOne(t)
 	for _, c := range []struct{ password, want string }{
 		{"8chars!!", "password: must be at least 10 characters"},
 		{"password123", "password: is one of the most common passwords"},
 		{"weak@example.com", "password: must not be your email address"},
 	} {
-		code, out, errOut := cli(t, s.cliEnv, "users", "create", "--env", "acme-test", "--email", "weak@example.com", "--name", "Weak",
+		code, out, errOut := cli(t, s.cliEnv, "users", "create", "--env", s.acme, "--email", "weak@example.com", "--name", "Weak",
 			"--password", c.password)
 		if code != 2 || !strings.Contains(errOut, c.want) || strings.Contains(out+errOut, c.password+" ") {
 			t.Errorf("users create with %q: exit %d, want 2 with %q:\n%s%s", c.password, code, c.want, out, errOut)
 		}
 	}
-	api := &mgmtClient{t: t, inst: s.a, env: "acme-test", token: s.mgmtToken(t, "acme-test", "admin:read admin:write admin:users")}
+	api := &mgmtClient{t: t, inst: s.a, env: s.acme, token: s.mgmtToken(t, s.acme, "admin:read admin:write admin:users")}
 	st, hdr, body := api.call("POST", "/users", map[string]any{"email": "weak@example.com", "name": "Weak", "password": "8chars!!"})
 	if st != 400 || body["error"] != "invalid_request" || body["field"] != "password" ||
 		!strings.Contains(fmt.Sprint(body["message"]), "at least 10 characters") || hdr.Get("Cache-Control") != "no-store" {
@@ -42,7 +42,7 @@ func TestPasswordPolicyOnEveryFace(t *testing.T) {
 		t.Errorf("a refused user exists: %d %v", st, body)
 	}
 	// The policy's accepted passwords still go through every face.
-	s.run(t, "users", "create", "--env", "acme-test", "--email", "ok@example.com", "--name", "Ok", "--password", "ten chars!")
+	s.run(t, "users", "create", "--env", s.acme, "--email", "ok@example.com", "--name", "Ok", "--password", "ten chars!")
 }
 
 // peakRSS is a process's peak resident set (VmHWM) in bytes.
@@ -75,10 +75,10 @@ func TestLoginFloodStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	s := startOne(t) // rate limits are off: one address sends everything
-	s.userJSON(t, "acme-test", "ada@example.com", "Ada")
-	s.userJSON(t, "acme-test", "bob@example.com", "Bob")
-	issuer := s.a.issuer("acme-test")
+	s := sharedOne(t) // rate limits are off: one address sends everything
+	s.userJSON(t, s.acme, "ada@example.com", "Ada")
+	s.userJSON(t, s.acme, "bob@example.com", "Bob")
+	issuer := s.a.issuer(s.acme)
 	pc := newPageClient(t, issuer)
 	_, page := pc.do("GET", issuer+"/login", nil)
 	csrf := fields(page).Get("_csrf")
@@ -151,7 +151,7 @@ func TestLoginFloodStaysBounded(t *testing.T) {
 		t.Errorf("want both checked (401) and refused (503) answers beyond the budget: %v", counts)
 	}
 	// A 503 checked nothing and records nothing: Bob's recorded failures are his 401s.
-	out := s.run(t, "events", "--env", "acme-test")
+	out := s.run(t, "events", "--env", s.acme)
 	if got := strings.Count(out, `"type":"user.login_failed"`); got != bob401 {
 		t.Errorf("%d failed logins recorded, want %d (Bob's 401 answers)", got, bob401)
 	}

@@ -15,7 +15,7 @@ import (
 // tokensFor redeems a code as a public client would and returns the token response.
 func tokensFor(t *testing.T, s *stack, clientID, redirect, code, verifier string) map[string]any {
 	t.Helper()
-	st, body := s.b.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID},
+	st, body := s.b.post(s.acme, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID},
 		"code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}}, "", "")
 	if st != 200 || body["refresh_token"] == nil {
 		t.Fatalf("token exchange: %d %v", st, body)
@@ -43,11 +43,11 @@ func (s *stack) mailTo(to string) bool {
 // a log line.
 func TestAccountRecovery(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := sharedStack(t)
 	cb := newCallbackServer(t)
-	app := s.client(t, "acme-test", "--name", "Docs", "--type", "public", "--grant", "authorization_code",
+	app := s.client(t, s.acme, "--name", "Docs", "--type", "public", "--grant", "authorization_code",
 		"--grant", "refresh_token", "--redirect-uri", cb.url, "--scope", "openid")
-	s.userJSON(t, "acme-test", "rita@example.com", "Rita")
+	s.userJSON(t, s.acme, "rita@example.com", "Rita")
 	const oldPassword, newPassword = "correct horse battery", "a fresh start at last"
 
 	// Signed in, in the browser and in the app (a refresh token).
@@ -63,7 +63,7 @@ func TestAccountRecovery(t *testing.T) {
 	// The JSON API: an unknown address gets the known one's answer, and no mail.
 	post := func(path string, body map[string]string) (int, map[string]any) {
 		b, _ := json.Marshal(body)
-		code, _, raw := s.a.postRaw("acme-test", path, "application/json", string(b), "", "")
+		code, _, raw := s.a.postRaw(s.acme, path, "application/json", string(b), "", "")
 		var m map[string]any
 		json.Unmarshal(raw, &m) //nolint:errcheck // checked by callers
 		return code, m
@@ -96,7 +96,7 @@ func TestAccountRecovery(t *testing.T) {
 
 	// The pages, from the login page's link: a wrong code, the right one, a weak password,
 	// then the new one.
-	run(t, ctx, chromedp.Navigate(s.a.issuer("acme-test")+"/login"), chromedp.WaitVisible(chromedp.CSS("#forgot")),
+	run(t, ctx, chromedp.Navigate(s.a.issuer(s.acme)+"/login"), chromedp.WaitVisible(chromedp.CSS("#forgot")),
 		chromedp.Click(chromedp.CSS("#forgot")), chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "Rita@Example.com"), chromedp.Click(chromedp.CSS("button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#passcode")))
@@ -127,7 +127,7 @@ func TestAccountRecovery(t *testing.T) {
 
 	// Everything the old password made is gone, on either instance.
 	for _, inst := range []*instance{s.a, s.b} {
-		st, body := inst.post("acme-test", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken},
+		st, body := inst.post(s.acme, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken},
 			"client_id": {app.ID}}, "", "")
 		if st != 400 || body["error"] != "invalid_grant" {
 			t.Errorf("the old refresh token: %d %v", st, body)
@@ -149,7 +149,7 @@ func TestAccountRecovery(t *testing.T) {
 	after := tokensFor(t, s, app.ID, cb.url, got.Get("code"), p.verifier)
 
 	// The steps are events; no code, password or token is in one, or in a log line.
-	out := s.run(t, "events", "--env", "acme-test")
+	out := s.run(t, "events", "--env", s.acme)
 	for _, typ := range []string{"recovery.started", "recovery.passcode_failed", "recovery.verified", "recovery.completed",
 		"user.password_changed", "mail.sent"} {
 		if !strings.Contains(out, `"type":"`+typ+`"`) {
@@ -183,7 +183,7 @@ func TestAccountRecovery(t *testing.T) {
 func TestRecoveryDefences(t *testing.T) {
 	t.Parallel()
 	s := startOne(t, "PAYLENT_RATE_LIMITS=on")
-	issuer := s.a.issuer("acme-test")
+	issuer := s.a.issuer(s.acme)
 	pc := newPageClient(t, issuer)
 	resp, page := pc.do("GET", issuer+"/login", nil)
 	if resp.StatusCode != 200 || !strings.Contains(page, `href="/recover"`) {

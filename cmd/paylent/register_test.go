@@ -44,9 +44,9 @@ func (s *stack) passcode(t *testing.T, to string) string {
 // the app gets its code.
 func TestBrowserRegistration(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	s := sharedStack(t)
 	cb := newCallbackServer(t)
-	app := s.client(t, "acme-test", "--name", "Docs", "--type", "public", "--grant", "authorization_code",
+	app := s.client(t, s.acme, "--name", "Docs", "--type", "public", "--grant", "authorization_code",
 		"--redirect-uri", cb.url, "--scope", "openid", "--scope", "profile", "--scope", "read:documents")
 	ctx := browser(t)
 	p := newPKCE()
@@ -71,7 +71,7 @@ func TestBrowserRegistration(t *testing.T) {
 	exchange(t, s, app.ID, cb.url, got.Get("code"), p.verifier)
 
 	// Every step is an event with IP and user agent; no secret, code or password is in one.
-	out := s.run(t, "events", "--env", "acme-test")
+	out := s.run(t, "events", "--env", s.acme)
 	for _, typ := range []string{"registration.started", "mail.sent", "registration.verified", "registration.completed",
 		"user.created", "session.started", "consent.granted", "authcode.issued", "authcode.redeemed"} {
 		if !strings.Contains(out, `"type":"`+typ+`"`) {
@@ -108,11 +108,11 @@ func TestBrowserRegistration(t *testing.T) {
 // passcode, and a clear 403 when the environment closes registration.
 func TestRegistrationAPI(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	s.userJSON(t, "acme-test", "taken@example.com", "Taken")
+	s := sharedOne(t)
+	s.userJSON(t, s.acme, "taken@example.com", "Taken")
 	post := func(path string, body map[string]string) (int, map[string]any) {
 		b, _ := json.Marshal(body)
-		code, _, raw := s.a.postRaw("acme-test", path, "application/json", string(b), "", "")
+		code, _, raw := s.a.postRaw(s.acme, path, "application/json", string(b), "", "")
 		var m map[string]any
 		json.Unmarshal(raw, &m) //nolint:errcheck // checked by callers
 		return code, m
@@ -155,7 +155,7 @@ func TestRegistrationAPI(t *testing.T) {
 
 	off := false
 	ci := newCodeIssuer(t, s, time.Now)
-	if _, err := ci.loop.Execute(t.Context(), environment.ChangeSettings{Slug: "acme-test", Patch: environment.SettingsPatch{RegistrationEnabled: &off}}, operator); err != nil {
+	if _, err := ci.loop.Execute(t.Context(), environment.ChangeSettings{Slug: s.acme, Patch: environment.SettingsPatch{RegistrationEnabled: &off}}, operator); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "registration closed", func() bool {

@@ -32,11 +32,11 @@ func jwtPayload(t *testing.T, jwt string) map[string]any {
 // malformed JSON.
 func TestStepUpLoginHintAndClaims(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	app := s.client(t, "acme-test", "--name", "App", "--type", "confidential", "--first-party", "--grant", "authorization_code",
+	s := sharedOne(t)
+	app := s.client(t, s.acme, "--name", "App", "--type", "confidential", "--first-party", "--grant", "authorization_code",
 		"--redirect-uri", "https://app.example.com/cb", "--scope", "openid", "--scope", "email")
-	s.userJSON(t, "acme-test", "eve-target@example.com", "Target")
-	issuer := s.a.issuer("acme-test")
+	s.userJSON(t, s.acme, "eve-target@example.com", "Target")
+	issuer := s.a.issuer(s.acme)
 	authorize := func(extra ...string) string {
 		q := url.Values{"response_type": {"code"}, "client_id": {app.ID}, "redirect_uri": {"https://app.example.com/cb"},
 			"scope": {"openid"}, "state": {"x"}}
@@ -51,7 +51,7 @@ func TestStepUpLoginHintAndClaims(t *testing.T) {
 		if loc == nil || loc.Query().Get("code") == "" {
 			t.Fatalf("no code: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		st, body := s.a.post("acme-test", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		st, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
 			"redirect_uri": {"https://app.example.com/cb"}}, app.ID, app.Secret)
 		if st != http.StatusOK {
 			t.Fatalf("token: %d %v", st, body)

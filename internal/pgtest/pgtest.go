@@ -26,12 +26,17 @@ var process struct {
 	tmpDir  string             // and the directory that holds it
 }
 
-// Main runs the tests, stops the cluster they started (if any) and exits with their code.
-func Main(m *testing.M) {
+// Main runs the tests, then afterRun (what the package keeps for all its tests, such as
+// servers on the cluster's databases), stops the cluster they started (if any) and exits
+// with their code.
+func Main(m *testing.M, afterRun ...func()) {
 	process.mu.Lock()
 	process.main = true
 	process.mu.Unlock()
 	code := m.Run()
+	for _, f := range afterRun {
+		f()
+	}
 	if err := shutdown(); err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
 		if code == 0 {
