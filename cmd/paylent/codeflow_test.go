@@ -227,8 +227,8 @@ func TestCodeReplayAndRefreshReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	reuse, _ := nc.SubscribeSync("paylent.events."+s.acme+".grant.reuse_detected")
-	revokedGrant, _ := nc.SubscribeSync("paylent.events."+s.acme+".grant.revoked")
+	reuse, _ := nc.SubscribeSync("paylent.events." + s.acme + ".grant.reuse_detected")
+	revokedGrant, _ := nc.SubscribeSync("paylent.events." + s.acme + ".grant.revoked")
 	_, tokens := redeem(newCode(""), nil)
 	r1 := tokens["refresh_token"].(string)
 	refresh := func(rt string) (int, map[string]any) {

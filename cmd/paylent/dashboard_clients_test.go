@@ -18,7 +18,7 @@ func TestDashboardClients(t *testing.T) {
 	s := sharedStack(t)
 	d := newDash(t, s.a)
 	d.signIn(s.operator(t, s.account, "ops@acme.example"))
-	base := "/e/"+s.acme+"/clients"
+	base := "/e/" + s.acme + "/clients"
 	form := func(name, redirect string, grants ...string) url.Values {
 		return url.Values{"name": {name}, "type": {"confidential"}, "grant_types": grants, "redirect_uris": {redirect},
 			"scopes": {"openid", "read:documents"}}

@@ -63,7 +63,7 @@ func TestDashboardIsolation(t *testing.T) {
 	secrets := []string{app.ID, userID, sessionID, "zoe@example.com", "Secret App", ownerEmail, totp[1]}
 
 	if _, home := stranger.get("/"); strings.Contains(home, s.acme) {
-		t.Fatal("the stranger's switcher lists "+s.acme)
+		t.Fatal("the stranger's switcher lists " + s.acme)
 	}
 	before := eventCount(t, s)
 	routes := dashboard.EnvironmentRoutes()

@@ -18,7 +18,7 @@ func TestDashboardOperators(t *testing.T) {
 	owner := newDash(t, s.a)
 	ownerEmail, ownerPassword := s.operator(t, s.account, "ops@acme.example")
 	owner.signIn(ownerEmail, ownerPassword)
-	base := "/e/"+s.acme+"/operators"
+	base := "/e/" + s.acme + "/operators"
 	if code, page := owner.get(base); code != http.StatusOK || !strings.Contains(page, ownerEmail) || !strings.Contains(page, ">you<") {
 		t.Fatalf("operators page: %d", code)
 	}
@@ -35,10 +35,10 @@ func TestDashboardOperators(t *testing.T) {
 	}
 	two := newDash(t, s.b)
 	two.signIn("two@acme.example", m[1])
-	if code, _ := two.get("/e/"+s.acme+"/clients"); code != http.StatusOK {
+	if code, _ := two.get("/e/" + s.acme + "/clients"); code != http.StatusOK {
 		t.Fatalf("the new operator cannot open "+s.acme+": %d", code)
 	}
-	if code, _ := two.get("/e/"+s.other+"/clients"); code != http.StatusNotFound {
+	if code, _ := two.get("/e/" + s.other + "/clients"); code != http.StatusNotFound {
 		t.Fatalf("the new operator opens another account's environment: %d", code)
 	}
 	// Adding an existing operator again shows no password (theirs is theirs).
@@ -57,7 +57,7 @@ func TestDashboardOperators(t *testing.T) {
 	if resp, _ := owner.post(base+"/"+twoID[1]+"/remove", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("remove: %d", resp.StatusCode)
 	}
-	if code, _ := two.get("/e/"+s.acme+"/clients"); code != http.StatusNotFound {
+	if code, _ := two.get("/e/" + s.acme + "/clients"); code != http.StatusNotFound {
 		t.Errorf("a removed operator still opens "+s.acme+": %d", code)
 	}
 	// The last operator stays.
@@ -66,7 +66,7 @@ func TestDashboardOperators(t *testing.T) {
 	if resp, page := owner.post(base+"/"+self[1]+"/remove", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "at least one operator") {
 		t.Errorf("removing the last operator: %d", resp.StatusCode)
 	}
-	if code, _ := owner.get("/e/"+s.acme+"/clients"); code != http.StatusOK {
+	if code, _ := owner.get("/e/" + s.acme + "/clients"); code != http.StatusOK {
 		t.Errorf("the last operator lost access: %d", code)
 	}
 	// The CLI sees and keeps the same rules.

@@ -64,7 +64,7 @@ func TestDashboardAudit(t *testing.T) {
 	}
 	bob := s.userJSON(t, s.acme, "bob@example.com", "Bob")
 
-	code, page := d.get("/e/"+s.acme+"/audit")
+	code, page := d.get("/e/" + s.acme + "/audit")
 	all := auditPositions(t, page)
 	if code != http.StatusOK || len(all) < 5 || !newestFirst(all) || !strings.Contains(page, `aria-current="page">Audit log`) {
 		t.Fatalf("audit page: %d, positions %v\n%s", code, all, page)
@@ -78,7 +78,7 @@ func TestDashboardAudit(t *testing.T) {
 	if strings.Contains(page, "argon2") || (strings.Contains(page, "private_key") && !strings.Contains(page, "private_key&#34;: &#34;(hidden)")) {
 		t.Error("the audit page shows a password hash or a private key")
 	}
-	for _, p := range []string{"/e/"+s.other+"/audit", "/e/"+s.other+"/audit/rows?after=0"} {
+	for _, p := range []string{"/e/" + s.other + "/audit", "/e/" + s.other + "/audit/rows?after=0"} {
 		if code, _ := d.get(p); code != http.StatusNotFound {
 			t.Errorf("%s for an operator of another account: %d", p, code)
 		}
@@ -93,28 +93,28 @@ func TestDashboardAudit(t *testing.T) {
 // checkAuditFilters: each filter narrows the page; bad values are refused naming the field.
 func checkAuditFilters(t *testing.T, d *dash, env, alice, bob string) {
 	t.Helper()
-	_, page := d.get("/e/"+env+"/audit?type=user.created")
+	_, page := d.get("/e/" + env + "/audit?type=user.created")
 	if ps := auditPositions(t, page); len(ps) != 2 || !newestFirst(ps) || strings.Count(page, "<code>user.created</code>") != 2 {
 		t.Errorf("type=user.created: positions %v", ps)
 	}
-	_, page = d.get("/e/"+env+"/audit?subject=" + bob)
+	_, page = d.get("/e/" + env + "/audit?subject=" + bob)
 	if ps := auditPositions(t, page); len(ps) == 0 || strings.Contains(page, alice) {
 		t.Errorf("subject=bob: positions %v, alice's events shown: %v", ps, strings.Contains(page, alice))
 	}
-	_, page = d.get("/e/"+env+"/audit?type=client.registered")
+	_, page = d.get("/e/" + env + "/audit?type=client.registered")
 	m := auditOperator.FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("client.registered by the operator not shown:\n%s", page)
 	}
-	_, page = d.get("/e/"+env+"/audit?actor=" + url.QueryEscape(m[1]))
+	_, page = d.get("/e/" + env + "/audit?actor=" + url.QueryEscape(m[1]))
 	if ps := auditPositions(t, page); len(ps) != 1 || !strings.Contains(page, "<code>client.registered</code>") || strings.Contains(page, "<code>user.created</code>") {
 		t.Errorf("actor=%s: %v", m[1], ps)
 	}
-	if _, page = d.get("/e/"+env+"/audit?from=2000-01-01T00:00&type=user.created"); len(auditPositions(t, page)) != 2 ||
+	if _, page = d.get("/e/" + env + "/audit?from=2000-01-01T00:00&type=user.created"); len(auditPositions(t, page)) != 2 ||
 		!strings.Contains(page, `value="2000-01-01T00:00:00"`) {
 		t.Error("a datetime-local from= is not applied or not kept in the form")
 	}
-	if _, page = d.get("/e/"+env+"/audit?to=2000-01-01T00:00:00Z"); len(auditPositions(t, page)) != 0 || !strings.Contains(page, "No events match") {
+	if _, page = d.get("/e/" + env + "/audit?to=2000-01-01T00:00:00Z"); len(auditPositions(t, page)) != 0 || !strings.Contains(page, "No events match") {
 		t.Error("to= in the past still shows events")
 	}
 	for q, want := range map[string]string{
@@ -123,7 +123,7 @@ func checkAuditFilters(t *testing.T, d *dash, env, alice, bob string) {
 		"type=" + strings.Repeat("x", 401): "type: must be at most 400 characters",
 		"from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z": "to: must not be before from",
 	} {
-		if code, page := d.get("/e/"+env+"/audit?" + q); code != http.StatusBadRequest || !strings.Contains(page, want) {
+		if code, page := d.get("/e/" + env + "/audit?" + q); code != http.StatusBadRequest || !strings.Contains(page, want) {
 			t.Errorf("%s: %d, want 400 with %q", q[:min(len(q), 40)], code, want)
 		}
 	}
@@ -138,7 +138,7 @@ func checkAuditPaging(t *testing.T, d *dash, api *mgmtClient) {
 			t.Fatalf("create scope: %d %v", st, body)
 		}
 	}
-	_, first := d.get("/e/"+api.env+"/audit?type=scope.")
+	_, first := d.get("/e/" + api.env + "/audit?type=scope.")
 	p1 := auditPositions(t, first)
 	older := auditOlder.FindStringSubmatch(first)
 	if len(p1) != 50 || !newestFirst(p1) || older == nil || !strings.Contains(first, "data-live=") {
@@ -156,7 +156,7 @@ func checkAuditPaging(t *testing.T, d *dash, api *mgmtClient) {
 // the newer events that match the filters, and a cursor past them.
 func checkAuditRows(t *testing.T, s *stack, d *dash) {
 	t.Helper()
-	_, page := d.get("/e/"+s.acme+"/audit?type=user.created")
+	_, page := d.get("/e/" + s.acme + "/audit?type=user.created")
 	after := auditAfter.FindStringSubmatch(page)
 	if after == nil {
 		t.Fatal("the newest page has no live cursor")
@@ -235,7 +235,7 @@ func TestDashboardSettings(t *testing.T) {
 	email, pw := s.operator(t, s.account, "ops@acme.example")
 	d := newDash(t, s.a)
 	d.signIn(email, pw)
-	code, page := d.get("/e/"+s.acme+"/settings")
+	code, page := d.get("/e/" + s.acme + "/settings")
 	issuer := s.a.issuer(s.acme)
 	if code != http.StatusOK || !strings.Contains(page, issuer+"/.well-known/openid-configuration") ||
 		!strings.Contains(page, ">primary<") || !strings.Contains(page, ">next<") || !strings.Contains(page, `value="3600"`) {
@@ -400,21 +400,21 @@ func TestDashboardMailbox(t *testing.T) {
 	acme, pw := s.operator(t, s.account, "ops@acme.example")
 	d := dashOn(t, inst)
 	d.signIn(acme, pw)
-	st, page := d.get("/e/"+s.acme+"/mailbox")
+	st, page := d.get("/e/" + s.acme + "/mailbox")
 	if st != http.StatusOK || !strings.Contains(page, "newbie@example.com") || !strings.Contains(page, "Your code is "+code) ||
 		!strings.Contains(page, `href="/e/`+s.acme+`/mailbox" aria-current="page"`) {
 		t.Fatalf("acme's mailbox: %d\n%s", st, page)
 	}
 	if strings.Contains(page, "stranger@other.example") {
-		t.Error("acme's mailbox shows "+s.other+"'s mail")
+		t.Error("acme's mailbox shows " + s.other + "'s mail")
 	}
-	if st, _ := d.get("/e/"+s.other+"/mailbox"); st != http.StatusNotFound {
+	if st, _ := d.get("/e/" + s.other + "/mailbox"); st != http.StatusNotFound {
 		t.Errorf("another account's mailbox: %d", st)
 	}
 	other, pw := s.operator(t, s.otherAccount, "ops@other.example")
 	o := dashOn(t, inst)
 	o.signIn(other, pw)
-	if st, page := o.get("/e/"+s.other+"/mailbox"); st != http.StatusOK || !strings.Contains(page, "stranger@other.example") ||
+	if st, page := o.get("/e/" + s.other + "/mailbox"); st != http.StatusOK || !strings.Contains(page, "stranger@other.example") ||
 		strings.Contains(page, "newbie@example.com") || strings.Contains(page, code) {
 		t.Errorf(s.other+"'s mailbox: %d\n%s", st, page)
 	}

@@ -77,7 +77,7 @@ func TestDashboardScopes(t *testing.T) {
 	s := sharedOne(t)
 	s.run(t, "apis", "create", "--env", s.acme, "--identifier", "https://docs.example.com", "--name", "Documents API")
 	d := signedInDash(t, s)
-	base := "/e/"+s.acme+"/scopes"
+	base := "/e/" + s.acme + "/scopes"
 
 	code, page := d.get(base)
 	if code != http.StatusOK || !strings.Contains(page, `id="scopes"`) || !strings.Contains(page, `id="create-scope"`) ||
@@ -155,7 +155,7 @@ func TestDashboardUsers(t *testing.T) {
 	t.Parallel()
 	s := sharedOne(t)
 	d := signedInDash(t, s)
-	base := "/e/"+s.acme+"/users"
+	base := "/e/" + s.acme + "/users"
 	if code, page := d.get(base); code != http.StatusOK || !strings.Contains(page, `id="create-user"`) ||
 		!strings.Contains(page, `<a href="/e/`+s.acme+`/users" aria-current="page">`) {
 		t.Fatalf("users page: %d\n%s", code, page)
@@ -287,28 +287,28 @@ func TestDashboardSessions(t *testing.T) {
 	// The Sessions page: active by default, with user, IP, user agent and status.
 	var row string
 	eventually(t, 5*time.Second, "session listed", func() bool {
-		_, page := d.get("/e/"+s.acme+"/sessions")
+		_, page := d.get("/e/" + s.acme + "/sessions")
 		row = rowOf(page, ">sam@example.com</a>")
 		return row != ""
 	})
 	if !strings.Contains(row, "<code>127.0.0.1</code>") || !strings.Contains(row, ua) || !strings.Contains(row, `class="tag good">active<`) {
 		t.Fatalf("session row: %s", row)
 	}
-	m := regexp.MustCompile(`action="(/e/`+s.acme+`/sessions/([^/"]+)/revoke)"`).FindStringSubmatch(row)
+	m := regexp.MustCompile(`action="(/e/` + s.acme + `/sessions/([^/"]+)/revoke)"`).FindStringSubmatch(row)
 	if m == nil {
 		t.Fatalf("no revoke form: %s", row)
 	}
-	_, page = d.get("/e/"+s.acme+"/sessions?user=ann@example.com")
+	_, page = d.get("/e/" + s.acme + "/sessions?user=ann@example.com")
 	if !strings.Contains(page, `id="no-sessions"`) || !strings.Contains(page, `<a href="/e/`+s.acme+`/sessions" aria-current="page">`) {
 		t.Error("filter by another user shows sessions")
 	}
-	if _, page := d.get("/e/"+s.acme+"/sessions?user=nobody@example.com"); !strings.Contains(page, "No user of this environment has the address") {
+	if _, page := d.get("/e/" + s.acme + "/sessions?user=nobody@example.com"); !strings.Contains(page, "No user of this environment has the address") {
 		t.Error("an unknown user's filter is not explained")
 	}
 
 	// Revoke it (coming back to the filtered page): listed as revoked under "all", gone from
 	// the active ones, and Sam's browser must sign in again.
-	back := "/e/"+s.acme+"/sessions?user=sam%40example.com"
+	back := "/e/" + s.acme + "/sessions?user=sam%40example.com"
 	resp, _ = expectPost(t, d, m[1], url.Values{"back": {back}}, http.StatusSeeOther)
 	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, back+"&ok=") {
 		t.Errorf("after revoke: %q", loc)
@@ -317,7 +317,7 @@ func TestDashboardSessions(t *testing.T) {
 	if !strings.Contains(page, "Session revoked") || !strings.Contains(page, `id="no-sessions"`) {
 		t.Errorf("the revoked session is still active:\n%s", page)
 	}
-	_, page = d.get("/e/"+s.acme+"/sessions?show=all&user=sam@example.com")
+	_, page = d.get("/e/" + s.acme + "/sessions?show=all&user=sam@example.com")
 	if row := rowOf(page, "<code>127.0.0.1</code>"); !strings.Contains(row, `class="tag bad">revoked<`) || strings.Contains(row, "/revoke") {
 		t.Errorf("revoked row: %s", row)
 	}
@@ -335,7 +335,7 @@ func TestDashboardSessions(t *testing.T) {
 	}
 
 	// Sam's page: the session (revoked) and the consent, which the operator revokes.
-	_, page = d.get("/e/"+s.acme+"/users/" + uid)
+	_, page = d.get("/e/" + s.acme + "/users/" + uid)
 	if !strings.Contains(page, `id="session-`+sid+`"`) || !strings.Contains(page, "Reports App") || !strings.Contains(page, `id="consents"`) {
 		t.Fatalf("user page lacks session or consent:\n%s", page)
 	}
@@ -365,7 +365,7 @@ func TestDashboardSessions(t *testing.T) {
 	backend := s.client(t, s.acme, "--name", "Backend", "--type", "confidential", "--grant", "client_credentials")
 	_, body := s.a.post(s.acme, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, backend.ID, backend.Secret)
 	tok := body["access_token"].(string)
-	if _, page := d.get("/e/"+s.acme+"/sessions"); !strings.Contains(page, `id="revoke-token"`) {
+	if _, page := d.get("/e/" + s.acme + "/sessions"); !strings.Contains(page, `id="revoke-token"`) {
 		t.Fatal("no token revocation form on the Sessions page")
 	}
 	resp, _ = expectPost(t, d, "/e/"+s.acme+"/tokens/revoke", url.Values{"token": {tok}}, http.StatusSeeOther)

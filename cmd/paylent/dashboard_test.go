@@ -28,10 +28,10 @@ func TestDashboardSignIn(t *testing.T) {
 	}
 	// The sign-in holds on the other instance too (stateless cookie, shared sessions).
 	d.via(s.b)
-	if code, _ := d.get("/e/"+s.acme+"/clients"); code != http.StatusOK {
+	if code, _ := d.get("/e/" + s.acme + "/clients"); code != http.StatusOK {
 		t.Fatalf("other instance: %d", code)
 	}
-	if code, _ := d.get("/e/"+s.other+"/clients"); code != http.StatusNotFound {
+	if code, _ := d.get("/e/" + s.other + "/clients"); code != http.StatusNotFound {
 		t.Fatalf("another account's environment: %d", code)
 	}
 	// Sign out: the dashboard forgets the sign-in and the operators' session ends.
@@ -67,7 +67,7 @@ func TestDashboardBehindTLS(t *testing.T) {
 		t.Fatalf("authorization request: %q", loc)
 	}
 	d.signIn(email, password)
-	if code, page := d.get("/e/"+s.acme+"/clients"); code != http.StatusOK || !strings.Contains(page, "Register Application") {
+	if code, page := d.get("/e/" + s.acme + "/clients"); code != http.StatusOK || !strings.Contains(page, "Register Application") {
 		t.Fatalf("after sign-in over https: %d", code)
 	}
 }

@@ -87,7 +87,7 @@ func TestSignUpPasskeyAndOperatorReset(t *testing.T) {
 	cliJSON(t, s.cliEnv, &struct {
 		ID *string `json:"user_id"`
 	}{&userID}, "users", "get", "--env", s.acme, "--email", "grace@example.com")
-	userPage := s.a.dashboardURL() + "/e/"+s.acme+"/users/" + userID
+	userPage := s.a.dashboardURL() + "/e/" + s.acme + "/users/" + userID
 	run(t, ctx, chromedp.Navigate(userPage), chromedp.WaitVisible(chromedp.CSS("#factor-list")),
 		chromedp.ScrollIntoView(chromedp.CSS("#factors")))
 	list := text(ctx, "#factor-list")

@@ -45,7 +45,7 @@ func TestClientCredentialsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	revoked, err := nc.SubscribeSync("paylent.events."+s.acme+".token.revoked")
+	revoked, err := nc.SubscribeSync("paylent.events." + s.acme + ".token.revoked")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,7 +151,7 @@ func (l *lifetime) Fatalf(format string, args ...any) {
 func (l *lifetime) Errorf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "shared stack: "+format+"\n", args...)
 }
-func (l *lifetime) Context() context.Context          { return context.Background() }
+func (l *lifetime) Context() context.Context { return context.Background() }
 
 func (l *lifetime) Cleanup(f func()) {
 	l.mu.Lock()
