@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -16,14 +17,41 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// browser is a headless Chromium (Debian's package; scripts/test.sh installs it).
+// browser is a tab of the package's headless Chromium (Debian's package; scripts/test.sh
+// installs it) in a browser context of its own: cookies, storage and WebAuthn authenticators
+// are the test's alone. One Chromium serves every test: starting one costs seconds of CPU.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	chromium.once.Do(startChromium)
+	if chromium.err != nil {
+		t.Fatal(chromium.err)
+	}
+	ctx, cancel := chromedp.NewContext(chromium.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	return ctx
+}
+
+var chromium struct {
+	once sync.Once
+	ctx  context.Context
+	err  error
+	stop func()
+}
+
+func startChromium() {
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatalf("Chromium is needed for the browser tests (apt-get install chromium; scripts/test.sh does it): %v", err)
+		chromium.err = fmt.Errorf("chromium is needed for the browser tests (apt-get install chromium; scripts/test.sh does it): %w", err)
+		return
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "paylent-chromium-*")
+	if err != nil {
+		chromium.err = err
+		return
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir),
@@ -32,11 +60,18 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	chromium.ctx = ctx
+	chromium.stop = func() { cancel(); cancelAlloc(); os.RemoveAll(dir) }
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
+		chromium.err = fmt.Errorf("start Chromium: %w", err)
 	}
-	return ctx
+}
+
+// stopChromium ends the package's Chromium after its tests (TestMain).
+func stopChromium() {
+	if chromium.stop != nil {
+		chromium.stop()
+	}
 }
 
 // callbackServer is the client application's redirect target: it records what arrives.

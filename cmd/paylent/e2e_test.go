@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	defer os.RemoveAll(dir)
-	pgtest.Main(m, stopShared)
+	pgtest.Main(m, stopShared, stopChromium)
 }
 
 // freePort is a port below the ephemeral range that was free a moment ago (internal/ports).
