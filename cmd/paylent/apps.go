@@ -104,7 +104,7 @@ func usersCreateCommand() verb {
 	v := newVerb("create --env ENV --email EMAIL (--password PASSWORD | --password-stdin) --name NAME [--json]", "create a user",
 		func(ctx context.Context, env *cliEnv) error {
 			if fromStdin {
-				line, err := readPasswordLine()
+				line, err := readPasswordLine(env.stdin)
 				if err != nil {
 					return err
 				}

@@ -14,6 +14,7 @@ import (
 // whether a command's action began (what fails before is the command line: exit 2).
 type cli struct {
 	getenv  func(string) string
+	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
 	started bool
@@ -112,7 +113,7 @@ func (c *cli) action(v verb) *cobra.Command {
 		if err := cfg.Validate(); err != nil {
 			return &configError{err}
 		}
-		env := &cliEnv{cfg: cfg, stdout: c.stdout, stderr: c.stderr, log: newLogger(c.stderr, cfg.LogLevel, cmd.Name() == "serve"),
+		env := &cliEnv{cfg: cfg, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr, log: newLogger(c.stderr, cfg.LogLevel, cmd.Name() == "serve"),
 			hasher: secret.NewHasher(secret.HasherConfig{})}
 		return v.run(cmd.Context(), env)
 	}

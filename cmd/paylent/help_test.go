@@ -32,7 +32,7 @@ func TestCLIHelpOnEveryCommand(t *testing.T) {
 	env := map[string]string{"PAYLENT_DATA_DIR": t.TempDir(), "PAYLENT_PUBLIC_SCHEME": "ftp"}
 	cli := func(args ...string) (int, string, string) {
 		var stdout, stderr bytes.Buffer
-		code := run(t.Context(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+		code := run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
 		return code, stdout.String(), stderr.String()
 	}
 	seen := 0

@@ -63,7 +63,7 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -71,6 +71,7 @@ func main() {
 // cliEnv is what every command's action receives: the configuration, loaded once.
 type cliEnv struct {
 	cfg    Config
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
@@ -82,13 +83,13 @@ type cliEnv struct {
 // run runs the command line args (without the program's name) and returns the exit code:
 // 0, 1 for a failure, 2 for a command line that cannot be understood. Nothing reads
 // os.Args or the environment but through args and getenv.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	c := &cli{getenv: getenv, stdout: stdout, stderr: stderr}
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	root := c.root()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetIn(os.Stdin)
+	root.SetIn(stdin)
 	cmd, err := root.ExecuteContextC(ctx)
 	return c.exit(cmd, err)
 }

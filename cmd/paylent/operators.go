@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"sort"
 	"strings"
 
@@ -95,7 +95,7 @@ func operatorsCreate(ctx context.Context, env *cliEnv, acct, email, name string,
 	}
 	var password user.Password
 	if fromStdin {
-		p, err := readPasswordLine()
+		p, err := readPasswordLine(env.stdin)
 		if err != nil {
 			return err
 		}
@@ -131,8 +131,8 @@ func operatorsCreate(ctx context.Context, env *cliEnv, acct, email, name string,
 }
 
 // readPasswordLine reads a password from the first line of standard input.
-func readPasswordLine() (string, error) {
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+func readPasswordLine(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && line == "" {
 		return "", fmt.Errorf("read password from stdin: %w", err)
 	}

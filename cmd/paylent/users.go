@@ -271,7 +271,7 @@ func usersResetPasswordCommand() verb {
 func resetPassword(ctx context.Context, env *cliEnv, ref userRef, fromStdin, asJSON bool) error {
 	req := app.ResetPassword{Environment: ref.slug, UserID: ref.id, Email: ref.email}
 	if fromStdin {
-		p, err := readPasswordLine()
+		p, err := readPasswordLine(env.stdin)
 		if err != nil {
 			return err
 		}
