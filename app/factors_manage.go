@@ -2,11 +2,15 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/access"
 	"github.com/paylent/paylent/domain/factor"
+	"github.com/paylent/paylent/eventstore"
+	"github.com/paylent/paylent/projections/sessions"
 )
 
 // Factor is one second factor as faces list it (no secret).
@@ -108,16 +112,17 @@ type RemoveFactor struct {
 
 // RemoveFactor removes a factor (and, with the authenticator, its recovery codes).
 // The caller has checked who may: the user themselves, after a current code, or an operator.
+// An operator's removal also ends the user's sessions and grants (resetFactors).
 func (a *App) RemoveFactor(ctx context.Context, req RemoveFactor, actor domain.Actor) (Written, error) {
-	reason := factor.RemovedByUser
 	if req.ByOperator {
 		if actor.Kind != domain.ActorOperator && actor.Kind != domain.ActorClient {
 			return Written{}, domain.Forbidden("only an operator resets a user's factors")
 		}
-		reason = factor.RemovedByOperator
+		ended, err := a.resetFactors(ctx, req.Environment, req.UserID, req.FactorID, actor)
+		return Written{Position: ended.Position}, err
 	}
 	res, err := a.loop.Execute(ctx, factor.Remove{Environment: req.Environment, UserID: req.UserID, FactorID: req.FactorID,
-		Reason: reason, MultiFactor: req.MultiFactor}, actor)
+		Reason: factor.RemovedByUser, MultiFactor: req.MultiFactor}, actor)
 	return Written{Position: res.Position}, err
 }
 
@@ -128,11 +133,13 @@ type ResetFactors struct {
 	UserID      string
 }
 
-// FactorsReset is what a reset removed.
+// FactorsReset is what a reset removed and ended.
 type FactorsReset struct {
 	Written
 	// Removed are the factors that were removed (as they were listed before).
 	Removed []Factor
+	// Ended counts the sessions, grants and tokens the reset revoked.
+	Ended Ended
 }
 
 // ResetFactors removes all of a user's factors in one append (factor.RemoveAll). Only
@@ -146,10 +153,46 @@ func (a *App) ResetFactors(ctx context.Context, req ResetFactors, actor domain.A
 	if err != nil {
 		return FactorsReset{}, err
 	}
-	res, err := a.loop.Execute(ctx, factor.RemoveAll{Environment: req.Environment, UserID: req.UserID,
-		Reason: factor.RemovedByOperator}, actor)
-	if err != nil {
+	ended, err := a.resetFactors(ctx, req.Environment, req.UserID, "", actor)
+	if err != nil && ended.Position == 0 {
 		return FactorsReset{}, err
 	}
-	return FactorsReset{Written: Written{Position: res.Position}, Removed: before.List}, nil
+	// A failed sweep still removed the factors: the result says so.
+	return FactorsReset{Written: Written{Position: ended.Position}, Removed: before.List, Ended: ended}, err
+}
+
+// resetFactors runs access.ResetFactors (one factor, or all with factorID empty) over every
+// session and grant of the user the read models show at the log's head, then sweeps the
+// sessions and grants made meanwhile: a lost or stolen device may have signed someone in.
+func (a *App) resetFactors(ctx context.Context, env, userID, factorID string, actor domain.Actor) (Ended, error) {
+	if err := a.Current(ctx, a.rm.TokensReady, a.rm.SessionsReady); err != nil {
+		a.log.Warn("resetting factors with read models behind the log; the sweep completes it", "err", err)
+	}
+	now := a.now()
+	sess := sessions.ActiveIDs(a.rm.Sessions.OfUser(env, userID), now)
+	grants, _ := a.rm.Tokens.Held(env, userID, "", now)
+	res, err := a.loop.Execute(ctx, access.ResetFactors{Environment: env, UserID: userID, FactorID: factorID,
+		SessionIDs: sess, GrantIDs: grants}, actor)
+	if err != nil {
+		return Ended{}, err
+	}
+	var out Ended
+	out.add(res)
+	if out, err = a.sweepSessions(ctx, out, env, userID, sess, removedAt(res, now), access.ReasonFactorsReset, actor); err != nil {
+		return out, err
+	}
+	return a.sweep(ctx, out, access.RevokeGrants{Environment: env, UserID: userID, Reason: access.ReasonFactorsReset},
+		grants, actor)
+}
+
+// removedAt is when the reset's factor.removed events say it happened (after, if none).
+func removedAt(res eventstore.Result, after time.Time) time.Time {
+	at := after
+	for _, e := range res.Events {
+		var r factor.Removed
+		if e.Type == r.EventType() && json.Unmarshal(e.Data, &r) == nil && r.At.After(at) {
+			at = r.At
+		}
+	}
+	return at
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/access"
@@ -128,15 +129,15 @@ func changedAt(res eventstore.Result) (at user.PasswordChanged) {
 	return at
 }
 
-// sweepSessions revokes the user's sessions that were started with the old password while
-// the change was being decided (authenticated at or before it) and that the change did not
-// name.
+// sweepSessions revokes the user's sessions that were started while an end of access was
+// being decided (authenticated at or before it, with the old password or a removed factor)
+// and that the decision did not name.
 func (a *App) sweepSessions(ctx context.Context, out Ended, env, userID string, named []string,
-	changed user.PasswordChanged, actor domain.Actor) (Ended, error) {
+	before time.Time, reason string, actor domain.Actor) (Ended, error) {
 	if err := a.Current(ctx, a.rm.SessionsReady); err != nil {
-		return out, fmt.Errorf("password changed at position %d, but its sweep could not read the sessions: %w", out.Position, err)
+		return out, fmt.Errorf("access ended at position %d, but its sweep could not read the sessions: %w", out.Position, err)
 	}
-	cmd := access.RevokeSessions{Environment: env, UserID: userID, Before: changed.At, Reason: access.ReasonPasswordChanged}
+	cmd := access.RevokeSessions{Environment: env, UserID: userID, Before: before, Reason: reason}
 	for _, id := range sessions.ActiveIDs(a.rm.Sessions.OfUser(env, userID), a.now()) {
 		if !slices.Contains(named, id) {
 			cmd.SessionIDs = append(cmd.SessionIDs, id)
@@ -147,7 +148,7 @@ func (a *App) sweepSessions(ctx context.Context, out Ended, env, userID string, 
 	}
 	res, err := a.loop.Execute(ctx, cmd, actor)
 	if err != nil {
-		return out, fmt.Errorf("password changed at position %d, but its session sweep failed: %w", out.Position, err)
+		return out, fmt.Errorf("access ended at position %d, but its session sweep failed: %w", out.Position, err)
 	}
 	out.add(res)
 	return out, nil
