@@ -160,8 +160,8 @@ func (g *gen) issued() token.Issued {
 	g.jtis = append(g.jtis, jti)
 	e := token.Issued{JTI: jti, Kind: []string{token.KindAccess, token.KindRefresh}[g.r.IntN(2)],
 		Format: []string{token.FormatOpaque, "jwt"}[g.r.IntN(2)], TokenHash: hash,
-		ClientID: fmt.Sprintf("c%d", g.r.IntN(3)), Subject: fmt.Sprintf("u%d", g.r.IntN(4)), SubjectKind: token.SubjectUser,
-		Scope: []string{"openid", "a b", ""}[g.r.IntN(3)], Audience: g.list("https://a/", "x<&>y"),
+		ClientID: []string{"c0", "c1", "c2", "c<é>"}[g.r.IntN(4)], Subject: fmt.Sprintf("u%d", g.r.IntN(4)), SubjectKind: token.SubjectUser,
+		Scope: []string{"openid", "a b", "", "\x01\b\f\n\r\t\"\\<>&\u2028\u2029é\x7f"}[g.r.IntN(4)], Audience: g.list("https://a/", "x<&>y"),
 		IssuedAt: g.at, ExpiresAt: g.when(), ACR: []string{"", "pwd"}[g.r.IntN(2)], AMR: g.list("pwd", "otp")}
 	if g.r.IntN(2) == 0 {
 		e.GrantID = fmt.Sprintf("g%d", g.r.IntN(20))
@@ -231,4 +231,24 @@ func (g *gen) answers(q querier) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// Strings are quoted as encoding/json quotes them (invalid UTF-8 included: no event holds
+// any, since events are JSON, but the bytes must not depend on it).
+func TestAppendStringIsJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []string{"", "plain", "\x00\x1f\x7f", "<&>", "\u2028\u2029", "\xff\xfe", "é\xc3", "\b\f\n\r\t\"\\"}
+	for range 20_000 {
+		b := make([]byte, r.IntN(12))
+		for i := range b {
+			b[i] = []byte{byte(r.IntN(256)), 'a', 0xe2, 0x80, 0xa8, '<', '"'}[r.IntN(7)]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		want, _ := json.Marshal(c)
+		if got := appendString(nil, c); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %s, want %s", c, got, want)
+		}
+	}
 }

@@ -85,26 +85,34 @@ func (s *Store) writeTokens(e *projections.SnapshotEncoder, x *envTokens) error 
 	}
 	s.mu.RUnlock()
 	slices.Sort(keys)
-	e.Raw([]byte{'{'})
+	buf := []byte{'{'}
 	for i, jti := range keys {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(appendString(buf, jti), ':')
 		s.mu.RLock()
 		r, ok := x.tokens[jti]
-		var t Token
 		if ok {
-			t = r.token(jti)
+			buf = appendToken(buf, jti, r)
 		}
 		s.mu.RUnlock()
 		if !ok { // only Apply deletes, and it does not run during a snapshot
 			return errVanished(jti)
 		}
-		if i > 0 {
-			e.Raw([]byte{','})
-		}
-		e.Key(jti)
-		e.Value(t)
+		buf = flush(e, buf)
 	}
-	e.Raw([]byte{'}'})
+	e.Raw(append(buf, '}'))
 	return nil
+}
+
+// flush hands buf to e once it holds a few KiB, and returns it emptied for reuse.
+func flush(e *projections.SnapshotEncoder, buf []byte) []byte {
+	if len(buf) < 8<<10 {
+		return buf
+	}
+	e.Raw(buf)
+	return buf[:0]
 }
 
 // writeHashes writes the hashes the recs hold (sorted as bytes, which is their hex order)
@@ -124,7 +132,7 @@ func (s *Store) writeHashes(e *projections.SnapshotEncoder, x *envTokens) error 
 	s.mu.RUnlock()
 	slices.SortFunc(held, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
 	slices.Sort(odd)
-	e.Raw([]byte{'{'})
+	out := []byte{'{'}
 	var buf [64]byte
 	for i := 0; len(held) > 0 || len(odd) > 0; i++ {
 		if len(held) > 0 {
@@ -143,12 +151,12 @@ func (s *Store) writeHashes(e *projections.SnapshotEncoder, x *envTokens) error 
 			hash, jti, odd = odd[0], j, odd[1:]
 		}
 		if i > 0 {
-			e.Raw([]byte{','})
+			out = append(out, ',')
 		}
-		e.Key(hash)
-		e.Value(jti)
+		out = appendString(append(appendString(out, hash), ':'), jti)
+		out = flush(e, out)
 	}
-	e.Raw([]byte{'}'})
+	e.Raw(append(out, '}'))
 	return nil
 }
 
@@ -160,7 +168,7 @@ func (s *Store) writeRevoked(e *projections.SnapshotEncoder, x *envTokens) error
 	}
 	s.mu.RUnlock()
 	slices.Sort(keys)
-	e.Raw([]byte{'{'})
+	buf := []byte{'{'}
 	for i, jti := range keys {
 		s.mu.RLock()
 		at, ok := x.revoked[jti]
@@ -169,12 +177,12 @@ func (s *Store) writeRevoked(e *projections.SnapshotEncoder, x *envTokens) error
 			return errVanished(jti)
 		}
 		if i > 0 {
-			e.Raw([]byte{','})
+			buf = append(buf, ',')
 		}
-		e.Key(jti)
-		e.Value(at.time())
+		buf = appendTime(append(appendString(buf, jti), ':'), at.time())
+		buf = flush(e, buf)
 	}
-	e.Raw([]byte{'}'})
+	e.Raw(append(buf, '}'))
 	return nil
 }
 
