@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,8 +81,7 @@ func benchTokens(ctx context.Context, cfg tokensConfig, out, progress io.Writer)
 	if err != nil {
 		return err
 	}
-	model, err := tokensMemory(ctx, reg, live, cfg.tokens, out)
-	if err != nil {
+	if err := tokensModelRows(ctx, reg, live, cfg, out, progress); err != nil { // its model is garbage after
 		return err
 	}
 	fmt.Fprintf(progress, "building the churn log (tokens live %s)\n", cfg.churnTTL)
@@ -89,14 +90,17 @@ func benchTokens(ctx context.Context, cfg tokensConfig, out, progress io.Writer)
 		return err
 	}
 	fmt.Fprintf(progress, "timing rebuilds\n")
-	if err := tokensRebuild(ctx, reg, cfg.runs, out, []rebuildLog{{"all live", live, events},
-		{"churn (" + cfg.churnTTL.String() + " lifetime)", churn, churnEvents}}); err != nil {
+	return tokensRebuild(ctx, reg, cfg.runs, out, []rebuildLog{{"all live", live, events},
+		{"churn (" + cfg.churnTTL.String() + " lifetime)", churn, churnEvents}})
+}
+
+func tokensModelRows(ctx context.Context, reg *domain.Registry, live *eventstore.Memory, cfg tokensConfig, out, progress io.Writer) error {
+	model, err := tokensMemory(ctx, reg, live, cfg.tokens, out)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(progress, "timing checkpoints\n")
-	err = tokensCheckpoint(ctx, model, cfg.runs, out)
-	runtime.KeepAlive(live)
-	return err
+	return tokensCheckpoint(ctx, model, cfg.runs, out)
 }
 
 func loadAverage() string {
@@ -156,27 +160,42 @@ func (d *decodeOnly) Snapshot() ([]byte, error)   { return nil, nil }
 func (d *decodeOnly) Restore([]byte) error        { return nil }
 
 func tokensRebuild(ctx context.Context, reg *domain.Registry, runs int, out io.Writer, logs []rebuildLog) error {
-	fmt.Fprintln(out, "| rebuild | log | events | run | seconds | events/s |")
-	fmt.Fprintln(out, "| --- | --- | --: | --: | --: | --: |")
+	fmt.Fprintln(out, "| rebuild | log | events | run | seconds | events/s | CPU seconds | events per CPU second |")
+	fmt.Fprintln(out, "| --- | --- | --: | --: | --: | --: | --: | --: |")
+	var medians []string
 	for _, l := range logs {
+		rates, perCPU := map[string][]float64{}, map[string][]float64{}
 		for run := 1; run <= runs; run++ {
 			for _, p := range []projections.Projection{&decodeOnly{}, tokens.New()} {
 				runtime.GC()
-				start := time.Now()
+				start, cpu := time.Now(), cpuSeconds()
 				if _, _, err := projections.Replay(ctx, l.log, reg, p); err != nil {
 					return err
 				}
-				secs := time.Since(start).Seconds()
+				secs, cpu := time.Since(start).Seconds(), cpuSeconds()-cpu
 				name := "tokens model"
 				if _, ok := p.(*decodeOnly); ok {
 					name = "decode only (ceiling)"
 				}
-				fmt.Fprintf(out, "| %s | %s | %d | %d | %.2f | %.0f |\n", name, l.name, l.events, run, secs, float64(l.events)/secs)
+				fmt.Fprintf(out, "| %s | %s | %d | %d | %.2f | %.0f | %.2f | %.0f |\n", name, l.name, l.events, run, secs, float64(l.events)/secs,
+					cpu, float64(l.events)/cpu)
+				rates[name] = append(rates[name], float64(l.events)/secs)
+				perCPU[name] = append(perCPU[name], float64(l.events)/cpu)
 			}
 		}
+		for _, name := range []string{"decode only (ceiling)", "tokens model"} {
+			medians = append(medians, fmt.Sprintf("| %s | %s | %.0f | %.0f |", name, l.name, median(rates[name]), median(perCPU[name])))
+		}
 	}
-	fmt.Fprintln(out)
+	fmt.Fprintf(out, "\n| rebuild, median of %d runs | log | events/s | events per CPU second |\n| --- | --- | --: | --: |\n%s\n\n",
+		runs, strings.Join(medians, "\n"))
 	return nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // tokensCheckpoint writes m's checkpoint as projections.Runtime does, restores it into a
@@ -188,15 +207,16 @@ func tokensCheckpoint(ctx context.Context, m *tokens.Store, runs int, out io.Wri
 	}
 	defer os.RemoveAll(dir)
 	cps := projections.DirCheckpoints{Dir: dir}
-	fmt.Fprintln(out, "| checkpoint | run | seconds | file MB | peak heap above the model MB |")
-	fmt.Fprintln(out, "| --- | --: | --: | --: | --: |")
+	fmt.Fprintln(out, "| checkpoint | run | seconds | file MB | peak heap above the model MB | same at GOGC=10 MB | allocated MB |")
+	fmt.Fprintln(out, "| --- | --: | --: | --: | --: | --: | --: |")
 	for run := 1; run <= runs; run++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		secs, peak, err := withPeakHeap(func() error {
+		write := func() error {
 			return cps.Write(tokens.Name, 42, []byte{1}, func(w io.Writer) error { return projections.WriteState(m, w) })
-		})
+		}
+		row, err := measureRow(write)
 		if err != nil {
 			return err
 		}
@@ -204,18 +224,17 @@ func tokensCheckpoint(ctx context.Context, m *tokens.Store, runs int, out io.Wri
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "| write (tokens model) | %d | %.2f | %.1f | %.1f |\n", run, secs, float64(fi.Size())/(1<<20), peak)
-		secs, peak, err = withPeakHeap(func() error { return rawWrite(cps, fi.Size()) })
-		if err != nil {
+		mb := float64(fi.Size()) / (1 << 20)
+		fmt.Fprintf(out, "| write (tokens model) | %d | %.2f | %.1f | %s |\n", run, row.secs, mb, row)
+		if row, err = measureRow(func() error { return rawWrite(cps, fi.Size()) }); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "| write the same bytes, no model (ceiling) | %d | %.2f | %.1f | %.1f |\n", run, secs, float64(fi.Size())/(1<<20), peak)
+		fmt.Fprintf(out, "| write the same bytes, no model (ceiling) | %d | %.2f | %.1f | %s |\n", run, row.secs, mb, row)
 		var restored *tokens.Store
-		secs, peak, err = withPeakHeap(func() error { restored, err = restoreTokens(cps); return err })
-		if err != nil {
+		if row, err = measureRow(func() error { restored, err = restoreTokens(cps); return err }); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "| restore into an empty model (peak includes the new model) | %d | %.2f | %.1f | %.1f |\n", run, secs, float64(fi.Size())/(1<<20), peak)
+		fmt.Fprintf(out, "| restore into an empty model (peak includes the new model) | %d | %.2f | %.1f | %s |\n", run, row.secs, mb, row)
 		runtime.KeepAlive(restored)
 	}
 	fmt.Fprintln(out)
@@ -246,6 +265,31 @@ func rawWrite(cps projections.DirCheckpoints, size int64) error {
 		}
 		return nil
 	})
+}
+
+type memRow struct{ secs, peak, peakLowGC, allocated float64 }
+
+func (r memRow) String() string {
+	return fmt.Sprintf("%.1f | %.1f | %.1f", r.peak, r.peakLowGC, r.allocated)
+}
+
+// measureRow runs f twice: timed, with its peak heap and the bytes it allocated, at the
+// process's GOGC; then at GOGC=10 for the peak heap alone (garbage is collected early, so
+// the peak is near what f holds at once).
+func measureRow(f func() error) (memRow, error) {
+	var r memRow
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	secs, peak, err := withPeakHeap(f)
+	if err != nil {
+		return r, err
+	}
+	runtime.ReadMemStats(&after)
+	r.secs, r.peak, r.allocated = secs, peak, float64(after.TotalAlloc-before.TotalAlloc)/(1<<20)
+	old := debug.SetGCPercent(10)
+	_, r.peakLowGC, err = withPeakHeap(f)
+	debug.SetGCPercent(old)
+	return r, err
 }
 
 // withPeakHeap runs f while sampling the heap every 2 ms; returns f's seconds and the
