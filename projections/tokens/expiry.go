@@ -18,8 +18,8 @@ type expiry struct {
 
 type expiries []expiry
 
-func (h *expiries) add(at stamp, env, jti string) {
-	*h = append(*h, expiry{at: at, env: unique.Make(env), jti: jti})
+func (h *expiries) add(at stamp, env unique.Handle[string], jti string) {
+	*h = append(*h, expiry{at: at, env: env, jti: jti})
 	q := *h
 	for i := len(q) - 1; i > 0; { // sift up
 		p := (i - 1) / 2

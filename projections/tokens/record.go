@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"math"
 	"time"
 	"unique"
@@ -128,20 +127,23 @@ func parseHash(s string) ([32]byte, bool) {
 	if len(s) != 64 {
 		return h, false
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+	for i := range h {
+		hi, ok1 := lowerHex(s[2*i])
+		lo, ok2 := lowerHex(s[2*i+1])
+		if !ok1 || !ok2 {
 			return h, false
 		}
+		h[i] = hi<<4 | lo
 	}
-	_, err := hex.Decode(h[:], []byte(s))
-	return h, err == nil
+	return h, true
 }
 
-// derivedHash reports whether hash is kept in the rec of jti: 64 lowercase hex digits of
-// which jti is the first 32 (the jti of every opaque and refresh token the domain issues).
-func derivedHash(hash, jti string) ([32]byte, bool) {
-	if len(jti) != 32 || len(hash) != 64 || hash[:32] != jti {
-		return [32]byte{}, false
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
 	}
-	return parseHash(hash)
+	return 0, false
 }

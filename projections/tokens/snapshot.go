@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unique"
 
 	"github.com/paylent/paylent/projections"
 )
@@ -236,7 +235,7 @@ func (s *Store) decodeTokens(dec *json.Decoder) error {
 			}
 			r := newRec(t)
 			x.tokens[jti] = r
-			s.tokenExp = append(s.tokenExp, expiry{at: r.expires, env: unique.Make(env), jti: jti})
+			s.tokenExp = append(s.tokenExp, expiry{at: r.expires, env: x.name, jti: jti})
 			return nil
 		})
 	})
@@ -270,7 +269,7 @@ func (s *Store) decodeRevoked(dec *json.Decoder) error {
 				return err
 			}
 			x.revoked[jti] = toStamp(at)
-			s.revokedExp = append(s.revokedExp, expiry{at: toStamp(at), env: unique.Make(env), jti: strings.Clone(jti)})
+			s.revokedExp = append(s.revokedExp, expiry{at: toStamp(at), env: x.name, jti: strings.Clone(jti)})
 			return nil
 		})
 	})

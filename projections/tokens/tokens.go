@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/grant"
@@ -52,7 +53,8 @@ func (t Token) Active(now time.Time) bool {
 
 // envTokens is one environment's part of the model.
 type envTokens struct {
-	tokens map[string]*rec // jti → token; nil until the environment's first kept token
+	name   unique.Handle[string] // the environment's name, as expiries refer to it
+	tokens map[string]*rec       // jti → token; nil until the environment's first kept token
 	// hashed: the environment has had a token with a hash (the snapshot lists its by_hash).
 	hashed bool
 	// odd maps the hashes that no rec holds (see flagHash) to their jti; empty unless a
@@ -83,7 +85,7 @@ func (s *Store) New() projections.Projection { return New() }
 func (s *Store) env(name string) *envTokens {
 	e := s.envs[name]
 	if e == nil {
-		e = &envTokens{}
+		e = &envTokens{name: unique.Make(name)}
 		s.envs[name] = e
 	}
 	return e
@@ -131,7 +133,7 @@ func (s *Store) keep(env string, t Token, hash string) {
 		r.hash, r.flags = old.hash, r.flags|old.flags&flagHash
 	}
 	e.tokens[jti] = r
-	s.tokenExp.add(r.expires, env, jti)
+	s.tokenExp.add(r.expires, e.name, jti)
 	if hash != "" {
 		e.setHash(hash, jti)
 	}
@@ -142,13 +144,14 @@ func (s *Store) keep(env string, t Token, hash string) {
 // else in odd. A hash names one jti: a former holder lets go.
 func (e *envTokens) setHash(hash, jti string) {
 	e.hashed = true
-	if h, ok := parseHash(hash); ok {
+	h, hex := parseHash(hash)
+	if hex {
 		if r := e.tokens[hash[:32]]; r != nil && r.flags&flagHash != 0 && r.hash == h {
 			r.flags &^= flagHash
 		}
 	}
 	delete(e.odd, hash)
-	if h, ok := derivedHash(hash, jti); ok {
+	if hex && hash[:32] == jti { // the jti derives from the hash (token.HashJTI)
 		if r := e.tokens[jti]; r != nil && r.flags&flagHash == 0 {
 			r.hash, r.flags = h, r.flags|flagHash
 			return
@@ -173,7 +176,7 @@ func (s *Store) revoke(env, jti string, exp time.Time) {
 	if old, ok := e.revoked[jti]; !ok || old != at {
 		jti = strings.Clone(jti)
 		e.revoked[jti] = at
-		s.revokedExp.add(at, env, jti)
+		s.revokedExp.add(at, e.name, jti)
 	}
 }
 
