@@ -78,6 +78,19 @@ func (e *SnapshotEncoder) value(v any) {
 	e.write(bytes.TrimSuffix(e.buf.Bytes(), []byte{'\n'}))
 }
 
+// Member starts the member name of the object; its value follows (a model that keeps
+// its state in other shapes than maps writes it with Raw, Key and Value).
+func (e *SnapshotEncoder) Member(name string) { e.member(name) }
+
+// Raw writes b as it is: a delimiter, or a value already encoded.
+func (e *SnapshotEncoder) Raw(b []byte) { e.write(b) }
+
+// Key writes an object key, escaped as encoding/json escapes map keys, and its colon.
+func (e *SnapshotEncoder) Key(k string) { e.key(k) }
+
+// Value writes v as json.Marshal does.
+func (e *SnapshotEncoder) Value(v any) { e.value(v) }
+
 func (e *SnapshotEncoder) member(name string) {
 	if e.fields > 0 {
 		e.write([]byte{','})
@@ -193,6 +206,12 @@ func DecodeNested[V any](dec *json.Decoder, m map[string]map[string]V) error {
 		m[k] = inner
 		return DecodeMap(dec, inner)
 	})
+}
+
+// DecodeEntries reads a JSON object (null: none) from dec, calling entry with each key
+// when dec is at its value, which entry must read.
+func DecodeEntries(dec *json.Decoder, entry func(key string) error) error {
+	return decodeEntries(dec, entry)
 }
 
 func decodeEntries(dec *json.Decoder, entry func(key string) error) error {

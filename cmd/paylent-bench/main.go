@@ -4,6 +4,7 @@
 //	go run ./cmd/paylent-bench core [--events N] [--duration D] [--appenders N] [--json]
 //	go run ./cmd/paylent-bench protocol [--duration D] [--json]
 //	go run ./cmd/paylent-bench tenants [--envs N] [--checkpoint-envs M]
+//	go run ./cmd/paylent-bench tokens [--tokens N] [--runs R]
 //
 // core measures the event-sourced core on a private PostgreSQL cluster (durable default
 // settings) and an embedded NATS server; protocol measures the OAuth endpoints of a real
@@ -33,7 +34,7 @@ const (
 	wantRebuildRate     = 50_000 // events/s
 )
 
-const suites = `usage: paylent-bench core|protocol|tenants [flags]   (each takes --help)
+const suites = `usage: paylent-bench core|protocol|tenants|tokens [flags]   (each takes --help)
 `
 
 const usage = `usage: paylent-bench core [flags]
@@ -80,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runProtocol(args[1:], stdout, stderr)
 	case "tenants":
 		return runTenants(args[1:], stdout, stderr)
+	case "tokens":
+		return runTokens(args[1:], stdout, stderr)
 	case bareFiberCommand: // hidden: the bare fiber handler of the protocol suite's ceiling
 		return runBareFiber(args[1:], stderr)
 	case "-h", "--help", "help":
@@ -87,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	fmt.Fprint(stderr, suites)
-	return errors.New("name a benchmark suite: core, protocol or tenants")
+	return errors.New("name a benchmark suite: core, protocol, tenants or tokens")
 }
 
 func runCore(args []string, stdout, stderr io.Writer) error {

@@ -5,11 +5,11 @@
 package tokens
 
 import (
-	"encoding/json"
-	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/grant"
@@ -51,33 +51,45 @@ func (t Token) Active(now time.Time) bool {
 	return !t.Revoked && !t.Superseded && now.Before(t.ExpiresAt)
 }
 
-type state struct {
-	Tokens  map[string]map[string]Token     `json:"tokens"`  // env → jti → token
-	ByHash  map[string]map[string]string    `json:"by_hash"` // env → hash → jti
-	Revoked map[string]map[string]time.Time `json:"revoked"` // env → jti → expiry (deny-list)
-}
-
-func emptyState() state {
-	return state{Tokens: map[string]map[string]Token{}, ByHash: map[string]map[string]string{},
-		Revoked: map[string]map[string]time.Time{}}
+// envTokens is one environment's part of the model.
+type envTokens struct {
+	name   unique.Handle[string] // the environment's name, as expiries refer to it
+	tokens map[string]*rec       // jti → token; nil until the environment's first kept token
+	// hashed: the environment has had a token with a hash (the snapshot lists its by_hash).
+	hashed bool
+	// odd maps the hashes that no rec holds (see flagHash) to their jti; empty unless a
+	// token's jti is not derived from its hash, or a jti was issued twice.
+	odd     map[string]string
+	revoked map[string]stamp // the deny-list: jti → expiry; nil until the first revocation
 }
 
 // Store is the projection.
 type Store struct {
-	mu sync.RWMutex
-	st state
+	mu         sync.RWMutex
+	envs       map[string]*envTokens
+	tokenExp   expiries // when kept tokens expire
+	revokedExp expiries // when deny-listed jtis expire
 }
 
-var _ projections.Projection = (*Store)(nil)
+var _ projections.Streamer = (*Store)(nil)
 
 // New returns an empty store.
-func New() *Store { return &Store{st: emptyState()} }
+func New() *Store { return &Store{envs: map[string]*envTokens{}} }
 
 // Name implements projections.Projection.
 func (s *Store) Name() string { return Name }
 
 // New implements projections.Projection.
 func (s *Store) New() projections.Projection { return New() }
+
+func (s *Store) env(name string) *envTokens {
+	e := s.envs[name]
+	if e == nil {
+		e = &envTokens{name: unique.Make(name)}
+		s.envs[name] = e
+	}
+	return e
+}
 
 // Apply implements projections.Projection.
 func (s *Store) Apply(rec domain.Record) error {
@@ -87,12 +99,9 @@ func (s *Store) Apply(rec domain.Record) error {
 	switch e := rec.Event.(type) {
 	case token.Issued:
 		if e.Format == token.FormatOpaque || e.Kind == token.KindRefresh || e.GrantID != "" {
-			projections.Inner(s.st.Tokens, env)[e.JTI] = Token{JTI: e.JTI, Kind: e.Kind, Format: e.Format, ClientID: e.ClientID,
-				Subject: e.Subject, SubjectKind: e.SubjectKind, Scope: e.Scope, Audience: e.Audience,
-				IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt, GrantID: e.GrantID, AuthTime: e.AuthTime, ACR: e.ACR, AMR: e.AMR}
-			if e.TokenHash != "" {
-				projections.Inner(s.st.ByHash, env)[e.TokenHash] = e.JTI
-			}
+			s.keep(env, Token{JTI: e.JTI, Kind: e.Kind, Format: e.Format, ClientID: e.ClientID, Subject: e.Subject,
+				SubjectKind: e.SubjectKind, Scope: e.Scope, Audience: e.Audience, IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt,
+				GrantID: e.GrantID, AuthTime: e.AuthTime, ACR: e.ACR, AMR: e.AMR}, e.TokenHash)
 		}
 	case token.Revoked:
 		s.revoke(env, e.JTI, e.ExpiresAt)
@@ -101,98 +110,128 @@ func (s *Store) Apply(rec domain.Record) error {
 			s.revoke(env, t.JTI, t.ExpiresAt)
 		}
 	case grant.Rotated:
-		if t, ok := s.st.Tokens[env][e.From]; ok {
-			t.Superseded = true
-			s.st.Tokens[env][e.From] = t
+		if r, ok := s.envs[env].lookup(e.From); ok {
+			r.flags |= flagSuperseded
 		}
 	}
 	if rec.Position%pruneEvery == 0 {
-		s.prune(rec.OccurredAt)
+		s.prune(toStamp(rec.OccurredAt))
 	}
 	return nil
+}
+
+// keep puts t under its jti (replacing a token of the same jti, whose hash stays known)
+// and, when it has one, its hash. Called with s.mu held.
+func (s *Store) keep(env string, t Token, hash string) {
+	e := s.env(env)
+	if e.tokens == nil {
+		e.tokens = map[string]*rec{}
+	}
+	r := newRec(t)
+	jti := strings.Clone(t.JTI) // the map and the expiry share it, not the event's memory
+	if old, ok := e.tokens[jti]; ok {
+		r.hash, r.flags = old.hash, r.flags|old.flags&flagHash
+	}
+	e.tokens[jti] = r
+	s.tokenExp.add(r.expires, e.name, jti)
+	if hash != "" {
+		e.setHash(hash, jti)
+	}
+}
+
+// setHash records that hash finds jti (whose rec exists), as the by_hash map of the
+// snapshot does: in the rec when the jti derives from it and the rec holds no other hash,
+// else in odd. A hash names one jti: a former holder lets go.
+func (e *envTokens) setHash(hash, jti string) {
+	e.hashed = true
+	h, hex := parseHash(hash)
+	if hex {
+		if r := e.tokens[hash[:32]]; r != nil && r.flags&flagHash != 0 && r.hash == h {
+			r.flags &^= flagHash
+		}
+	}
+	delete(e.odd, hash)
+	if hex && hash[:32] == jti { // the jti derives from the hash (token.HashJTI)
+		if r := e.tokens[jti]; r != nil && r.flags&flagHash == 0 {
+			r.hash, r.flags = h, r.flags|flagHash
+			return
+		}
+	}
+	if e.odd == nil {
+		e.odd = map[string]string{}
+	}
+	e.odd[strings.Clone(hash)] = jti
 }
 
 // revoke marks a token revoked and puts its jti on the deny-list. Called with s.mu held.
 func (s *Store) revoke(env, jti string, exp time.Time) {
-	projections.Inner(s.st.Revoked, env)[jti] = exp
-	if t, ok := s.st.Tokens[env][jti]; ok {
-		t.Revoked = true
-		s.st.Tokens[env][jti] = t
+	e := s.env(env)
+	if e.revoked == nil {
+		e.revoked = map[string]stamp{}
+	}
+	if r, ok := e.tokens[jti]; ok {
+		r.flags |= flagRevoked
+	}
+	at := toStamp(exp)
+	if old, ok := e.revoked[jti]; !ok || old != at {
+		jti = strings.Clone(jti)
+		e.revoked[jti] = at
+		s.revokedExp.add(at, e.name, jti)
 	}
 }
 
-// prune drops what expired before t. Called with s.mu held.
-func (s *Store) prune(t time.Time) {
-	for env, toks := range s.st.Tokens {
-		for jti, tok := range toks {
-			if tok.ExpiresAt.Before(t) {
-				delete(toks, jti)
-			}
-		}
-		for h, jti := range s.st.ByHash[env] {
-			if _, ok := toks[jti]; !ok {
-				delete(s.st.ByHash[env], h)
-			}
-		}
+func (e *envTokens) lookup(jti string) (*rec, bool) {
+	if e == nil {
+		return nil, false
 	}
-	for _, revoked := range s.st.Revoked {
-		for jti, exp := range revoked {
-			if exp.Before(t) {
-				delete(revoked, jti)
-			}
-		}
-	}
-}
-
-// Snapshot implements projections.Projection.
-func (s *Store) Snapshot() ([]byte, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return json.Marshal(s.st)
-}
-
-// Restore implements projections.Projection.
-func (s *Store) Restore(b []byte) error {
-	st := emptyState()
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &st); err != nil {
-			return fmt.Errorf("restore tokens: %w", err)
-		}
-		if st.Tokens == nil || st.ByHash == nil || st.Revoked == nil {
-			return fmt.Errorf("restore tokens: incomplete snapshot")
-		}
-	}
-	s.mu.Lock()
-	s.st = st
-	s.mu.Unlock()
-	return nil
+	r, ok := e.tokens[jti]
+	return r, ok
 }
 
 // ByHash finds an opaque or refresh token by the SHA-256 hash of its value.
 func (s *Store) ByHash(env, hash string) (Token, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	jti, ok := s.st.ByHash[env][hash]
+	e := s.envs[env]
+	if e == nil {
+		return Token{}, false
+	}
+	if h, ok := parseHash(hash); ok {
+		if r, ok := e.tokens[hash[:32]]; ok && r.flags&flagHash != 0 && r.hash == h {
+			return r.token(hash[:32]), true
+		}
+	}
+	jti, ok := e.odd[hash]
 	if !ok {
 		return Token{}, false
 	}
-	t, ok := s.st.Tokens[env][jti]
-	return t, ok
+	r, ok := e.tokens[jti]
+	if !ok {
+		return Token{}, false
+	}
+	return r.token(jti), true
 }
 
 // ByJTI finds a kept token by jti.
 func (s *Store) ByJTI(env, jti string) (Token, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	t, ok := s.st.Tokens[env][jti]
-	return t, ok
+	r, ok := s.envs[env].lookup(jti)
+	if !ok {
+		return Token{}, false
+	}
+	return r.token(jti), true
 }
 
 // IsRevoked reports whether the jti was revoked (and would not yet have expired).
 func (s *Store) IsRevoked(env, jti string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, ok := s.st.Revoked[env][jti]
+	e := s.envs[env]
+	if e == nil {
+		return false
+	}
+	_, ok := e.revoked[jti]
 	return ok
 }
 
@@ -202,10 +241,13 @@ func (s *Store) GrantsOf(env, subject, clientID string) []string {
 	defer s.mu.RUnlock()
 	seen := map[string]bool{}
 	var out []string
-	for _, t := range s.st.Tokens[env] {
-		if t.GrantID != "" && t.Subject == subject && t.ClientID == clientID && !seen[t.GrantID] {
-			seen[t.GrantID] = true
-			out = append(out, t.GrantID)
+	for _, r := range s.envs[env].all() {
+		if r.grant == "" || seen[r.grant] {
+			continue
+		}
+		if p := r.who.Value(); p.subject == subject && p.client == clientID {
+			seen[r.grant] = true
+			out = append(out, r.grant)
 		}
 	}
 	sort.Strings(out)
@@ -218,20 +260,31 @@ func (s *Store) GrantsOf(env, subject, clientID string) []string {
 func (s *Store) Held(env, subject, clientID string, now time.Time) (grants, standalone []string) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	at := toStamp(now)
 	seen := map[string]bool{}
-	for _, t := range s.st.Tokens[env] {
-		if (subject != "" && t.Subject != subject) || (clientID != "" && t.ClientID != clientID) || t.Revoked || !now.Before(t.ExpiresAt) {
+	for jti, r := range s.envs[env].all() {
+		if r.flags&flagRevoked != 0 || at >= r.expires || (r.grant != "" && seen[r.grant]) {
 			continue
 		}
-		switch {
-		case t.GrantID == "":
-			standalone = append(standalone, t.JTI)
-		case !seen[t.GrantID]:
-			seen[t.GrantID] = true
-			grants = append(grants, t.GrantID)
+		if p := r.who.Value(); (subject != "" && p.subject != subject) || (clientID != "" && p.client != clientID) {
+			continue
+		}
+		if r.grant == "" {
+			standalone = append(standalone, jti)
+		} else {
+			seen[r.grant] = true
+			grants = append(grants, r.grant)
 		}
 	}
 	sort.Strings(grants)
 	sort.Strings(standalone)
 	return grants, standalone
+}
+
+// all is the environment's kept tokens (nil for an environment the model never saw).
+func (e *envTokens) all() map[string]*rec {
+	if e == nil {
+		return nil
+	}
+	return e.tokens
 }
