@@ -15,11 +15,13 @@ func Stream(slug string) domain.StreamRef {
 	return domain.StreamRef{Environment: slug, Stream: "environment/" + slug}
 }
 
-// Created is the first event of an environment.
+// Created is the first event of an environment. SigningAlg (schema v2) is the JWS algorithm
+// of every key the environment will have; v1 events have none, which reads as RS256.
 type Created struct {
 	Environment string   `json:"environment"`
 	Account     string   `json:"account"`
 	Settings    Settings `json:"settings"`
+	SigningAlg  string   `json:"signing_alg,omitempty"`
 }
 
 // EventType implements domain.Event.
@@ -39,6 +41,9 @@ type State struct {
 	Slug     string
 	Account  string
 	Settings Settings
+	// SigningAlg is the algorithm of the environment's keys, fixed at creation (RS256 for
+	// environments created before the choice existed).
+	SigningAlg string
 }
 
 // Fold builds the state from a stream's history.
@@ -55,6 +60,7 @@ func (s State) Apply(e domain.Event) State {
 	switch e := e.(type) {
 	case Created:
 		s.Exists, s.Slug, s.Account, s.Settings = true, e.Environment, e.Account, e.Settings
+		s.SigningAlg = SigningAlgOf(e.SigningAlg)
 	case SettingsChanged:
 		s.Settings = e.Settings
 	}
@@ -72,6 +78,9 @@ type Create struct {
 	// System is set only by Paylent itself, to create the operators' environment
 	// (domain.OperatorsEnvironment), whose slug is otherwise reserved.
 	System bool
+	// SigningAlg is the algorithm of the environment's signing keys: SigningRS256 (the
+	// default, when empty) or SigningES256. It cannot change later.
+	SigningAlg string
 }
 
 // Streams implements domain.Command: the account's stream, then the environment's.
@@ -95,6 +104,10 @@ func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	if err := validate("slug", c.Slug); err != nil {
 		return nil, err
 	}
+	alg := SigningAlgOf(c.SigningAlg)
+	if err := ValidateSigningAlg(alg); err != nil {
+		return nil, err
+	}
 	if Fold(h[1]).Exists {
 		return nil, ErrSlugTaken
 	}
@@ -109,7 +122,7 @@ func (c Create) Decide(h [][]domain.Event, _ time.Time) ([][]domain.Event, error
 	if err := settings.Validate(); err != nil {
 		return nil, err
 	}
-	created := Created{Environment: c.Slug, Account: c.Account, Settings: settings}
+	created := Created{Environment: c.Slug, Account: c.Account, Settings: settings, SigningAlg: alg}
 	return [][]domain.Event{accountEvents, {created}}, nil
 }
 

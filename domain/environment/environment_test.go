@@ -15,7 +15,9 @@ var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 func TestCreate(t *testing.T) {
 	acme := account.Created{Account: "acme", Name: "acme"}
-	created := environment.Created{Environment: "acme-test", Account: "acme", Settings: environment.DefaultSettings("acme-test")}
+	created := environment.Created{Environment: "acme-test", Account: "acme", Settings: environment.DefaultSettings("acme-test"), SigningAlg: "RS256"}
+	es256 := created
+	es256.SigningAlg = "ES256"
 	tests := []struct {
 		name    string
 		given   [][]domain.Event
@@ -35,6 +37,16 @@ func TestCreate(t *testing.T) {
 			environment.Create{Account: "acme", Slug: "Acme_Test"}, nil, domain.ErrInvalid},
 		{"reserved slug", [][]domain.Event{nil, nil},
 			environment.Create{Account: "acme", Slug: "dashboard"}, nil, domain.ErrInvalid},
+		{"ES256 keys", [][]domain.Event{{acme}, nil},
+			environment.Create{Account: "acme", Slug: "acme-test", SigningAlg: "ES256"},
+			[][]domain.Event{nil, {es256}}, nil},
+		{"RS256 named", [][]domain.Event{{acme}, nil},
+			environment.Create{Account: "acme", Slug: "acme-test", SigningAlg: "RS256"},
+			[][]domain.Event{nil, {created}}, nil},
+		{"unknown signing algorithm", [][]domain.Event{{acme}, nil},
+			environment.Create{Account: "acme", Slug: "acme-test", SigningAlg: "HS256"}, nil, domain.ErrInvalid},
+		{"signing algorithm in lower case", [][]domain.Event{{acme}, nil},
+			environment.Create{Account: "acme", Slug: "acme-test", SigningAlg: "es256"}, nil, domain.ErrInvalid},
 		{"bad account", [][]domain.Event{nil, nil},
 			environment.Create{Account: "-x", Slug: "acme-test"}, nil, domain.ErrInvalid},
 	}
@@ -48,6 +60,18 @@ func TestCreate(t *testing.T) {
 				t.Errorf("events %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A v1 environment.created has no signing_alg: it folds as RS256.
+func TestSigningAlgOfOldEvents(t *testing.T) {
+	old := environment.Created{Environment: "acme-test", Account: "acme", Settings: environment.DefaultSettings("acme-test")}
+	if got := environment.Fold([]domain.Event{old}).SigningAlg; got != "RS256" {
+		t.Errorf("v1 event folds to %q, want RS256", got)
+	}
+	old.SigningAlg = "ES256"
+	if got := environment.Fold([]domain.Event{old}).SigningAlg; got != "ES256" {
+		t.Errorf("ES256 event folds to %q", got)
 	}
 }
 

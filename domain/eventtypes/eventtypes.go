@@ -28,7 +28,9 @@ func Registry() *domain.Registry {
 	domain.Register[account.Created](r, 1)
 	domain.Register[account.OperatorAdded](r, 1)
 	domain.Register[account.OperatorRemoved](r, 1)
-	domain.Register[environment.Created](r, 1)
+	// v2: signing_alg (RS256 or ES256), the algorithm of the environment's keys; v1 events
+	// have none, which reads as RS256.
+	domain.Register[environment.Created](r, 2, same)
 	domain.Register[environment.SettingsChanged](r, 1)
 	domain.Register[scope.Created](r, 1)
 	domain.Register[scope.Deleted](r, 1)
@@ -83,7 +85,8 @@ func Registry() *domain.Registry {
 	domain.Register[grant.RotationRetried](r, 1)
 	domain.Register[grant.ReuseDetected](r, 1)
 	domain.Register[grant.Revoked](r, 1)
-	domain.Register[signingkey.Created](r, 1)
+	// v2: alg may be ES256 (public_jwk then an EC P-256 key); every v1 key is RS256.
+	domain.Register[signingkey.Created](r, 2, same)
 	domain.Register[signingkey.Promoted](r, 1)
 	domain.Register[signingkey.Retired](r, 1)
 	return r

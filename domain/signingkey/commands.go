@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/paylent/paylent/domain"
@@ -11,7 +12,8 @@ import (
 )
 
 // Material is a new key, generated outside the domain: its key id, its public key as a JWK
-// JSON object, and its PKCS#8 private key sealed with the master key (Seal).
+// JSON object (naming its algorithm), and its PKCS#8 private key sealed with the master key
+// (Seal). A decision takes only material of its environment's algorithm.
 type Material struct {
 	KID           string
 	PublicJWK     json.RawMessage
@@ -21,8 +23,19 @@ type Material struct {
 // privateMembers are the JWK members that carry private key material (RFC 7518 6.3.2).
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
-// validate checks m on its own: a usable kid, a public RSA JWK naming it, a sealed key.
-func (m Material) validate() error {
+// publicMembers are, per algorithm, the JWK members a public key must have with fixed values
+// ("" for the kid), and those that must be present (the key itself).
+var publicMembers = map[string]struct {
+	fixed    map[string]string
+	required []string
+}{
+	environment.SigningRS256: {fixed: map[string]string{"kty": "RSA"}, required: []string{"n", "e"}},
+	environment.SigningES256: {fixed: map[string]string{"kty": "EC", "crv": "P-256"}, required: []string{"x", "y"}},
+}
+
+// validate checks m on its own against the environment's algorithm: a usable kid, a public
+// JWK of that algorithm naming it, a sealed key.
+func (m Material) validate(alg string) error {
 	if len(m.KID) == 0 || len(m.KID) > 100 {
 		return domain.Invalid("kid", "must be 1 to 100 characters")
 	}
@@ -40,14 +53,22 @@ func (m Material) validate() error {
 			return domain.Invalid("public_jwk", "must not carry private key material (member %q)", p)
 		}
 	}
-	for member, want := range map[string]string{"kty": "RSA", "kid": m.KID, "alg": Alg} {
+	want, ok := publicMembers[alg]
+	if !ok {
+		return domain.Invalid("alg", "no keys of algorithm %q", alg)
+	}
+	fixed := map[string]string{"kid": m.KID, "alg": alg}
+	maps.Copy(fixed, want.fixed)
+	for member, v := range fixed {
 		var got string
-		if err := json.Unmarshal(jwk[member], &got); err != nil || got != want {
-			return domain.Invalid("public_jwk", "member %q must be %q", member, want)
+		if err := json.Unmarshal(jwk[member], &got); err != nil || got != v {
+			return domain.Invalid("public_jwk", "member %q must be %q", member, v)
 		}
 	}
-	if len(jwk["n"]) == 0 || len(jwk["e"]) == 0 {
-		return domain.Invalid("public_jwk", "must carry the RSA modulus and exponent")
+	for _, member := range want.required {
+		if len(jwk[member]) == 0 {
+			return domain.Invalid("public_jwk", "must carry member %q of an %s key", member, alg)
+		}
 	}
 	if len(m.SealedPrivate) < NonceSize+tagSize+1 {
 		return domain.Invalid("private_key", "must be a sealed private key")
@@ -57,6 +78,7 @@ func (m Material) validate() error {
 
 // planner builds a decision on a folded state, taking candidates in order.
 type planner struct {
+	alg    string // the environment's signing algorithm: every new key has it
 	st     State
 	cands  []Material
 	used   int
@@ -75,13 +97,13 @@ func (p *planner) create() error {
 	}
 	m := p.cands[p.used]
 	p.used++
-	if err := m.validate(); err != nil {
+	if err := m.validate(p.alg); err != nil {
 		return err
 	}
 	if _, taken := p.st.Keys[m.KID]; taken {
 		return domain.Invalid("kid", "key %s already exists in this environment", m.KID)
 	}
-	p.emit(Created{KID: m.KID, Alg: Alg, PublicJWK: bytes.Clone(m.PublicJWK),
+	p.emit(Created{KID: m.KID, Alg: p.alg, PublicJWK: bytes.Clone(m.PublicJWK),
 		PrivateKey: bytes.Clone(m.SealedPrivate), Role: RoleNext})
 	return nil
 }
@@ -113,10 +135,11 @@ func (p *planner) primary() error {
 
 // load folds the environment's and the keys' streams; the environment must exist.
 func load(env string, h [][]domain.Event) (*planner, error) {
-	if !environment.Fold(h[0]).Exists {
+	e := environment.Fold(h[0])
+	if !e.Exists {
 		return nil, fmt.Errorf("environment %s: %w", env, domain.ErrNotFound)
 	}
-	return &planner{st: Fold(h[1])}, nil
+	return &planner{alg: e.SigningAlg, st: Fold(h[1])}, nil
 }
 
 // Ensure gives an environment a primary and a next key when it lacks them; otherwise it
@@ -208,7 +231,7 @@ func (c CreateEnvironment) Decide(h [][]domain.Event, now time.Time) ([][]domain
 	if err != nil {
 		return nil, err
 	}
-	p := &planner{st: Fold(h[2]), cands: c.Candidates}
+	p := &planner{alg: environment.SigningAlgOf(c.SigningAlg), st: Fold(h[2]), cands: c.Candidates}
 	fill := p.fill
 	if len(c.Candidates) == 1 {
 		fill = p.primary

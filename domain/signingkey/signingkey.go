@@ -5,10 +5,12 @@ import (
 	"time"
 
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
 )
 
-// Alg is the JWS algorithm of every signing key.
-const Alg = "RS256"
+// Alg is the default JWS algorithm of signing keys (an environment's own is
+// environment.State.SigningAlg: RS256 or ES256).
+const Alg = environment.SigningRS256
 
 // Stream is the signing key stream of an environment.
 func Stream(env string) domain.StreamRef {
@@ -25,7 +27,8 @@ const (
 	RoleRetired Role = "retired"
 )
 
-// Created adds a key as the next one. PrivateKey is the PKCS#8 DER private key sealed with
+// Created adds a key as the next one. Alg is its environment's signing algorithm (RS256 in
+// every v1 event; ES256 keys exist from schema v2 on). PrivateKey is the PKCS#8 DER private key sealed with
 // the master key (Seal: nonce ‖ AES-256-GCM ciphertext; base64 in JSON).
 type Created struct {
 	KID        string          `json:"kid"`
@@ -60,6 +63,7 @@ func (Retired) EventType() string { return "signing_key.retired" }
 // Key is one key as the aggregate knows it.
 type Key struct {
 	KID         string
+	Alg         string
 	Role        Role
 	VerifyUntil time.Time // retired keys only
 }
@@ -69,6 +73,9 @@ type State struct {
 	Keys    map[string]Key
 	Primary string // kid of the primary, "" before the first promotion
 	Next    string // kid of the next key, "" when there is none
+	// Alg is the algorithm of the latest key created ("" before the first): the one the
+	// environment's next keys must have too (the environment's stream is the authority).
+	Alg string
 }
 
 // Complete reports whether there is a primary and a next key. Once complete, a stream stays
@@ -91,7 +98,8 @@ func (s State) Apply(e domain.Event) State {
 	}
 	switch e := e.(type) {
 	case Created:
-		s.Keys[e.KID] = Key{KID: e.KID, Role: RoleNext}
+		s.Alg = environment.SigningAlgOf(e.Alg)
+		s.Keys[e.KID] = Key{KID: e.KID, Alg: s.Alg, Role: RoleNext}
 		s.Next = e.KID
 	case Promoted:
 		k := s.Keys[e.KID]

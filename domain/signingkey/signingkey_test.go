@@ -156,10 +156,10 @@ func TestFold(t *testing.T) {
 	until := now.Add(time.Hour)
 	s := signingkey.Fold([]domain.Event{created("a"), promoted("a"), created("b"), promoted("b"),
 		signingkey.Retired{KID: "a", VerifyUntil: until}, created("c")})
-	want := signingkey.State{Primary: "b", Next: "c", Keys: map[string]signingkey.Key{
-		"a": {KID: "a", Role: signingkey.RoleRetired, VerifyUntil: until},
-		"b": {KID: "b", Role: signingkey.RolePrimary},
-		"c": {KID: "c", Role: signingkey.RoleNext},
+	want := signingkey.State{Primary: "b", Next: "c", Alg: "RS256", Keys: map[string]signingkey.Key{
+		"a": {KID: "a", Alg: "RS256", Role: signingkey.RoleRetired, VerifyUntil: until},
+		"b": {KID: "b", Alg: "RS256", Role: signingkey.RolePrimary},
+		"c": {KID: "c", Alg: "RS256", Role: signingkey.RoleNext},
 	}}
 	if !reflect.DeepEqual(s, want) || !s.Complete() {
 		t.Errorf("fold %+v\nwant %+v", s, want)
