@@ -49,7 +49,7 @@ func (a *App) RotateKeys(ctx context.Context, req RotateKeys, actor domain.Actor
 	if signingkey.Fold(keyHist).Next == "" {
 		need = 2
 	}
-	cands, err := a.keyPool.Take(ctx, need)
+	cands, err := a.newKeys(ctx, env.SigningAlg, need) // rotation keeps the environment's algorithm
 	if err != nil {
 		return KeysRotated{}, err
 	}

@@ -116,7 +116,7 @@ func (a *App) buildRefresh(t tenants.Tenant, g issuance, value string) (string, 
 	return value, ev
 }
 
-// signJWT signs claims with the environment's primary key. Environments are created with
+// signJWT signs claims with the environment's primary key, in its algorithm (RS256 or ES256). Environments are created with
 // their keys in one append, so a missing key means this instance has not applied that
 // append yet: the request waits, once and bounded, until the keys read model is current
 // (Current). No request creates keys.
@@ -143,7 +143,11 @@ func (a *App) signJWT(ctx context.Context, env, typ string, claims any) (string,
 	if err := hdr.Set(jws.TypeKey, typ); err != nil {
 		return "", err
 	}
-	signed, err := jws.Sign(payload, jws.WithKey(jwa.RS256, signer.Key, jws.WithProtectedHeaders(hdr)))
+	alg := signer.Alg
+	if alg == "" {
+		alg = jwa.RS256 // a Signer made before algorithms were a choice
+	}
+	signed, err := jws.Sign(payload, jws.WithKey(alg, signer.Key, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}

@@ -21,6 +21,8 @@ type Tenant struct {
 	Account  string
 	Issuer   string
 	Settings environment.Settings
+	// SigningAlg is the algorithm of the environment's signing keys (RS256 or ES256).
+	SigningAlg string
 }
 
 // Directory resolves hosts to environments from the catalog projection.
@@ -67,5 +69,6 @@ func (d *Directory) Get(slug string) (Tenant, error) {
 	if !ok {
 		return Tenant{}, fmt.Errorf("environment %q: %w", slug, ErrUnknownHost)
 	}
-	return Tenant{Slug: env.Slug, Account: env.Account, Issuer: d.Issuer(env.Slug), Settings: env.Settings}, nil
+	return Tenant{Slug: env.Slug, Account: env.Account, Issuer: d.Issuer(env.Slug), Settings: env.Settings,
+		SigningAlg: environment.SigningAlgOf(env.SigningAlg)}, nil
 }

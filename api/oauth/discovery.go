@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/tenants"
@@ -44,11 +45,15 @@ type metadata struct {
 }
 
 // Discovery serves /.well-known/openid-configuration and /.well-known/oauth-authorization-server.
+// The signing algorithms named are the environment's one (RS256, or ES256 where the tenant
+// chose it: OpenID Connect Discovery asks for RS256, which such an environment does not
+// sign with; docs/ARCHITECTURE.md "Signing keys at scale").
 func (h *Handlers) Discovery(c *fiber.Ctx, t tenants.Tenant) error {
 	scopes := []string{}
 	for _, s := range h.Catalog.Scopes(t.Slug) {
 		scopes = append(scopes, s.Name)
 	}
+	algs := []string{environment.SigningAlgOf(t.SigningAlg)}
 	c.Set(fiber.HeaderCacheControl, discoveryMaxAge)
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
 	return c.JSON(metadata{
@@ -68,8 +73,8 @@ func (h *Handlers) Discovery(c *fiber.Ctx, t tenants.Tenant) error {
 		TokenEndpointAuthMethods:        []string{AuthBasic, AuthPost, AuthNone},
 		IntrospectionEndpointAuthMethod: []string{AuthBasic, AuthPost},
 		RevocationEndpointAuthMethods:   []string{AuthBasic, AuthPost, AuthNone},
-		AccessTokenSigningAlgs:          []string{"RS256"},
-		IDTokenSigningAlgs:              []string{"RS256"},
+		AccessTokenSigningAlgs:          algs,
+		IDTokenSigningAlgs:              algs,
 		SubjectTypes:                    []string{"public"},
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
 			"name", "email", "email_verified", "acr", "amr"},

@@ -30,11 +30,14 @@ type Account struct {
 
 // Environment as the catalog shows it.
 type Environment struct {
-	Slug      string               `json:"slug"`
-	Account   string               `json:"account"`
-	Settings  environment.Settings `json:"settings"`
-	CreatedAt time.Time            `json:"created_at"`
-	UpdatedAt time.Time            `json:"updated_at"`
+	Slug     string               `json:"slug"`
+	Account  string               `json:"account"`
+	Settings environment.Settings `json:"settings"`
+	// SigningAlg is the algorithm of the environment's keys when it is not RS256 ("" for
+	// RS256: checkpoints of RS256 environments keep their former encoding).
+	SigningAlg string    `json:"signing_alg,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 	// Position is the position of the environment's latest event.
 	Position int64 `json:"position"`
 }
@@ -86,8 +89,12 @@ func (c *Catalog) Apply(rec domain.Record) error {
 	case account.OperatorAdded, account.OperatorRemoved:
 		c.applyOperator(rec)
 	case environment.Created:
+		alg := e.SigningAlg
+		if alg == environment.SigningRS256 {
+			alg = ""
+		}
 		c.st.Environments[e.Environment] = Environment{Slug: e.Environment, Account: e.Account, Settings: e.Settings,
-			CreatedAt: rec.OccurredAt, UpdatedAt: rec.OccurredAt, Position: rec.Position}
+			SigningAlg: alg, CreatedAt: rec.OccurredAt, UpdatedAt: rec.OccurredAt, Position: rec.Position}
 	case environment.SettingsChanged:
 		env, ok := c.st.Environments[rec.Environment]
 		if !ok {

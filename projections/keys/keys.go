@@ -2,6 +2,9 @@ package keys
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/signingkey"
 	"github.com/paylent/paylent/projections"
 )
@@ -22,15 +26,22 @@ const Name = "keys"
 // storedKey is one key as snapshots hold it, plus its parsed public key.
 type storedKey struct {
 	KID         string          `json:"kid"`
+	Alg         string          `json:"alg,omitempty"` // "" in checkpoints of RS256-only versions
 	Role        signingkey.Role `json:"role"`
 	PublicJWK   json.RawMessage `json:"public_jwk"`
 	PrivateKey  []byte          `json:"private_key"` // sealed with the master key, never in clear
 	CreatedAt   time.Time       `json:"created_at"`
 	VerifyUntil time.Time       `json:"verify_until,omitzero"`
 
-	pub    jwk.Key        // public JWK of kty, kid, use, alg, n, e; nil if PublicJWK does not parse
-	rsaPub *rsa.PublicKey // the same key, to check the private key against
+	// The public key, parsed from PublicJWK on first use (a restore parses nothing: at
+	// 50,000 environments that was most of a restart).
+	parsed sync.Once
+	pub    jwk.Key          // public JWK of kty, kid, use, alg and the key's members; nil if PublicJWK does not parse
+	rawPub crypto.PublicKey // the same key (*rsa.PublicKey or *ecdsa.PublicKey), to check the private key against
 }
+
+// alg is the key's algorithm (RS256 for keys recorded before algorithms were a choice).
+func (sk *storedKey) alg() string { return environment.SigningAlgOf(sk.Alg) }
 
 // envKeys are one environment's keys.
 type envKeys struct {
@@ -58,13 +69,17 @@ type Keyring struct {
 
 	mu sync.RWMutex
 	st state
+	// incomplete are the environments whose keys lack a primary or a next key: what the key
+	// manager has to work on, without scanning every environment.
+	incomplete map[string]struct{}
 }
 
 var _ projections.Projection = (*Keyring)(nil)
 
 // New returns an empty keyring that opens private keys with masterKey (copied).
 func New(masterKey []byte) *Keyring {
-	return &Keyring{master: bytes.Clone(masterKey), st: state{Environments: map[string]*envKeys{}}}
+	return &Keyring{master: bytes.Clone(masterKey), st: state{Environments: map[string]*envKeys{}},
+		incomplete: map[string]struct{}{}}
 }
 
 // Name implements projections.Projection.
@@ -85,6 +100,28 @@ func (k *Keyring) LogValue() slog.Value {
 func (k *Keyring) Apply(rec domain.Record) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if err := k.apply(rec); err != nil {
+		return err
+	}
+	k.track(rec.Environment)
+	return nil
+}
+
+// track keeps env in or out of the incomplete set. Called with the write lock held.
+func (k *Keyring) track(env string) {
+	e := k.st.Environments[env]
+	if e == nil {
+		return
+	}
+	if e.Primary == "" || e.Next == "" {
+		k.incomplete[env] = struct{}{}
+	} else {
+		delete(k.incomplete, env)
+	}
+}
+
+// apply changes the state by rec. Called with the write lock held.
+func (k *Keyring) apply(rec domain.Record) error {
 	switch e := rec.Event.(type) {
 	case signingkey.Created:
 		env := k.st.Environments[rec.Environment]
@@ -95,9 +132,12 @@ func (k *Keyring) Apply(rec domain.Record) error {
 		if _, dup := env.Keys[e.KID]; dup {
 			return fmt.Errorf("signing key %s of %s created twice", e.KID, rec.Environment)
 		}
-		sk := &storedKey{KID: e.KID, Role: signingkey.RoleNext, PublicJWK: bytes.Clone(e.PublicJWK),
+		alg := ""
+		if e.Alg != environment.SigningRS256 {
+			alg = e.Alg // RS256 stays implicit: checkpoints keep their former encoding
+		}
+		sk := &storedKey{KID: e.KID, Alg: alg, Role: signingkey.RoleNext, PublicJWK: bytes.Clone(e.PublicJWK),
 			PrivateKey: bytes.Clone(e.PrivateKey), CreatedAt: rec.OccurredAt.UTC()}
-		sk.parsePublic()
 		env.Keys[e.KID] = sk
 		env.Next = e.KID
 	case signingkey.Promoted:
@@ -134,22 +174,42 @@ func (k *Keyring) find(env, kid string) (*envKeys, *storedKey, error) {
 	return nil, nil, fmt.Errorf("unknown signing key %s of %s", kid, env)
 }
 
-// parsePublic keeps a clean public key (kty, kid, use, alg, n, e) built from PublicJWK.
+// public returns the key's clean public JWK and raw key, parsing them on the first call
+// (safe under the read lock: the fields it sets are guarded by sk.parsed).
+func (sk *storedKey) public() (jwk.Key, crypto.PublicKey) {
+	sk.parsed.Do(sk.parsePublic)
+	return sk.pub, sk.rawPub
+}
+
+// parsePublic keeps a clean public key (kty, kid, use, alg and the key's own members) built
+// from PublicJWK, of the type the key's algorithm requires.
 func (sk *storedKey) parsePublic() {
-	sk.pub, sk.rsaPub = nil, nil
 	parsed, err := jwk.ParseKey(sk.PublicJWK)
 	if err != nil {
 		return
 	}
-	var raw rsa.PublicKey
-	if err := parsed.Raw(&raw); err != nil {
+	var raw crypto.PublicKey
+	switch sk.alg() {
+	case environment.SigningRS256:
+		var r rsa.PublicKey
+		err, raw = parsed.Raw(&r), &r
+	case environment.SigningES256:
+		var e ecdsa.PublicKey
+		err, raw = parsed.Raw(&e), &e
+		if err == nil && e.Curve != elliptic.P256() {
+			return
+		}
+	default:
 		return
 	}
-	pub, err := jwk.FromRaw(&raw)
-	if err != nil || setHeaders(pub, sk.KID) != nil {
+	if err != nil {
 		return
 	}
-	sk.pub, sk.rsaPub = pub, &raw
+	pub, err := jwk.FromRaw(raw)
+	if err != nil || setHeaders(pub, sk.KID, sk.alg()) != nil {
+		return
+	}
+	sk.pub, sk.rawPub = pub, raw
 }
 
 // Snapshot implements projections.Projection (maps in sorted order: deterministic).
@@ -186,11 +246,13 @@ func (k *Keyring) RestoreFrom(r io.Reader) error {
 			if sk == nil {
 				return fmt.Errorf("restore keys: key %s of %s is empty", kid, name)
 			}
-			sk.parsePublic()
 		}
 	}
 	k.mu.Lock()
-	k.st = st
+	k.st, k.incomplete = st, map[string]struct{}{}
+	for name := range st.Environments {
+		k.track(name)
+	}
 	k.mu.Unlock()
 	return nil
 }

@@ -1,6 +1,9 @@
 package keys
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -14,6 +17,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/signingkey"
 )
 
@@ -25,11 +29,13 @@ var ErrNoSigningKey = fmt.Errorf("no signing key yet: %w", domain.ErrNotFound)
 // by every caller: do not modify it.
 type Signer struct {
 	KID string
-	// Key is the RSA private key, precomputed. Sign with it (jws.WithKey(jwa.RS256, s.Key)
-	// with the kid in the protected headers) on hot paths: jwx re-materialises the RSA key
-	// from a jwk.Key on every signature.
-	Key *rsa.PrivateKey
-	// JWK is the same key as a JWK with kid, alg RS256 and use sig set.
+	// Alg is the key's algorithm: jwa.RS256 or jwa.ES256 (its environment's); "" means RS256.
+	Alg jwa.SignatureAlgorithm
+	// Key is the private key (*rsa.PrivateKey, precomputed, or *ecdsa.PrivateKey). Sign
+	// with it (jws.WithKey(s.Alg, s.Key) with the kid in the protected headers) on hot
+	// paths: jwx re-materialises the key from a jwk.Key on every signature.
+	Key crypto.Signer
+	// JWK is the same key as a JWK with kid, alg and use sig set.
 	JWK jwk.Key
 }
 
@@ -71,7 +77,7 @@ func (k *Keyring) Signer(env string) (*Signer, error) {
 	return s, err
 }
 
-// SigningKey returns env's primary private key as a JWK (kid, alg RS256, use sig), cached
+// SigningKey returns env's primary private key as a JWK (kid, alg, use sig), cached
 // like Signer. Do not modify it.
 func (k *Keyring) SigningKey(env string) (jwk.Key, error) {
 	s, err := k.Signer(env)
@@ -93,26 +99,37 @@ func (k *Keyring) unseal(env string, sk *storedKey) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse signing key %s of %s: %w", sk.KID, env, err)
 	}
-	priv, ok := parsed.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("parse signing key %s of %s: not an RSA key", sk.KID, env)
-	}
-	if sk.rsaPub == nil || !priv.PublicKey.Equal(sk.rsaPub) {
+	priv, ok := parsed.(crypto.Signer)
+	_, rawPub := sk.public()
+	if !ok || !matches(sk.alg(), priv) || rawPub == nil || !rawPub.(interface{ Equal(crypto.PublicKey) bool }).Equal(priv.Public()) {
 		return nil, fmt.Errorf("signing key %s of %s does not match its public key", sk.KID, env)
 	}
-	priv.Precompute()
+	if r, ok := priv.(*rsa.PrivateKey); ok {
+		r.Precompute()
+	}
 	key, err := jwk.FromRaw(priv)
 	if err == nil {
-		err = setHeaders(key, sk.KID)
+		err = setHeaders(key, sk.KID, sk.alg())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s of %s as JWK: %w", sk.KID, env, err)
 	}
-	return &Signer{KID: sk.KID, Key: priv, JWK: key}, nil
+	return &Signer{KID: sk.KID, Alg: jwa.SignatureAlgorithm(sk.alg()), Key: priv, JWK: key}, nil
 }
 
-func setHeaders(key jwk.Key, kid string) error {
-	return errors.Join(key.Set(jwk.KeyIDKey, kid), key.Set(jwk.AlgorithmKey, jwa.RS256),
+// matches reports whether priv is a key of the algorithm alg.
+func matches(alg string, priv crypto.Signer) bool {
+	switch k := priv.(type) {
+	case *rsa.PrivateKey:
+		return alg == environment.SigningRS256
+	case *ecdsa.PrivateKey:
+		return alg == environment.SigningES256 && k.Curve == elliptic.P256()
+	}
+	return false
+}
+
+func setHeaders(key jwk.Key, kid, alg string) error {
+	return errors.Join(key.Set(jwk.KeyIDKey, kid), key.Set(jwk.AlgorithmKey, jwa.SignatureAlgorithm(alg)),
 		key.Set(jwk.KeyUsageKey, string(jwk.ForSignature)))
 }
 
@@ -120,7 +137,8 @@ func setHeaders(key jwk.Key, kid string) error {
 // retired keys until their verify_until. Called with the read lock held.
 func (k *Keyring) verifiable(env string, now time.Time) []*storedKey {
 	return k.sorted(env, func(sk *storedKey) bool {
-		return sk.pub != nil && (sk.Role != signingkey.RoleRetired || sk.VerifyUntil.After(now))
+		pub, _ := sk.public()
+		return pub != nil && (sk.Role != signingkey.RoleRetired || sk.VerifyUntil.After(now))
 	})
 }
 
@@ -173,10 +191,11 @@ func (k *Keyring) PublicKey(env, kid string, now time.Time) (jwk.Key, bool) {
 		return nil, false
 	}
 	sk := e.Keys[kid]
-	if sk == nil || sk.pub == nil || (sk.Role == signingkey.RoleRetired && !sk.VerifyUntil.After(now)) {
+	if sk == nil || (sk.Role == signingkey.RoleRetired && !sk.VerifyUntil.After(now)) {
 		return nil, false
 	}
-	return sk.pub, true
+	pub, _ := sk.public()
+	return pub, pub != nil
 }
 
 // JWKS returns env's JWK Set document at now, as served at /.well-known/jwks.json:
@@ -232,4 +251,25 @@ func (k *Keyring) Complete(env string) bool {
 	defer k.mu.RUnlock()
 	e := k.st.Environments[env]
 	return e != nil && e.Primary != "" && e.Next != ""
+}
+
+// Incomplete lists the environments that have keys but lack a primary or a next key (an
+// environment is created with its primary only; its next key follows). It costs what it
+// returns, not the number of environments.
+func (k *Keyring) Incomplete() []string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	out := make([]string, 0, len(k.incomplete))
+	for env := range k.incomplete {
+		out = append(out, env)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Known reports whether env has any keys in this model.
+func (k *Keyring) Known(env string) bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.st.Environments[env] != nil
 }
