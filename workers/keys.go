@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/domain/signingkey"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/internal/keygen"
@@ -22,9 +23,12 @@ var keyManagerActor = domain.Actor{Kind: domain.ActorSystem, ID: "key-manager"}
 // KeyManagerOptions configure a KeyManager.
 type KeyManagerOptions struct {
 	Loop *eventstore.Loop
-	// Keys is this instance's keys projection: what keys exist, as far as it has seen.
+	// Keys is this instance's keys projection: what keys exist, as far as it has seen. Its
+	// Incomplete set is what the manager works on every Interval.
 	Keys *keys.Keyring
-	// Environments lists every environment's slug (e.g. from the catalog projection).
+	// Environments lists every environment's slug (e.g. from the catalog projection). It is
+	// scanned only every ScanInterval, for environments that have no key at all (created
+	// without keys by an older version, or by a bare environment.Create).
 	Environments func() []string
 	MasterKey    []byte
 	// Pool supplies the keys (Pool.Spare: never below half the pool, never beyond its
@@ -33,19 +37,24 @@ type KeyManagerOptions struct {
 	// Rand supplies the nonces (default crypto/rand).
 	Rand   io.Reader
 	Logger *slog.Logger
-	// Interval is how often environments are checked (default 1s).
+	// Interval is how often the environments lacking a key are served (default 1s).
 	Interval time.Duration
+	// ScanInterval is how often every environment is listed to find those without any
+	// key (default 60 × Interval, and at start).
+	ScanInterval time.Duration
 }
 
 // KeyManager makes sure every environment has a primary and a next signing key. Several
 // instances may run one each: signingkey.Ensure decides nothing when the keys exist, and
-// the command loop re-decides when another instance appended first.
+// the command loop re-decides when another instance appended first. Its work every
+// Interval is proportional to the environments that lack a key (the keys model's
+// Incomplete set), not to the number of environments.
 type KeyManager struct {
 	opts KeyManagerOptions
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	ensured map[string]bool // environments known complete (a complete stream stays complete)
+	mu       sync.Mutex
+	lastScan time.Time // when Environments was last listed
 }
 
 // NewKeyManager returns a key manager; start it with Run.
@@ -53,10 +62,13 @@ func NewKeyManager(opts KeyManagerOptions) *KeyManager {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
 	}
+	if opts.ScanInterval <= 0 {
+		opts.ScanInterval = 60 * opts.Interval
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &KeyManager{opts: opts, log: opts.Logger.With("worker", "key-manager"), ensured: map[string]bool{}}
+	return &KeyManager{opts: opts, log: opts.Logger.With("worker", "key-manager")}
 }
 
 // Run checks the environments every Interval until ctx ends. Failures are logged and
@@ -76,30 +88,39 @@ func (m *KeyManager) Run(ctx context.Context) error {
 	}
 }
 
-// Sync gives every listed environment that lacks keys its primary and next key.
+// Sync gives every environment the keys model lists as incomplete its missing key, and,
+// every ScanInterval, every listed environment that has no key at all its two keys.
 func (m *KeyManager) Sync(ctx context.Context) error {
 	var errs []error
-	for _, env := range m.opts.Environments() {
+	for _, env := range m.work() {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		m.mu.Lock()
-		done := m.ensured[env]
-		m.mu.Unlock()
-		if done {
-			continue
+		if err := m.Ensure(ctx, env); err != nil {
+			errs = append(errs, err)
 		}
-		if !m.opts.Keys.Complete(env) {
-			if err := m.Ensure(ctx, env); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-		}
-		m.mu.Lock()
-		m.ensured[env] = true
-		m.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// work lists the environments to ensure now: the incomplete ones, and on a scan those the
+// keys model does not know.
+func (m *KeyManager) work() []string {
+	out := m.opts.Keys.Incomplete()
+	m.mu.Lock()
+	scan := m.lastScan.IsZero() || time.Since(m.lastScan) >= m.opts.ScanInterval
+	if scan {
+		m.lastScan = time.Now()
+	}
+	m.mu.Unlock()
+	if scan && m.opts.Environments != nil {
+		for _, env := range m.opts.Environments() {
+			if !m.opts.Keys.Known(env) {
+				out = append(out, env)
+			}
+		}
+	}
+	return out
 }
 
 // Ensure gives env a primary and a next key if it lacks them, whatever the projection says.
@@ -110,11 +131,20 @@ func (m *KeyManager) Ensure(ctx context.Context, env string) error {
 	if err != nil {
 		return fmt.Errorf("ensure signing keys of %s: %w", env, err)
 	}
-	need := signingkey.Needed(signingkey.Fold(hist))
+	st := signingkey.Fold(hist)
+	need := signingkey.Needed(st)
 	if need == 0 {
 		return nil
 	}
-	cands, err := m.candidates(ctx, need)
+	alg := st.Alg
+	if alg == "" { // no key yet: the environment says
+		envHist, err := m.opts.Loop.Read(ctx, environment.Stream(env))
+		if err != nil {
+			return fmt.Errorf("ensure signing keys of %s: %w", env, err)
+		}
+		alg = environment.Fold(envHist).SigningAlg
+	}
+	cands, err := m.candidates(ctx, alg, need)
 	if err != nil {
 		return err
 	}
@@ -130,10 +160,11 @@ func (m *KeyManager) Ensure(ctx context.Context, env string) error {
 	return nil
 }
 
-// candidates are n new keys: spares of the pool, or generated here without one.
-func (m *KeyManager) candidates(ctx context.Context, n int) ([]signingkey.Material, error) {
-	if m.opts.Pool == nil {
-		return keygen.Generate(m.opts.MasterKey, m.opts.Rand, n)
+// candidates are n new keys of the algorithm alg: RSA keys are spares of the pool, or
+// generated here without one; ES256 keys are generated here (microseconds).
+func (m *KeyManager) candidates(ctx context.Context, alg string, n int) ([]signingkey.Material, error) {
+	if m.opts.Pool == nil || alg != environment.SigningRS256 {
+		return keygen.GenerateFor(alg, m.opts.MasterKey, m.opts.Rand, n)
 	}
 	out := make([]signingkey.Material, 0, n)
 	for range n {

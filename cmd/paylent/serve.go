@@ -205,7 +205,7 @@ func startWorkers(env *cliEnv, db *database, msg *messaging, rm *readModels, mk 
 	}
 	keyManager := workers.NewKeyManager(workers.KeyManagerOptions{Loop: db.loop, Keys: rm.keys, MasterKey: mk, Logger: env.log,
 		Pool: hooks.keyPool,
-		Environments: func() []string {
+		Environments: func() []string { // listed every ScanInterval only; the keys model says what lacks a key
 			envs := rm.catalog.Environments("")
 			slugs := make([]string, len(envs))
 			for i, e := range envs {
