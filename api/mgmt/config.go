@@ -115,7 +115,8 @@ func (h *Handlers) GetSettings(c *fiber.Ctx, t tenants.Tenant) error {
 		return err
 	}
 	env, _ := h.Catalog.Environment(t.Slug)
-	return c.JSON(fiber.Map{"environment": t.Slug, "issuer": t.Issuer, "settings": env.Settings})
+	return c.JSON(fiber.Map{"environment": t.Slug, "issuer": t.Issuer, "settings": env.Settings,
+		"signing_alg": environment.SigningAlgOf(env.SigningAlg)})
 }
 
 // UpdateSettings serves PATCH /api/v1/settings: the fields given change, the others stay.

@@ -10,12 +10,14 @@ import (
 	"os/user"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/paylent/paylent/internal/eventsig"
 
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/environment"
 	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/migrations"
 	"github.com/paylent/paylent/projections"
@@ -59,20 +61,26 @@ func migrate(ctx context.Context, env *cliEnv) error {
 }
 
 func envCreateCommand() verb {
-	var acct, slug, name string
+	var acct, slug, name, alg string
 	var asJSON bool
-	v := newVerb("create --account ACCOUNT --slug SLUG [--name NAME] [--json]", "create an environment (and its account on first use)",
-		func(ctx context.Context, env *cliEnv) error { return envCreate(ctx, env, acct, slug, name, asJSON) })
+	v := newVerb("create --account ACCOUNT --slug SLUG [--name NAME] [--signing-alg RS256|ES256] [--json]",
+		"create an environment (and its account on first use)",
+		func(ctx context.Context, env *cliEnv) error {
+			return envCreate(ctx, env, acct, slug, name, alg, asJSON)
+		})
 	f := v.cmd.Flags()
 	f.StringVar(&acct, "account", "", "account that owns the environment (created on first use)")
 	f.StringVar(&slug, "slug", "", "environment slug: its host is <slug>.<public domain>")
 	f.StringVar(&name, "name", "", "display name (default: the slug)")
+	f.StringVar(&alg, "signing-alg", environment.SigningRS256, "algorithm of the environment's signing keys, for good: "+
+		strings.Join(environment.SigningAlgs, " or ")+" (ES256 keys are made in microseconds, but every client and API must accept ES256)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	required(v.cmd, "account", "slug")
+	completeWith(v.cmd, "signing-alg", environment.SigningAlgs...)
 	return v
 }
 
-func envCreate(ctx context.Context, env *cliEnv, acct, slug, name string, asJSON bool) error {
+func envCreate(ctx context.Context, env *cliEnv, acct, slug, name, alg string, asJSON bool) error {
 	db, err := openDatabase(ctx, env.cfg, env.log)
 	if err != nil {
 		return err
@@ -83,17 +91,18 @@ func envCreate(ctx context.Context, env *cliEnv, acct, slug, name string, asJSON
 		return err
 	}
 	res, err := app.New(app.Options{Loop: db.loop, MasterKey: mk}).CreateEnvironment(ctx,
-		app.CreateEnvironment{Account: acct, Slug: slug, DisplayName: name}, operatorActor("env-create"))
+		app.CreateEnvironment{Account: acct, Slug: slug, DisplayName: name, SigningAlg: alg}, operatorActor("env-create"))
 	if err != nil {
 		return err
 	}
 	dir := tenants.NewDirectory(nil, env.cfg.PublicDomain, env.cfg.PublicScheme)
 	if asJSON {
 		return json.NewEncoder(env.stdout).Encode(map[string]any{
-			"environment": slug, "account": acct, "issuer": dir.Issuer(slug), "position": res.Position})
+			"environment": slug, "account": acct, "issuer": dir.Issuer(slug), "position": res.Position,
+			"signing_alg": res.SigningAlg})
 	}
-	fmt.Fprintf(env.stdout, "created environment %s (account %s)\n  issuer: %s\n  position: %d\n",
-		slug, acct, dir.Issuer(slug), res.Position)
+	fmt.Fprintf(env.stdout, "created environment %s (account %s)\n  issuer: %s\n  signing keys: %s\n  position: %d\n",
+		slug, acct, dir.Issuer(slug), res.SigningAlg, res.Position)
 	return nil
 }
 

@@ -24,6 +24,7 @@ const synopsis = `paylent: a multi-tenant OAuth 2.0 / OpenID Connect provider
   paylent serve                                  run the server (embedded PostgreSQL and NATS by default)
   paylent migrate                                apply database migrations
   paylent env create --account A --slug S        create an environment (and its account on first use)
+                     [--signing-alg RS256|ES256] [--json]
   paylent clients create --env E --name N --type confidential|public --grant G... [--redirect-uri U]...
                          [--scope S]... [--token-format jwt|opaque] [--json]
   paylent clients list|get|update|delete --env E [--id ID] [--json]

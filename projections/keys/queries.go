@@ -45,6 +45,7 @@ func (s *Signer) LogValue() slog.Value { return slog.GroupValue(slog.String("kid
 // KeyInfo describes a key without its material.
 type KeyInfo struct {
 	KID         string          `json:"kid"`
+	Alg         string          `json:"alg"`
 	Role        signingkey.Role `json:"role"`
 	CreatedAt   time.Time       `json:"created_at"`
 	VerifyUntil time.Time       `json:"verify_until,omitzero"` // retired keys only
@@ -240,7 +241,7 @@ func (k *Keyring) Keys(env string) []KeyInfo {
 	defer k.mu.RUnlock()
 	var out []KeyInfo
 	for _, sk := range k.sorted(env, func(*storedKey) bool { return true }) {
-		out = append(out, KeyInfo{KID: sk.KID, Role: sk.Role, CreatedAt: sk.CreatedAt, VerifyUntil: sk.VerifyUntil})
+		out = append(out, KeyInfo{KID: sk.KID, Alg: sk.alg(), Role: sk.Role, CreatedAt: sk.CreatedAt, VerifyUntil: sk.VerifyUntil})
 	}
 	return out
 }
