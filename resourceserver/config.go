@@ -41,9 +41,13 @@ type Config struct {
 	HTTPClient *http.Client
 	// Leeway is the clock skew allowed on exp, nbf and iat. Default 30 s.
 	Leeway time.Duration
-	// Algorithms are the JWS algorithms accepted. Default: RS256 only (what Paylent signs
-	// with). Asymmetric algorithms only: "none" and HMAC algorithms are refused by [New],
-	// so a token signed with the public key as an HMAC secret can never verify.
+	// Algorithms are the JWS algorithms accepted. Default: RS256 and ES256 (what Paylent
+	// signs with: RS256 unless the environment was created with ES256 keys). Whatever the
+	// list, a token verifies only with a JWKS key of the same algorithm: its "alg" member,
+	// when it has one, must equal the token's, and its type must fit (RSA for RS/PS, the
+	// algorithm's own curve for ES: P-256 for ES256). Asymmetric algorithms only: "none"
+	// and HMAC algorithms are refused by [New], so a token signed with the public key as an
+	// HMAC secret can never verify.
 	Algorithms []string
 	// KeyCacheTTL is how long fetched keys are used when the JWKS response has no
 	// Cache-Control max-age. Default 5 minutes.
@@ -100,7 +104,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		errs = append(errs, errors.New("Audience is required"))
 	}
 	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = []string{"RS256"}
+		cfg.Algorithms = []string{"RS256", "ES256"}
 	}
 	for _, a := range cfg.Algorithms {
 		if !slices.Contains(signatureAlgorithms, a) {

@@ -22,14 +22,16 @@
 // # JWT access tokens
 //
 // Paylent's JWT access tokens (RFC 9068) are verified locally, without a request to
-// Paylent per token: the RS256 signature against the environment's published keys, header
+// Paylent per token: the signature (RS256, or ES256 for an environment created with ES256
+// keys) against the environment's published keys, header
 // typ at+jwt (so an ID token is never taken for an access token), iss equal to the
 // configured issuer, aud containing the configured audience, exp, nbf and iat with a leeway
 // of 30 seconds, and the presence of sub, client_id and jti. Only the algorithms of
-// [Config.Algorithms] are accepted (RS256 by default); "none" and HMAC algorithms cannot be
+// [Config.Algorithms] are accepted (RS256 and ES256 by default); "none" and HMAC algorithms cannot be
 // configured at all, so neither an unsigned token nor one "signed" with the public key as an
 // HMAC secret ever passes. A token must name its key (kid) and the key must be of the
-// algorithm's type.
+// algorithm's type (and curve: P-256 for ES256) and, when the JWK names an alg, of that alg:
+// a token cannot choose its algorithm against the key's.
 //
 // Keys come from the jwks_uri of the issuer's discovery document, which must name the
 // configured issuer. They are parsed once and cached for the JWKS response's Cache-Control

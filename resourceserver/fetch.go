@@ -3,6 +3,7 @@ package resourceserver
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/json"
@@ -44,16 +45,20 @@ func (k publicKey) fits(alg string) bool {
 	if k.alg != "" && k.alg != alg {
 		return false
 	}
-	switch k.key.(type) {
+	switch k := k.key.(type) {
 	case *rsa.PublicKey:
 		return strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")
 	case *ecdsa.PublicKey:
-		return strings.HasPrefix(alg, "ES")
+		// ECDSA ties the algorithm to the curve (RFC 7518 §3.4): ES256 is P-256 only.
+		return ecCurve[alg] != nil && ecCurve[alg]() == k.Curve
 	case ed25519.PublicKey:
 		return alg == "EdDSA"
 	}
 	return false
 }
+
+// ecCurve is the curve of each ECDSA algorithm.
+var ecCurve = map[string]func() elliptic.Curve{"ES256": elliptic.P256, "ES384": elliptic.P384, "ES512": elliptic.P521}
 
 // getJSON fetches url into v and returns the response's Cache-Control max-age (ok false when
 // it gives none).
