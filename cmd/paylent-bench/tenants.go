@@ -30,10 +30,11 @@ const tenantsUsage = `usage: paylent-bench tenants [flags]
 
 tenants measures, each beside a ceiling measured in the same run:
   creation     N environments created through the operation, on a private PostgreSQL
-               (durable settings): the former way (two RSA keys inline), the primary
-               only with no pool, with a pool of N keys made ahead, with the default
-               pool (64, refilling); ceilings: RSA-2048 keys/s on every core, and
-               environment.created appended alone (no keys)
+               (durable settings): ES256 keys inline (primary and next; primary only),
+               then (unless --rsa=false) the former way (two RSA keys inline), the
+               primary only with no pool, with a pool of N keys made ahead, with the
+               default pool (64, refilling); ceilings: RSA-2048 and ES256 keys/s on every
+               core, and environment.created appended alone (no keys)
   server       a real paylent serve (embedded default) grown to each --server-envs count
                (environments appended by the bench, attached to its PostgreSQL): RSS per
                idle environment, PostgreSQL size, discovery/JWKS/token p50/p99 on the
@@ -46,8 +47,9 @@ flags:
 `
 
 type tenantsConfig struct {
-	envs, inlineEnvs, concurrency, checkpointEnvs int
-	only, serverEnvs                              string
+	envs, inlineEnvs, esEnvs, concurrency, checkpointEnvs int
+	only, serverEnvs                                      string
+	rsa                                                   bool
 }
 
 func runTenants(args []string, stdout, stderr io.Writer) error {
@@ -56,6 +58,8 @@ func runTenants(args []string, stdout, stderr io.Writer) error {
 	var cfg tenantsConfig
 	fs.IntVar(&cfg.envs, "envs", 1000, "environments created by the ceiling row and the row with a pool filled ahead")
 	fs.IntVar(&cfg.inlineEnvs, "inline-envs", 200, "environments created by the rows that generate keys inline (bound by RSA)")
+	fs.IntVar(&cfg.esEnvs, "es256-envs", 2000, "environments created by each ES256 row (keys inline, no pool: the sustained rate)")
+	fs.BoolVar(&cfg.rsa, "rsa", true, "run the RSA rows too (false: the ceiling and the ES256 rows only)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 4, "concurrent creators")
 	fs.IntVar(&cfg.checkpointEnvs, "checkpoint-envs", 10_000, "environments in the keys model of the checkpoint benchmark")
 	fs.StringVar(&cfg.only, "only", "", "creation, checkpoint or server (default all three)")
@@ -64,8 +68,8 @@ func runTenants(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || cfg.envs < 1 || cfg.inlineEnvs < 1 || cfg.concurrency < 1 || cfg.checkpointEnvs < 1 {
-		return fmt.Errorf("bad arguments: want --envs, --inline-envs, --concurrency, --checkpoint-envs >= 1 and nothing else")
+	if fs.NArg() > 0 || cfg.envs < 1 || cfg.inlineEnvs < 1 || cfg.esEnvs < 1 || cfg.concurrency < 1 || cfg.checkpointEnvs < 1 {
+		return fmt.Errorf("bad arguments: want --envs, --inline-envs, --es256-envs, --concurrency, --checkpoint-envs >= 1 and nothing else")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -124,14 +128,18 @@ func benchCreation(ctx context.Context, cfg tenantsConfig, log *slog.Logger, out
 	mk := make([]byte, signingkey.MasterKeySize)
 	rand.Read(mk) //nolint:errcheck // crypto/rand does not fail
 
-	log.Info("measuring", "benchmark", "RSA-2048 key generation", "for", 5*time.Second)
-	keysPerSec := rsaCeiling(ctx, mk, 5*time.Second)
-	fmt.Fprintf(out, "Ceiling: %.1f RSA-2048 keys/s generated and sealed on %d goroutines (keygen.Material, 5 s).\n\n",
-		keysPerSec, runtime.NumCPU())
+	log.Info("measuring", "benchmark", "key generation", "for", 10*time.Second)
+	rsaPerSec := keyCeiling(ctx, mk, environment.SigningRS256, 5*time.Second)
+	esPerSec := keyCeiling(ctx, mk, environment.SigningES256, 5*time.Second)
+	fmt.Fprintf(out, "Ceilings: %.1f RSA-2048 keys/s and %.0f ES256 (P-256) keys/s generated and sealed on %d goroutines (keygen.MaterialFor, 5 s each); load average %s.\n\n",
+		rsaPerSec, esPerSec, runtime.NumCPU(), loadAverage())
 	fmt.Fprintf(out, "| creation, %d concurrent | environments | seconds | environments/s | vs ceiling | notes |\n| --- | --: | --: | --: | --: | --- |\n",
 		cfg.concurrency)
 	var ceiling float64
 	for i, row := range creationRows(store, loop, mk, cfg) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		log.Info("measuring", "benchmark", row.name, "environments", row.n)
 		rate, note, err := timeRow(ctx, row, cfg.concurrency, fmt.Sprintf("r%d-", i))
 		if err != nil {
@@ -145,7 +153,7 @@ func benchCreation(ctx context.Context, cfg tenantsConfig, log *slog.Logger, out
 		}
 		fmt.Fprintf(out, "| %s | %d | %.1f | %.1f | %s | %s |\n", row.name, row.n, float64(row.n)/rate, rate, ratio, note)
 	}
-	fmt.Fprintln(out)
+	fmt.Fprintf(out, "\nLoad average after the rows: %s.\n\n", loadAverage())
 	return nil
 }
 
@@ -154,10 +162,25 @@ func creationRows(store *eventstore.Postgres, loop *eventstore.Loop, mk []byte, 
 	big := keygen.NewPool(keygen.PoolOptions{MasterKey: mk, Size: cfg.envs, Workers: runtime.NumCPU()})
 	small := keygen.NewPool(keygen.PoolOptions{MasterKey: mk, Size: 64, Workers: 1})
 	ops := app.New(app.Options{Loop: loop, MasterKey: mk})
-	return []creationRow{
+	es256 := func(next bool) func(context.Context, string) error {
+		return func(ctx context.Context, slug string) error {
+			_, err := ops.CreateEnvironment(ctx, app.CreateEnvironment{Account: "bench", Slug: slug, WithNextKey: next,
+				SigningAlg: environment.SigningES256}, actor)
+			return err
+		}
+	}
+	rows := []creationRow{
 		{name: "environment.created alone, no keys (ceiling)", n: cfg.envs, create: func(ctx context.Context, slug string) error {
 			return rawCreate(ctx, store, slug)
 		}},
+		{name: "ES256, inline: primary and next in the creation's append (no pool, nothing left to the background)", n: cfg.esEnvs,
+			create: es256(true)},
+		{name: "ES256, inline: primary only (no pool; the key manager adds the next)", n: cfg.esEnvs, create: es256(false)},
+	}
+	if !cfg.rsa {
+		return rows
+	}
+	return append(rows, []creationRow{
 		{name: "former: primary and next generated inline", n: cfg.inlineEnvs, create: func(ctx context.Context, slug string) error {
 			_, err := ops.CreateEnvironment(ctx, app.CreateEnvironment{Account: "bench", Slug: slug, WithNextKey: true}, actor)
 			return err
@@ -167,7 +190,7 @@ func creationRows(store *eventstore.Postgres, loop *eventstore.Loop, mk []byte, 
 			create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: big}), actor)},
 		{name: "primary from the default pool (64, 1 refill goroutine)", n: cfg.inlineEnvs, pool: small, fill: 64, refill: true,
 			create: createWith(app.New(app.Options{Loop: loop, MasterKey: mk, KeyPool: small}), actor)},
-	}
+	}...)
 }
 
 // rawCreate appends what creating an environment without keys appends (its account's
@@ -271,8 +294,8 @@ func fillPool(ctx context.Context, p *keygen.Pool, n int) (stop func(), err erro
 	return stop, nil
 }
 
-// rsaCeiling is how many keys keygen.Material makes per second on every core.
-func rsaCeiling(ctx context.Context, mk []byte, d time.Duration) float64 {
+// keyCeiling is how many keys of alg keygen.MaterialFor makes per second on every core.
+func keyCeiling(ctx context.Context, mk []byte, alg string, d time.Duration) float64 {
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(d)
@@ -280,7 +303,7 @@ func rsaCeiling(ctx context.Context, mk []byte, d time.Duration) float64 {
 	for range runtime.NumCPU() {
 		wg.Go(func() {
 			for time.Now().Before(deadline) && ctx.Err() == nil {
-				if _, err := keygen.Material(mk, nil); err == nil {
+				if _, err := keygen.MaterialFor(alg, mk, nil); err == nil {
 					n.Add(1)
 				}
 			}
