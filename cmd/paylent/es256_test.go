@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,17 +19,17 @@ import (
 
 // An environment created with --signing-alg ES256 publishes EC P-256 keys and names ES256 in
 // discovery; go-oidc verifies its ID tokens and resourceserver its access tokens, before and
-// after a rotation (which keeps ES256). The RS256 environments of the stack are unchanged.
+// after a rotation (which keeps ES256). The test's RS256 environment beside it is unchanged.
 func TestES256Environment(t *testing.T) {
 	t.Parallel()
-	s := startOne(t)
-	const env, api = "es256-shop", "http://localhost:4290"
+	s := sharedOne(t)
+	env, account, api := fmt.Sprintf("es256-shop-%d", s.seq), fmt.Sprintf("es256shop%d", s.seq), "http://localhost:4290"
 	var created map[string]any
-	if err := json.Unmarshal([]byte(s.run(t, "env", "create", "--account", "shop", "--slug", env, "--signing-alg", "ES256", "--json")), &created); err != nil ||
+	if err := json.Unmarshal([]byte(s.run(t, "env", "create", "--account", account, "--slug", env, "--signing-alg", "ES256", "--json")), &created); err != nil ||
 		created["signing_alg"] != "ES256" || created["environment"] != env {
 		t.Fatalf("env create --json: %v %v", created, err)
 	}
-	if code, _, errOut := cli(t, s.cliEnv, "env", "create", "--account", "shop", "--slug", "hs256-shop", "--signing-alg", "HS256"); code == 0 {
+	if code, _, errOut := cli(t, s.cliEnv, "env", "create", "--account", account, "--slug", env+"-hs", "--signing-alg", "HS256"); code == 0 {
 		t.Errorf("an HS256 environment was created: %s", errOut)
 	}
 	esKeys(t, s, env, 2) // the primary from creation, the next from the key manager
@@ -38,7 +39,7 @@ func TestES256Environment(t *testing.T) {
 			t.Errorf("discovery %s: %v, want [ES256]", member, disc[member])
 		}
 	}
-	if _, rsDisc := s.a.get(s.a.host("acme-test"), "/.well-known/openid-configuration"); !slices.Equal(rsDisc["id_token_signing_alg_values_supported"].([]any), []any{"RS256"}) {
+	if _, rsDisc := s.a.get(s.a.host(s.acme), "/.well-known/openid-configuration"); !slices.Equal(rsDisc["id_token_signing_alg_values_supported"].([]any), []any{"RS256"}) {
 		t.Errorf("RS256 environment's discovery: %v", rsDisc["id_token_signing_alg_values_supported"])
 	}
 
