@@ -220,9 +220,14 @@ type CreateEnvironment struct {
 	Candidates []Material
 }
 
-// Streams implements domain.Command: the account's, the environment's and its keys'.
+// Streams implements domain.Command: the account's, the environment's and its keys'. The
+// keys' stream is declared fresh (not read; appended only if it has no events): keys are
+// only ever appended for an environment that exists or is created in the same append, so
+// when the environment's stream is new, so is its keys' (one read less per creation).
 func (c CreateEnvironment) Streams() []domain.StreamRef {
-	return append(c.Create.Streams(), Stream(c.Slug))
+	keys := Stream(c.Slug)
+	keys.Fresh = true
+	return append(c.Create.Streams(), keys)
 }
 
 // Decide implements domain.Command.
