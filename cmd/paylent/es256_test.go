@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,9 @@ func TestES256Environment(t *testing.T) {
 	}
 	if code, _, errOut := cli(t, s.cliEnv, "env", "create", "--account", account, "--slug", env+"-hs", "--signing-alg", "HS256"); code == 0 {
 		t.Errorf("an HS256 environment was created: %s", errOut)
+	}
+	if code, out, _ := cli(t, s.cliEnv, "__complete", "env", "create", "--signing-alg", ""); code != 0 || !strings.HasPrefix(out, "RS256\nES256\n") {
+		t.Errorf("completion of --signing-alg: %d %q", code, out)
 	}
 	esKeys(t, s, env, 2) // the primary from creation, the next from the key manager
 	_, disc := s.a.get(s.a.host(env), "/.well-known/openid-configuration")
@@ -92,6 +96,15 @@ func TestES256Environment(t *testing.T) {
 		if round == 0 {
 			s.run(t, "keys", "rotate", "--env", env)
 			esKeys(t, s, env, 3) // new primary, new next, the retired one
+			var listed struct{ Keys []struct{ Alg, Role string } }
+			if err := json.Unmarshal([]byte(s.run(t, "keys", "list", "--env", env, "--json")), &listed); err != nil || len(listed.Keys) < 3 {
+				t.Fatalf("keys list: %+v %v", listed, err)
+			}
+			for _, k := range listed.Keys {
+				if k.Alg != "ES256" {
+					t.Errorf("keys list: a %s key of alg %q", k.Role, k.Alg)
+				}
+			}
 		}
 	}
 }

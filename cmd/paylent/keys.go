@@ -18,6 +18,7 @@ import (
 // keyView is a signing key as the CLI prints it: never any key material.
 type keyView struct {
 	KID         string          `json:"kid"`
+	Alg         string          `json:"alg"`
 	Role        signingkey.Role `json:"role"`
 	VerifyUntil *time.Time      `json:"verify_until,omitempty"`
 }
@@ -98,13 +99,13 @@ func keysList(ctx context.Context, env *cliEnv, slug string, asJSON bool) error 
 		return nil
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KID\tROLE\tVERIFY UNTIL")
+	fmt.Fprintln(tw, "KID\tALG\tROLE\tVERIFY UNTIL")
 	for _, k := range list {
 		until := "-"
 		if k.VerifyUntil != nil {
 			until = k.VerifyUntil.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", k.KID, k.Role, until)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.KID, k.Alg, k.Role, until)
 	}
 	return tw.Flush()
 }
@@ -114,7 +115,7 @@ func keyViews(st signingkey.State) []keyView {
 	rank := map[signingkey.Role]int{signingkey.RolePrimary: 0, signingkey.RoleNext: 1, signingkey.RoleRetired: 2}
 	list := make([]keyView, 0, len(st.Keys))
 	for _, k := range st.Keys {
-		v := keyView{KID: k.KID, Role: k.Role}
+		v := keyView{KID: k.KID, Alg: k.Alg, Role: k.Role}
 		if k.Role == signingkey.RoleRetired {
 			until := k.VerifyUntil
 			v.VerifyUntil = &until
