@@ -1,12 +1,17 @@
 package app_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/app/apptest"
 	"github.com/paylent/paylent/domain"
+	"github.com/paylent/paylent/domain/authcode"
+	"github.com/paylent/paylent/domain/grant"
+	"github.com/paylent/paylent/domain/token"
+	"github.com/paylent/paylent/internal/secret"
 )
 
 // An operator resets factors when a phone or laptop is lost or stolen: whoever holds it may
@@ -61,6 +66,49 @@ func TestFactorResetEndsAccess(t *testing.T) {
 			}
 			if grants, _ := h.Tokens.Held(env, userID, "", time.Now()); (len(grants) == 0) != tc.ends {
 				t.Errorf("still held: %v", grants)
+			}
+		})
+	}
+}
+
+// A code issued from a sign-in before an operator's reset is not redeemed after it, whatever
+// the sweep saw: whoever held the lost device may have obtained it. The grant decisions read
+// the reset from the user's stream, as they read a password change.
+func TestFactorResetEndsCodesIssuedBefore(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reset func(h *apptest.Harness, userID, factorID string) error
+	}{
+		{"all factors", func(h *apptest.Harness, userID, _ string) error {
+			_, err := h.App.ResetFactors(t.Context(), app.ResetFactors{Environment: env, UserID: userID}, apptest.Operator)
+			return err
+		}},
+		{"one factor", func(h *apptest.Harness, userID, factorID string) error {
+			_, err := h.App.RemoveFactor(t.Context(), app.RemoveFactor{Environment: env, UserID: userID, FactorID: factorID,
+				ByOperator: true}, apptest.Operator)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			userID, cl, in := userWithGrant(t, h)
+			enrolled(t, h, userID)
+			f, err := h.App.Factors(t.Context(), env, userID)
+			if err != nil || len(f.List) != 1 {
+				t.Fatalf("factors %+v %v", f, err)
+			}
+			codeHash := secret.Hash(secret.Token())
+			h.Run(t, authcode.Issue{Environment: env, Code: authcode.Issued{CodeHash: codeHash, ClientID: cl.ClientID, UserID: userID,
+				RedirectURI: "https://app.example/cb", Scope: "openid", SessionID: in.SessionID, AuthTime: time.Now(),
+				AMR: []string{"pwd", "otp", "mfa"}}})
+			if err := tc.reset(h, userID, f.List[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			th := secret.Hash(secret.Token())
+			access := token.Issued{JTI: token.HashJTI(th), Kind: token.KindAccess, Format: token.FormatOpaque, TokenHash: th,
+				ClientID: cl.ClientID, Subject: userID, SubjectKind: token.SubjectUser, IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+			if _, err := h.Loop.Execute(t.Context(), grant.Redeem{Environment: env, CodeHash: codeHash, Access: access}, apptest.System); !errors.Is(err, grant.ErrPartyEnded) {
+				t.Errorf("a code from before the reset was redeemed: %v", err)
 			}
 		})
 	}

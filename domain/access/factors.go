@@ -7,6 +7,7 @@ import (
 	"github.com/paylent/paylent/domain/factor"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/session"
+	"github.com/paylent/paylent/domain/user"
 )
 
 // ReasonFactorsReset is why sessions and grants end when an operator removes a user's
@@ -16,8 +17,10 @@ const ReasonFactorsReset = "factors_reset"
 // ResetFactors removes, on an operator's word, one of a user's second factors or passkeys
 // (FactorID), or all of them (FactorID empty), and in the same append revokes every session
 // and grant the user holds: an operator resets factors when a phone or a laptop is lost or
-// stolen, and whoever holds it may have signed in with it. The user signs in again with
-// their password and sets up a factor anew.
+// stolen, and whoever holds it may have signed in with it. The user's stream records that
+// their sign-ins until now ended (user.SignInsEnded), so that no code or grant of before
+// is redeemed or refreshed later. The user signs in again with their password and sets up
+// a factor anew.
 type ResetFactors struct {
 	Environment string
 	UserID      string
@@ -56,6 +59,11 @@ func (c ResetFactors) Decide(h [][]domain.Event, now time.Time) ([][]domain.Even
 	}
 	out := make([][]domain.Event, len(h))
 	copy(out, removed)
+	if u := user.FoldAll(h[1]); u.Exists { // h[1]: the user's stream (factor commands read it)
+		// A code or a grant made before, with the removed factor, is dead too: the grant
+		// decisions read this, so nothing the sweep may miss is redeemed or refreshed.
+		out[1] = []domain.Event{user.SignInsEnded{Reason: ReasonFactorsReset, At: now}}
+	}
 	revokeHeld(h, out, factorStreams, c.UserID, len(c.SessionIDs), len(c.GrantIDs), ReasonFactorsReset, now)
 	return out, nil
 }

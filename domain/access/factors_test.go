@@ -11,6 +11,7 @@ import (
 	"github.com/paylent/paylent/domain/factor"
 	"github.com/paylent/paylent/domain/grant"
 	"github.com/paylent/paylent/domain/session"
+	"github.com/paylent/paylent/domain/user"
 )
 
 var aliceFactors = []domain.Event{
@@ -39,7 +40,7 @@ func TestResetFactorsEndsWhatTheUserHeld(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := [][]string{tc.removed, nil, {"session.revoked"}, nil, {"grant.revoked"}, nil}
+			want := [][]string{tc.removed, {"user.sign_ins_ended"}, {"session.revoked"}, nil, {"grant.revoked"}, nil}
 			if got := types(out); !reflect.DeepEqual(got, want) {
 				t.Fatalf("events %v, want %v", got, want)
 			}
@@ -47,6 +48,9 @@ func TestResetFactorsEndsWhatTheUserHeld(t *testing.T) {
 				if r := e.(factor.Removed); r.Reason != factor.RemovedByOperator {
 					t.Errorf("removal %+v: want the operator's reason", r)
 				}
+			}
+			if e := out[1][0].(user.SignInsEnded); e.Reason != access.ReasonFactorsReset || !e.At.Equal(now) {
+				t.Errorf("sign-ins ended %+v", e)
 			}
 			if s := out[2][0].(session.Revoked); s.Reason != access.ReasonFactorsReset {
 				t.Errorf("session revocation %+v", s)

@@ -17,8 +17,8 @@ var (
 	ErrRevoked = errors.New("the grant was revoked")
 	ErrExpired = errors.New("the refresh token has expired")
 	// ErrPartyEnded: the grant's user is disabled or deleted, or its client deleted, or the
-	// user's password changed after the authentication the grant rests on. Nothing is issued
-	// for them, whatever a face's read model still says.
+	// user's password changed, or an operator reset their factors, after the authentication
+	// the grant rests on. Nothing is issued for them, whatever a face's read model still says.
 	ErrPartyEnded = errors.New("the user or the client no longer stands")
 )
 
@@ -32,9 +32,10 @@ func parties(env string, t token.Issued) []domain.StreamRef {
 
 // standing refuses a disabled or deleted user and a deleted client (the two parties'
 // histories, as parties names them), and an authentication (at authTime) older than the
-// user's last password change: a code or a grant made with the old password is dead.
+// user's last password change or not after their sign-ins were ended (an operator's factor
+// reset): a code or a grant made with the old password, or with a lost device, is dead.
 func standing(h [][]domain.Event, authTime time.Time) error {
-	if u := user.FoldAll(h[0]); !u.Exists || u.Deleted || u.Disabled || authTime.Before(u.PasswordChangedAt) {
+	if u := user.FoldAll(h[0]); !u.Exists || u.Deleted || u.Disabled || !u.AuthenticationStands(authTime) {
 		return ErrPartyEnded
 	}
 	if !client.Fold(h[1]).Exists {

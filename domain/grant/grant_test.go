@@ -191,6 +191,34 @@ func TestPasswordChangeEndsOlderAuthentications(t *testing.T) {
 	}
 }
 
+// An operator's factor reset ends what rests on an authentication at or before it (the
+// lost device may have made it): a code is not redeemed, a grant not refreshed; a sign-in
+// after it is. A second reset earlier in time does not bring the first one's back.
+func TestSignInsEndedEndOlderAuthentications(t *testing.T) {
+	at := now.Add(time.Minute)
+	ended := append(append([]domain.Event(nil), userH...), user.SignInsEnded{Reason: "factors_reset", At: at},
+		user.SignInsEnded{Reason: "factors_reset", At: now})
+	redeem := grant.Redeem{Environment: "e", CodeHash: codeHash, Access: tok("access-1", token.KindAccess)}
+	refresh := grant.Refresh{Environment: "e", GrantID: "g1", Presented: "r1", Access: tok("a2", token.KindAccess),
+		NewRefresh: tok("r2", token.KindRefresh), PresentedExpiresAt: now.Add(time.Hour)}
+	for _, tc := range []struct {
+		auth time.Time
+		ok   bool
+	}{{now, false}, {at, false}, {at.Add(time.Second), true}} {
+		c := code
+		c.AuthTime, c.ExpiresAt = tc.auth, now.Add(2*time.Minute)
+		_, err := redeem.Decide([][]domain.Event{{c}, nil, nil, ended, clientH}, now)
+		if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, grant.ErrPartyEnded) {
+			t.Errorf("redeem of a code authenticated at %v: %v", tc.auth, err)
+		}
+		created := grant.Created{GrantID: "g1", ClientID: "client-1", UserID: "user-1", Scope: "openid", Refresh: "r1", AuthTime: tc.auth}
+		_, err = refresh.Decide([][]domain.Event{{created}, nil, nil, ended, clientH}, now)
+		if tc.ok != (err == nil) || !tc.ok && !errors.Is(err, grant.ErrPartyEnded) {
+			t.Errorf("refresh of a grant authenticated at %v: %v", tc.auth, err)
+		}
+	}
+}
+
 func TestCheckCode(t *testing.T) {
 	verifier := strings.Repeat("v", 43)
 	withPKCE := code

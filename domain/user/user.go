@@ -297,6 +297,19 @@ type PasswordChanged struct {
 // EventType implements domain.Event.
 func (PasswordChanged) EventType() string { return "user.password_changed" }
 
+// SignInsEnded records that every authentication of the user up to At no longer counts,
+// although the password stays: an operator reset the user's second factors or passkeys
+// (Reason), so whoever held a lost device may have signed in with it. The user's sessions
+// and grants are revoked in the same append (access.ResetFactors); a code or a grant whose
+// authentication is at or before At is neither redeemed nor refreshed afterwards.
+type SignInsEnded struct {
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// EventType implements domain.Event.
+func (SignInsEnded) EventType() string { return "user.sign_ins_ended" }
+
 // EmailReleased frees an address after its user was deleted.
 type EmailReleased struct {
 	UserID string `json:"user_id"`
@@ -363,6 +376,18 @@ type FullState struct {
 	Deleted  bool
 	// PasswordChangedAt is the last password change (zero: never changed).
 	PasswordChangedAt time.Time
+	// SignInsEndedAt is the last end of every sign-in (zero: none; see SignInsEnded).
+	SignInsEndedAt time.Time
+}
+
+// AuthenticationStands reports whether an authentication at authTime still counts: it is
+// not older than the last password change, nor at or before the last end of sign-ins
+// (which a sign-in in the same instant cannot be told apart from).
+func (s FullState) AuthenticationStands(authTime time.Time) bool {
+	if authTime.Before(s.PasswordChangedAt) {
+		return false
+	}
+	return s.SignInsEndedAt.IsZero() || authTime.After(s.SignInsEndedAt)
 }
 
 // FoldAll folds every user event.
@@ -382,6 +407,10 @@ func FoldAll(history []domain.Event) FullState {
 			s.Deleted = true
 		case PasswordChanged:
 			s.PasswordHash, s.PasswordChangedAt = e.PasswordHash, e.At
+		case SignInsEnded:
+			if e.At.After(s.SignInsEndedAt) {
+				s.SignInsEndedAt = e.At
+			}
 		}
 	}
 	return s

@@ -145,6 +145,7 @@ func (b *builder) environment(env string) {
 	b.add(recovery.Stream(env, unknown), recovery.Started{RecoveryID: unknown, Email: "nobody@example.com", ExpiresAt: later})
 
 	b.factors(env, alice)
+	b.add(user.Stream(env, alice), user.SignInsEnded{Reason: "factors_reset", At: Start.Add(time.Hour)})
 
 	s1, s2 := session.ID(hash(env+"s1")), session.ID(hash(env+"s2"))
 	b.add(session.Stream(env, s1), session.Started{SessionID: s1, UserID: alice, TokenHash: hash(env + "s1"), AuthTime: Start, ExpiresAt: later,

@@ -125,6 +125,12 @@ func (g *gen) hash() string {
 		return strings.ToUpper(fmt.Sprintf("%064x", g.r.Uint64())) // not lowercase hex
 	case 2:
 		return g.pick(g.hashes, func() string { return "short-hash" })
+	case 3:
+		if len(g.hashes) > 0 { // another token's first half (its jti), another second half
+			h := g.hashes[g.r.IntN(len(g.hashes))][:32] + fmt.Sprintf("%016x%016x", g.r.Uint64(), g.r.Uint64())
+			g.hashes = append(g.hashes, h)
+			return h
+		}
 	}
 	h := fmt.Sprintf("%016x%016x%016x%016x", g.r.Uint64(), g.r.Uint64(), g.r.Uint64(), g.r.Uint64())
 	g.hashes = append(g.hashes, h)
@@ -156,6 +162,8 @@ func (g *gen) issued() token.Issued {
 	jti := g.pick(g.jtis, func() string { return fmt.Sprintf("jwt-%d", g.r.IntN(1000)) })
 	if hash != "" && g.r.IntN(4) != 0 {
 		jti = token.HashJTI(hash)
+	} else if len(g.hashes) > 0 && g.r.IntN(6) == 0 {
+		jti = token.HashJTI(g.hashes[g.r.IntN(len(g.hashes))]) // a jti that is another token's half-hash
 	}
 	g.jtis = append(g.jtis, jti)
 	e := token.Issued{JTI: jti, Kind: []string{token.KindAccess, token.KindRefresh}[g.r.IntN(2)],
@@ -217,6 +225,10 @@ func (g *gen) answers(q querier) string {
 		for _, h := range append(g.hashes, "short-hash", "") {
 			tok, ok := q.ByHash(env, h)
 			out = append(out, tok, ok)
+			for _, v := range oddForms(h) { // forms of a kept hash that no token has
+				tok, ok := q.ByHash(env, v)
+				out = append(out, tok, ok)
+			}
 		}
 		for _, c := range []string{"", "c0", "c1", "c2"} {
 			for _, u := range []string{"", "u0", "u1", "u3"} {
@@ -231,6 +243,19 @@ func (g *gen) answers(q querier) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// oddForms are strings near h that name no token unless one was issued with them: its
+// first half (a jti), upper case, its last digit changed, one digit more or less.
+func oddForms(h string) []string {
+	if len(h) < 33 {
+		return nil
+	}
+	last := byte('0')
+	if h[len(h)-1] == '0' {
+		last = '1'
+	}
+	return []string{h[:32], strings.ToUpper(h), h[:len(h)-1] + string(last), h + "0", h[:len(h)-1]}
 }
 
 // Strings are quoted as encoding/json quotes them (invalid UTF-8 included: no event holds

@@ -70,7 +70,7 @@ func (h expiries) heapify() {
 	slices.SortFunc(h, func(a, b expiry) int { return cmp.Compare(a.at, b.at) }) // a sorted slice is a heap
 }
 
-// prune drops what expired before t (t is an event's time: a rebuild prunes as the live
+// prune drops what expired before t (an event's time less pruneGrace: a rebuild prunes as the live
 // model did). Called with s.mu held.
 func (s *Store) prune(t stamp) {
 	s.tokenExp.due(t, func(x expiry) {

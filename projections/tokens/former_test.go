@@ -60,7 +60,7 @@ func (s *former) Apply(rec domain.Record) error {
 		}
 	}
 	if rec.Position%pruneEvery == 0 {
-		s.prune(rec.OccurredAt)
+		s.prune(rec.OccurredAt.Add(-pruneGrace)) // the compact model's one change of rule
 	}
 	return nil
 }

@@ -24,6 +24,12 @@ const Name = "tokens"
 // fixed positions and by event time, never the wall clock, so a rebuild equals the live model.
 const pruneEvery = 1024
 
+// pruneGrace is how long past an event's time an entry is kept. Events carry the clock of
+// the instance that appended them, faces judge tokens by their own: an instance whose clock
+// is ahead must not make the others forget a revoked JWT (the deny-list is all that refuses
+// it) while their clocks still find it unexpired.
+const pruneGrace = 5 * time.Minute
+
 // Token is what introspection needs to know of a token.
 type Token struct {
 	JTI         string    `json:"jti"`
@@ -115,7 +121,7 @@ func (s *Store) Apply(rec domain.Record) error {
 		}
 	}
 	if rec.Position%pruneEvery == 0 {
-		s.prune(toStamp(rec.OccurredAt))
+		s.prune(toStamp(rec.OccurredAt.Add(-pruneGrace)))
 	}
 	return nil
 }

@@ -74,3 +74,38 @@ func enc(t *testing.T, reg *domain.Registry, e domain.Event, at time.Time) event
 	}
 	return eventstore.NewEvent{Type: typ, SchemaVersion: ver, Data: data, OccurredAt: at}
 }
+
+// Pruning goes by the time of the events, which instances write with their own clocks, while
+// faces judge a token by theirs: an event from an instance whose clock is ahead must not drop
+// a revoked JWT from the deny-list (nor a kept token) while this instance still finds it
+// unexpired, or the revoked JWT would read as active again until it expires here.
+func TestPruneAllowsForClockSkew(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	m := tokens.New()
+	exp := now.Add(30 * time.Second)
+	apply := func(pos int64, at time.Time, e domain.Event) {
+		t.Helper()
+		if err := m.Apply(domain.Record{Envelope: domain.Envelope{Position: pos, Environment: "e", OccurredAt: at}, Event: e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(1, now, token.Issued{JTI: "user-jwt-00000001", Kind: token.KindAccess, Format: token.FormatJWT, ClientID: "c1",
+		Subject: "u1", SubjectKind: token.SubjectUser, IssuedAt: now, ExpiresAt: exp, GrantID: "g1"})
+	apply(2, now, token.Revoked{JTI: "user-jwt-00000001", ExpiresAt: exp})
+	apply(3, now, token.Revoked{JTI: "cc-jwt-000000001", ExpiresAt: exp})
+	// Another instance, its clock two minutes ahead, appends the event at which the model prunes.
+	apply(1024, now.Add(2*time.Minute), grant.Rotated{From: "none", At: now.Add(2 * time.Minute)})
+	for _, jti := range []string{"user-jwt-00000001", "cc-jwt-000000001"} {
+		if !m.IsRevoked("e", jti) {
+			t.Errorf("%s left the deny-list before it expired here", jti)
+		}
+	}
+	if tok, ok := m.ByJTI("e", "user-jwt-00000001"); !ok || !tok.Revoked {
+		t.Errorf("the kept token was dropped before it expired here: %+v %v", tok, ok)
+	}
+	// Well after, they go.
+	apply(2048, exp.Add(time.Hour), grant.Rotated{From: "none", At: exp.Add(time.Hour)})
+	if m.IsRevoked("e", "user-jwt-00000001") {
+		t.Error("an expired revocation was kept")
+	}
+}
