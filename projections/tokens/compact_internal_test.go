@@ -3,6 +3,7 @@ package tokens
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -62,10 +63,14 @@ type querier interface {
 // hashes, revocations before and after issue, rotations, times that go back, zero times)
 // leave the compact model and the former one with equal snapshots and equal answers, also
 // when the compact model restarts from the former's snapshot or its own along the way.
+var agreeSeeds = flag.Uint64("seeds", 8, "random logs TestAgreesWithTheFormerModel compares")
+
 func TestAgreesWithTheFormerModel(t *testing.T) {
-	seeds := uint64(30)
+	// Each seed costs about half a second; more seeds explore more (-seeds), the suite runs
+	// eight, and -race -short one (the concurrency is in the conformance suite's checkpoint test).
+	seeds := *agreeSeeds
 	if testing.Short() {
-		seeds = 4 // -race -short: the concurrency is in the conformance suite's checkpoint test
+		seeds = 1
 	}
 	for seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
