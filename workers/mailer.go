@@ -123,7 +123,11 @@ func (m *Mailer) deliver(ctx context.Context, msg mailqueue.Message) error {
 			return err
 		}
 	}
-	_, err = m.opts.Loop.Execute(ctx, mail.RecordSent{Environment: msg.Environment,
+	// The record outlives a shutdown that began while the mail was on its way: a mail handed
+	// to the server and not recorded is sent again by the next mailer.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err = m.opts.Loop.Execute(rctx, mail.RecordSent{Environment: msg.Environment,
 		Mail: mail.Sent{MessageID: msg.ID, Kind: msg.Kind, To: msg.To}}, domain.Actor{Kind: domain.ActorSystem, ID: "mailer"})
 	if err == nil {
 		m.log.Info("mail sent", "environment", msg.Environment, "kind", msg.Kind, "message", msg.ID)
