@@ -62,10 +62,18 @@ func (a *App) parties(env string, tok tokens.Token) access.Parties {
 	p := access.Parties{ClientExists: clientOK,
 		ForUser: tok.SubjectKind == token.SubjectUser || tok.SubjectKind == "" && tok.Subject != tok.ClientID}
 	if p.ForUser {
-		u, ok := a.rm.Catalog.User(env, tok.Subject)
-		p.UserExists, p.UserDisabled = ok, u.Disabled
+		p.User = a.userStanding(env, tok.Subject)
+		if tok.AuthTime != nil {
+			p.AuthTime = *tok.AuthTime
+		}
 	}
 	return p
+}
+
+// userStanding reads what the catalog knows of a user, for the rules of access.User.
+func (a *App) userStanding(env, userID string) access.User {
+	u, ok := a.rm.Catalog.User(env, userID)
+	return access.User{Exists: ok, Disabled: u.Disabled, PasswordChangedAt: u.PasswordChangedAt, SignInsEndedAt: u.SignInsEndedAt}
 }
 
 func (a *App) identify(ctx context.Context, t tenants.Tenant, value string) (FoundToken, error) {

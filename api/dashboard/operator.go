@@ -20,18 +20,15 @@ type localKey int
 const viewKey localKey = iota
 
 // current is the signed-in operator, if any: a valid cookie whose session in the operators'
-// environment is still active and whose user is still enabled. Revoking the operator's
-// session (Management API, Sessions page) signs them out of the dashboard at once.
+// environment still stands (app.SessionOf: active, the operator's user enabled). Revoking
+// the operator's session (Management API, Sessions page) signs them out of the dashboard at
+// once.
 func (d *Dashboard) current(c *fiber.Ctx) (operator, bool) {
 	var op operator
 	if !d.open("session", c.Cookies(sessionCookie), &op) {
 		return operator{}, false
 	}
-	s, found := d.Sessions.ByID(domain.OperatorsEnvironment, op.SessionID)
-	if !found || !s.Active(d.Now()) || s.UserID != op.UserID {
-		return operator{}, false
-	}
-	if u, ok := d.Catalog.User(domain.OperatorsEnvironment, op.UserID); !ok || u.Disabled {
+	if _, ok := d.App.SessionOf(domain.OperatorsEnvironment, op.SessionID, op.UserID); !ok {
 		return operator{}, false
 	}
 	return op, true

@@ -10,7 +10,6 @@ import (
 	"github.com/paylent/paylent/app"
 	"github.com/paylent/paylent/domain"
 	"github.com/paylent/paylent/domain/session"
-	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
 	"github.com/paylent/paylent/tenants"
@@ -60,17 +59,13 @@ func New(d Deps) *Handlers {
 // sessionCookie is the login session's cookie (host-only: each environment has its own).
 const sessionCookie = "paylent_session"
 
-// currentSession returns the browser's active session, if any.
+// currentSession returns the browser's session, if it still stands (app.SignedIn).
 func (h *Handlers) currentSession(c *fiber.Ctx, t tenants.Tenant) (sessions.Session, bool) {
 	tok := c.Cookies(sessionCookie)
 	if len(tok) != 43 {
 		return sessions.Session{}, false
 	}
-	s, ok := h.Sessions.ByTokenHash(t.Slug, secret.Hash(tok))
-	if !ok || !s.Active(h.Now()) {
-		return sessions.Session{}, false
-	}
-	return s, true
+	return h.App.SignedIn(t.Slug, tok)
 }
 
 // touch records activity on a session, at most once a minute.

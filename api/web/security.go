@@ -163,8 +163,7 @@ func (h *Handlers) signedInUser(c *fiber.Ctx, t tenants.Tenant) (catalog.User, b
 	if !ok {
 		return catalog.User{}, false
 	}
-	u, ok := h.App.User(c.UserContext(), t.Slug, sess.UserID)
-	return u, ok && !u.Disabled
+	return h.App.User(c.UserContext(), t.Slug, sess.UserID)
 }
 
 // multiFactorSession: the browser's session proved a second factor or a passkey (acr mfa),

@@ -165,9 +165,11 @@ func (h *Harness) Run(t testing.TB, cmd domain.Command) eventstore.Result {
 	return res
 }
 
-// SignedIn is what SignIn made: the user's session and a grant with its two tokens.
+// SignedIn is what SignIn made: the user's session (and its cookie's token) and a grant with
+// its two opaque tokens (and the access token's value).
 type SignedIn struct {
 	SessionID, GrantID, AccessJTI, RefreshJTI string
+	SessionToken, AccessToken                 string
 }
 
 // SignIn starts a session for the user and redeems an authorization code for the client:
@@ -182,12 +184,16 @@ func (h *Harness) SignIn(t testing.TB, env, userID, clientID string) SignedIn {
 	code := secret.Hash(secret.Token())
 	h.Run(t, authcode.Issue{Environment: env, Code: authcode.Issued{CodeHash: code, ClientID: clientID, UserID: userID,
 		RedirectURI: "https://app.example/cb", Scope: "openid offline_access", SessionID: session.ID(sessHash), AuthTime: now}})
-	issued := func(kind string, ttl time.Duration) token.Issued {
-		th := secret.Hash(secret.Token())
-		return token.Issued{JTI: token.HashJTI(th), Kind: kind, Format: token.FormatOpaque, TokenHash: th, ClientID: clientID,
-			Subject: userID, SubjectKind: token.SubjectUser, Scope: "openid offline_access", IssuedAt: now, ExpiresAt: now.Add(ttl)}
+	issued := func(kind string, ttl time.Duration) (string, token.Issued) {
+		value := secret.Token()
+		th := secret.Hash(value)
+		return value, token.Issued{JTI: token.HashJTI(th), Kind: kind, Format: token.FormatOpaque, TokenHash: th, ClientID: clientID,
+			Subject: userID, SubjectKind: token.SubjectUser, Scope: "openid offline_access", IssuedAt: now, ExpiresAt: now.Add(ttl),
+			AuthTime: &now}
 	}
-	access, refresh := issued(token.KindAccess, time.Hour), issued(token.KindRefresh, 24*time.Hour)
+	accessValue, access := issued(token.KindAccess, time.Hour)
+	_, refresh := issued(token.KindRefresh, 24*time.Hour)
 	h.Run(t, grant.Redeem{Environment: env, CodeHash: code, Access: access, Refresh: &refresh})
-	return SignedIn{SessionID: session.ID(sessHash), GrantID: authcode.GrantID(code), AccessJTI: access.JTI, RefreshJTI: refresh.JTI}
+	return SignedIn{SessionID: session.ID(sessHash), GrantID: authcode.GrantID(code), AccessJTI: access.JTI, RefreshJTI: refresh.JTI,
+		SessionToken: sessTok, AccessToken: accessValue}
 }

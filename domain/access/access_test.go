@@ -148,13 +148,72 @@ func TestHonoured(t *testing.T) {
 	}{
 		{access.Parties{ClientExists: true}, true},
 		{access.Parties{}, false},
-		{access.Parties{ClientExists: true, ForUser: true, UserExists: true}, true},
-		{access.Parties{ClientExists: true, ForUser: true, UserExists: true, UserDisabled: true}, false},
+		{access.Parties{ClientExists: true, ForUser: true, User: access.User{Exists: true}}, true},
+		{access.Parties{ClientExists: true, ForUser: true, User: access.User{Exists: true, Disabled: true}}, false},
 		{access.Parties{ClientExists: true, ForUser: true}, false},
-		{access.Parties{ForUser: true, UserExists: true}, false},
+		{access.Parties{ForUser: true, User: access.User{Exists: true}}, false},
+		// A client's own token is judged on the client alone.
+		{access.Parties{ClientExists: true, User: access.User{Disabled: true}}, true},
 	} {
 		if got := tc.p.Honoured(); got != tc.want {
 			t.Errorf("%+v: %v, want %v", tc.p, got, tc.want)
+		}
+	}
+}
+
+// A user's authentication stands while the user exists and is enabled, and only if it
+// came after their last password change and after their last end of sign-ins: the same
+// rule, at the same instants, as the grant decisions (user.FullState.AuthenticationStands).
+func TestUserStands(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	enabled := access.User{Exists: true}
+	for _, tc := range []struct {
+		name string
+		u    access.User
+		at   time.Time
+		want bool
+	}{
+		{"enabled, any sign-in", enabled, t0, true},
+		{"enabled, sign-in time unknown", enabled, time.Time{}, true},
+		{"unknown user", access.User{}, t0, false},
+		{"disabled", access.User{Exists: true, Disabled: true}, t0, false},
+		{"disabled, sign-in time unknown", access.User{Exists: true, Disabled: true}, time.Time{}, false},
+		{"signed in before the password changed", access.User{Exists: true, PasswordChangedAt: t0}, t0.Add(-time.Second), false},
+		{"signed in as the password changed", access.User{Exists: true, PasswordChangedAt: t0}, t0, true},
+		{"signed in after the password changed", access.User{Exists: true, PasswordChangedAt: t0}, t0.Add(time.Second), true},
+		{"signed in before sign-ins ended", access.User{Exists: true, SignInsEndedAt: t0}, t0.Add(-time.Second), false},
+		{"signed in as sign-ins ended", access.User{Exists: true, SignInsEndedAt: t0}, t0, false},
+		{"signed in after sign-ins ended", access.User{Exists: true, SignInsEndedAt: t0}, t0.Add(time.Millisecond), true},
+		{"sign-in time unknown after sign-ins ended", access.User{Exists: true, SignInsEndedAt: t0}, time.Time{}, true},
+	} {
+		if got := tc.u.Stands(tc.at); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	p := access.Parties{ClientExists: true, ForUser: true, User: access.User{Exists: true, SignInsEndedAt: t0}, AuthTime: t0.Add(-time.Minute)}
+	if p.Honoured() {
+		t.Error("a token of a sign-in before the user's sign-ins ended is honoured")
+	}
+}
+
+// A browser's session stands only while it is active and its user's sign-in stands.
+func TestSessionStands(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		s    access.Session
+		want bool
+	}{
+		{"active, user enabled", access.Session{Active: true, AuthTime: t0, User: access.User{Exists: true}}, true},
+		{"revoked or expired", access.Session{AuthTime: t0, User: access.User{Exists: true}}, false},
+		{"user disabled", access.Session{Active: true, AuthTime: t0, User: access.User{Exists: true, Disabled: true}}, false},
+		{"user deleted", access.Session{Active: true, AuthTime: t0}, false},
+		{"factors reset after it started", access.Session{Active: true, AuthTime: t0, User: access.User{Exists: true, SignInsEndedAt: t0.Add(time.Second)}}, false},
+		{"started after a factor reset", access.Session{Active: true, AuthTime: t0.Add(2 * time.Second), User: access.User{Exists: true, SignInsEndedAt: t0.Add(time.Second)}}, true},
+		{"password changed after it started", access.Session{Active: true, AuthTime: t0, User: access.User{Exists: true, PasswordChangedAt: t0.Add(time.Second)}}, false},
+	} {
+		if got := tc.s.Stands(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -57,6 +57,8 @@ type User struct {
 	Disabled bool               `json:"disabled,omitempty"`
 	// PasswordChangedAt is the last password change (recovery), to the second.
 	PasswordChangedAt time.Time `json:"password_changed_at,omitzero"`
+	// SignInsEndedAt is the last end of the user's sign-ins (user.sign_ins_ended).
+	SignInsEndedAt time.Time `json:"sign_ins_ended_at,omitzero"`
 }
 
 // applyEnvironmentScoped folds the events of aggregates that live inside an environment.
@@ -95,6 +97,12 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 		// The new password unlocks: the failures were against the old one.
 		c.updateUser(env, rec.Stream, func(u *User) {
 			u.PasswordHash, u.PasswordChangedAt, u.Failures = e.PasswordHash, e.At, user.LoginFailures{}
+		})
+	case user.SignInsEnded:
+		c.updateUser(env, rec.Stream, func(u *User) {
+			if e.At.After(u.SignInsEndedAt) {
+				u.SignInsEndedAt = e.At
+			}
 		})
 	case user.Deleted:
 		id := lastSegment(rec.Stream)
