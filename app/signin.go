@@ -94,7 +94,28 @@ func (a *App) CheckPassword(ctx context.Context, req SignIn) (catalog.User, erro
 		}
 		return catalog.User{}, ErrSignInFailed
 	}
+	if secret.NeedsRehash(stored, a.hasher.Params()) {
+		a.rehash(ctx, req, u, req.Password)
+	}
 	return u, nil
+}
+
+// rehash renews the hash of a password just verified against a hash of older Argon2id
+// parameters (user.Rehash: appended only while the hash is still the one verified). It is
+// an improvement, not part of the sign-in: a busy hasher or a failed append leaves the old
+// hash, which still verifies, for the next sign-in.
+func (a *App) rehash(ctx context.Context, req SignIn, u catalog.User, password string) {
+	phc, err := a.hasher.Hash(ctx, password)
+	if err == nil {
+		var sealed string
+		if sealed, err = secret.SealPassword(a.masterKey, phc); err == nil {
+			_, err = a.loop.Execute(ctx, user.Rehash{Environment: req.Environment, UserID: u.ID, Was: u.PasswordHash, Hash: sealed},
+				req.Browser.actor(u.ID))
+		}
+	}
+	if err != nil {
+		a.log.Info("the password hash of older parameters stays until the next sign-in", "user_id", u.ID, "err", err)
+	}
 }
 
 // StartSession asks to start a login session for a user who just proved who they are.

@@ -63,6 +63,8 @@ func summary(eventType string, raw json.RawMessage) string {
 		return kindWord(d.Kind) + " removed " + by
 	case "user.password_changed":
 		return "password changed; the user's sessions and tokens ended"
+	case "user.password_rehashed":
+		return "password hash renewed with the current parameters at sign-in; nothing else changed"
 	case "user.sign_ins_ended":
 		return "factors reset: every earlier sign-in ended; the user signs in again"
 	}

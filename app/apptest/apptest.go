@@ -84,11 +84,16 @@ func New(t testing.TB) *Harness {
 	h.Ready = h.Store
 	h.Loop = eventstore.NewLoop(h.Store, reg, time.Now)
 	h.Issued = &IssuedTokens{}
-	h.App = app.New(app.Options{Loop: h.Loop, MasterKey: MasterKey, Registry: reg, Observer: h.Issued,
-		Hasher: secret.NewHasher(secret.HasherConfig{Params: secret.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}}),
+	h.App = h.AppWith(secret.NewHasher(secret.HasherConfig{Params: secret.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}}))
+	return h
+}
+
+// AppWith is another instance's App over the harness's log and read models, hashing
+// passwords with hasher (e.g. an older version's Argon2id parameters).
+func (h *Harness) AppWith(hasher *secret.Hasher) *app.App {
+	return app.New(app.Options{Loop: h.Loop, MasterKey: MasterKey, Registry: h.Registry, Observer: h.Issued, Hasher: hasher,
 		ReadModels: app.ReadModels{Head: h.Store, Catalog: h.Catalog, CatalogReady: h.Store, Tokens: h.Tokens, TokensReady: h.Store,
 			Sessions: h.Sessions, SessionsReady: h.Store, Keys: h.Keys, KeysReady: h.Store}})
-	return h
 }
 
 // Store is the in-memory event store whose appends are applied to the read models before

@@ -51,6 +51,7 @@ func Registry() *domain.Registry {
 	domain.Register[user.EmailReleased](r, 1)
 	domain.Register[user.PasswordChanged](r, 1)
 	domain.Register[user.SignInsEnded](r, 1)
+	domain.Register[user.PasswordRehashed](r, 1)
 	domain.Register[factor.TOTPEnrolled](r, 1)
 	domain.Register[factor.TOTPConfirmed](r, 1)
 	domain.Register[factor.TOTPUsed](r, 1)

@@ -407,6 +407,8 @@ func FoldAll(history []domain.Event) FullState {
 			s.Deleted = true
 		case PasswordChanged:
 			s.PasswordHash, s.PasswordChangedAt = e.PasswordHash, e.At
+		case PasswordRehashed:
+			s.PasswordHash = e.PasswordHash
 		case SignInsEnded:
 			if e.At.After(s.SignInsEndedAt) {
 				s.SignInsEndedAt = e.At

@@ -98,6 +98,8 @@ func (c *Catalog) applyEnvironmentScoped(rec domain.Record) error {
 		c.updateUser(env, rec.Stream, func(u *User) {
 			u.PasswordHash, u.PasswordChangedAt, u.Failures = e.PasswordHash, e.At, user.LoginFailures{}
 		})
+	case user.PasswordRehashed:
+		c.updateUser(env, rec.Stream, func(u *User) { u.PasswordHash = e.PasswordHash })
 	case user.SignInsEnded:
 		c.updateUser(env, rec.Stream, func(u *User) {
 			if e.At.After(u.SignInsEndedAt) {

@@ -142,6 +142,7 @@ func (b *builder) environment(env string) {
 	b.add(recovery.Stream(env, rec), recovery.Started{RecoveryID: rec, Email: alice + "@example.com", Existing: true, UserID: alice,
 		ExpiresAt: later}, recovery.PasscodeFailed{}, recovery.Verified{TokenHash: hash(rec), ExpiresAt: later}, recovery.Completed{UserID: alice})
 	b.add(user.Stream(env, alice), user.PasswordChanged{PasswordHash: "sealed:v1:" + env, At: Start.Add(time.Hour)})
+	b.add(user.Stream(env, alice), user.PasswordRehashed{PasswordHash: "sealed:v1:rehashed-" + env})
 	b.add(recovery.Stream(env, unknown), recovery.Started{RecoveryID: unknown, Email: "nobody@example.com", ExpiresAt: later})
 
 	b.factors(env, alice)
