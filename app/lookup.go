@@ -117,6 +117,13 @@ func (a *App) lookupJWT(t tenants.Tenant, value string) (FoundToken, error) {
 		Audience: parsed.Audience(), IssuedAt: parsed.IssuedAt(), ExpiresAt: parsed.Expiration()}}
 	if kept, ok := a.rm.Tokens.ByJTI(t.Slug, f.JTI); ok {
 		f.Revoked, f.GrantID, f.SubjectKind = kept.Revoked, kept.GrantID, kept.SubjectKind
+		f.AuthTime, f.ACR, f.AMR = kept.AuthTime, kept.ACR, kept.AMR
+	} else if at, ok := parsed.PrivateClaims()["auth_time"].(float64); ok && at > 0 {
+		// Not projected here yet: the signed claim says when the user signed in (to the
+		// second, as the session's auth_time it was copied from), so that LookupToken
+		// judges the token by it (access.User.Stands) as it does a kept one.
+		authTime := time.Unix(int64(at), 0).UTC()
+		f.AuthTime = &authTime
 	}
 	f.Revoked = f.Revoked || a.rm.Tokens.IsRevoked(t.Slug, f.JTI)
 	return f, nil
@@ -135,5 +142,5 @@ func (a *App) readThrough(ctx context.Context, env, jti, hash string) (tokens.To
 	i := st.Issued
 	return tokens.Token{JTI: i.JTI, Kind: i.Kind, Format: i.Format, ClientID: i.ClientID, Subject: i.Subject,
 		SubjectKind: i.SubjectKind, Scope: i.Scope, Audience: i.Audience, IssuedAt: i.IssuedAt,
-		ExpiresAt: i.ExpiresAt, GrantID: i.GrantID, Revoked: st.Revoked}, nil
+		ExpiresAt: i.ExpiresAt, GrantID: i.GrantID, Revoked: st.Revoked, AuthTime: i.AuthTime, ACR: i.ACR, AMR: i.AMR}, nil
 }
