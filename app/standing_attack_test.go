@@ -77,3 +77,33 @@ func TestEveryTokenIsJudgedByItsAuthTime(t *testing.T) {
 		}
 	}
 }
+
+// A refresh on an instance whose tokens model has not applied the refresh token's issuance
+// (read through the log) keeps how and when the user signed in: before, the new tokens had
+// no auth_time, acr or amr (a second factor's acr lost, and the tokens judged on the user
+// alone for the rest of their life).
+func TestARefreshReadThroughTheLogKeepsTheSignIn(t *testing.T) {
+	r := newFlowEnv(t).parties(t, environment.TokenOpaque)
+	first := r.tokens(t, "openid offline_access read")
+	lagging := app.New(app.Options{Loop: r.h.Loop, MasterKey: apptest.MasterKey, Registry: r.h.Registry,
+		Hasher: secret.NewHasher(secret.HasherConfig{Params: secret.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}}),
+		ReadModels: app.ReadModels{Head: r.h.Store, Catalog: r.h.Catalog, CatalogReady: r.h.Store, Tokens: tokens.New(),
+			TokensReady: r.h.Store, Sessions: r.h.Sessions, SessionsReady: r.h.Store, Keys: r.h.Keys, KeysReady: r.h.Store}})
+	next, oe := lagging.Refresh(t.Context(), app.RefreshRequest{TokenRequest: r.req(r.web), RefreshToken: first.RefreshToken})
+	if oe != nil {
+		t.Fatal(oe)
+	}
+	was, err := r.h.App.LookupToken(t.Context(), r.t, first.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{next.AccessToken, next.RefreshToken} {
+		tok, err := r.h.App.LookupToken(t.Context(), r.t, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.AuthTime == nil || !tok.AuthTime.Equal(*was.AuthTime) || tok.ACR != was.ACR {
+			t.Errorf("a refreshed %s token: auth_time %v acr %q, want %v %q", tok.Kind, tok.AuthTime, tok.ACR, *was.AuthTime, was.ACR)
+		}
+	}
+}
