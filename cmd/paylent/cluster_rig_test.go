@@ -106,12 +106,8 @@ cluster {
 		}
 		nd.out = &lockedBuffer{}
 	}
-	for _, nd := range c.nodes {
-		c.start(nd)
-	}
-	for _, nd := range c.nodes {
-		c.waitHealthy(nd)
-	}
+	// Registered before the nodes start: a node that never becomes healthy is stopped too,
+	// and its output says why.
 	t.Cleanup(func() {
 		for _, nd := range c.nodes {
 			c.kill(nd)
@@ -120,6 +116,12 @@ cluster {
 			}
 		}
 	})
+	for _, nd := range c.nodes {
+		c.start(nd)
+	}
+	for _, nd := range c.nodes {
+		c.waitHealthy(nd)
+	}
 	return c
 }
 
@@ -175,10 +177,16 @@ func (c *natsCluster) kill(nd *natsNode) {
 	nd.cmd = nil
 }
 
-// waitHealthy waits for the node's /healthz (JetStream enabled and current with the cluster).
+// waitHealthy waits for the node's /healthz (JetStream enabled and current with the cluster),
+// and fails at once, with the node's output, if the node exits meanwhile.
 func (c *natsCluster) waitHealthy(nd *natsNode) {
 	c.t.Helper()
 	eventually(c.t, time.Minute, nd.name+" healthy", func() bool {
+		select {
+		case <-nd.exited:
+			c.t.Fatalf("%s exited before it was healthy:\n%s", nd.name, tail(nd.out.String(), 3000))
+		default:
+		}
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", nd.http))
 		if err != nil {
 			return false
