@@ -33,6 +33,17 @@ func (a *App) SessionOf(env, sessionID, userID string) (sessions.Session, bool) 
 	return s, true
 }
 
+// HeldSession is the active session a browser's cookie token names, whether or not it still
+// stands: what signing out, or a new sign-in in the same browser, ends. It authorizes
+// nothing; SignedIn is what does.
+func (a *App) HeldSession(env, cookieToken string) (sessions.Session, bool) {
+	s, ok := a.rm.Sessions.ByTokenHash(env, secret.Hash(cookieToken))
+	if !ok || !s.Active(a.now()) {
+		return sessions.Session{}, false
+	}
+	return s, true
+}
+
 func (a *App) sessionStands(env string, s sessions.Session) bool {
 	return access.Session{Active: s.Active(a.now()), AuthTime: s.AuthTime, User: a.userStanding(env, s.UserID)}.Stands()
 }

@@ -68,6 +68,16 @@ func (h *Handlers) currentSession(c *fiber.Ctx, t tenants.Tenant) (sessions.Sess
 	return h.App.SignedIn(t.Slug, tok)
 }
 
+// heldSession returns the browser's active session even if it no longer stands
+// (app.HeldSession): only to end it, when the person signs out or signs in again.
+func (h *Handlers) heldSession(c *fiber.Ctx, t tenants.Tenant) (sessions.Session, bool) {
+	tok := c.Cookies(sessionCookie)
+	if len(tok) != 43 {
+		return sessions.Session{}, false
+	}
+	return h.App.HeldSession(t.Slug, tok)
+}
+
 // touch records activity on a session, at most once a minute.
 func (h *Handlers) touch(c *fiber.Ctx, t tenants.Tenant, s sessions.Session) {
 	if h.Now().Sub(s.LastActivity) < session.TouchEvery {

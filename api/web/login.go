@@ -81,7 +81,7 @@ func (h *Handlers) Login(c *fiber.Ctx, t tenants.Tenant) error {
 // startSession starts a new session (ending the browser's previous one) and sets its cookie.
 func (h *Handlers) startSession(c *fiber.Ctx, t tenants.Tenant, u catalog.User, amr []string) (sessions.Session, error) {
 	var previous string
-	if old, ok := h.currentSession(c, t); ok {
+	if old, ok := h.heldSession(c, t); ok {
 		previous = old.ID
 	}
 	started, err := h.App.StartSession(c.UserContext(), app.StartSession{Environment: t.Slug, UserID: u.ID,

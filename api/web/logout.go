@@ -46,7 +46,9 @@ func (h *Handlers) Logout(c *fiber.Ctx, t tenants.Tenant) error {
 					Registered: cl.Settings.PostLogoutRedirectURIs})
 		}
 	}
-	s, signedIn := h.currentSession(c, t)
+	// The session the browser holds is ended even if it no longer stands (its user disabled
+	// where its revocation has not arrived): signing out must not leave it to come back.
+	s, signedIn := h.heldSession(c, t)
 	ownHint := hinted && (!signedIn || hint.subject == s.UserID)
 	confirmed := ownHint || (c.Method() == fiber.MethodPost && get("confirm") == "yes")
 	if !confirmed {

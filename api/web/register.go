@@ -104,7 +104,7 @@ func (h *Handlers) RegisterComplete(c *fiber.Ctx, t tenants.Tenant) error {
 	flow, _ := h.open(in.Flow, t.Slug, h.Now())
 	if !asJSON && !secondFactorRequired(t, &flow) {
 		req.SessionTTL = t.Settings.SessionTTL()
-		if old, ok := h.currentSession(c, t); ok {
+		if old, ok := h.heldSession(c, t); ok {
 			req.Previous = old.ID
 		}
 	}
