@@ -66,6 +66,8 @@ type App struct {
 	log       *slog.Logger
 	observer  TokenObserver
 	keyPool   *keygen.Pool
+	// renewHashes: Options.RenewPasswordHashes.
+	renewHashes bool
 }
 
 // Options configure an App.
@@ -91,6 +93,10 @@ type Options struct {
 	// KeyPool supplies signing keys generated ahead of need (CreateEnvironment, RotateKeys);
 	// nil generates each key inline when it is needed.
 	KeyPool *keygen.Pool
+	// RenewPasswordHashes: a sign-in against a hash of older Argon2id parameters renews it
+	// (user.password_rehashed). Off, nothing is renewed: while instances of a release that
+	// cannot read that event share the log (a rolling upgrade), they must not meet it.
+	RenewPasswordHashes bool
 }
 
 // TokenObserver watches token issuance (internal/metrics implements it).
@@ -112,7 +118,7 @@ func New(o Options) *App {
 		o.KeyPool = keygen.NewPool(keygen.PoolOptions{MasterKey: o.MasterKey, Rand: o.Rand, Size: 1, Logger: o.Logger})
 	}
 	return &App{loop: o.Loop, masterKey: o.MasterKey, rand: o.Rand, rm: o.ReadModels, hasher: o.Hasher, registry: o.Registry,
-		now: o.Now, log: o.Logger, observer: o.Observer, keyPool: o.KeyPool}
+		now: o.Now, log: o.Logger, observer: o.Observer, keyPool: o.KeyPool, renewHashes: o.RenewPasswordHashes}
 }
 
 // issued tells the observer, if any, that a flow returned an access token.

@@ -49,6 +49,9 @@ func rehashes(t *testing.T, h *apptest.Harness, userID string) int {
 func TestSignInRenewsAnOldHash(t *testing.T) {
 	h := newHarness(t)
 	older := h.AppWith(secret.NewHasher(secret.HasherConfig{Params: secret.PasswordParams{MemoryKiB: 32, Time: 1, Threads: 1}}))
+	// The harness's instance, with renewal switched on (PAYLENT_PASSWORD_REHASH=on).
+	h.App = h.AppWith(secret.NewHasher(secret.HasherConfig{Params: secret.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}}),
+		func(o *app.Options) { o.RenewPasswordHashes = true })
 	const password = "a long and unusual phrase"
 	created := map[string]string{}
 	for _, email := range []string{"ada@example.com", "bob@example.com"} {
@@ -128,5 +131,29 @@ func TestRenewalNeverOverwritesANewPassword(t *testing.T) {
 	if _, err := h.App.CheckPassword(t.Context(), app.SignIn{Environment: env, Email: "ada@example.com",
 		Password: "another long unusual phrase", Browser: someone}); err != nil {
 		t.Errorf("the new password: %v", err)
+	}
+}
+
+// Renewal is switched on by a setting (PAYLENT_PASSWORD_REHASH), as docs/DEPLOYMENT.md asks
+// of every new event type: while instances of a release that cannot read
+// user.password_rehashed share the log, a sign-in must not write it (their projections would
+// stop at it and every decision on that user's stream would fail there). Off, a sign-in with
+// an old hash writes nothing and the old hash goes on verifying.
+func TestRenewalIsOffUntilSwitchedOn(t *testing.T) {
+	h := newHarness(t) // RenewPasswordHashes off, as on shared infrastructure by default
+	older := h.AppWith(secret.NewHasher(secret.HasherConfig{Params: secret.PasswordParams{MemoryKiB: 32, Time: 1, Threads: 1}}))
+	pw, _ := user.NewPassword("a long and unusual phrase", "ada@example.com")
+	u, err := older.CreateUser(t.Context(), app.CreateUser{Environment: env, Email: "ada@example.com", Name: "Ada", Password: pw}, apptest.Operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := h.App.CheckPassword(t.Context(), app.SignIn{Environment: env, Email: "ada@example.com",
+			Password: "a long and unusual phrase", Browser: someone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rehashes(t, h, u.UserID); n != 0 || phcOf(t, h, u.UserID) != "m=32,t=1,p=1" {
+		t.Errorf("renewal off: %d rehashes, hash %s", n, phcOf(t, h, u.UserID))
 	}
 }

@@ -94,7 +94,7 @@ func (a *App) CheckPassword(ctx context.Context, req SignIn) (catalog.User, erro
 		}
 		return catalog.User{}, ErrSignInFailed
 	}
-	if secret.NeedsRehash(stored, a.hasher.Params()) {
+	if a.renewHashes && secret.NeedsRehash(stored, a.hasher.Params()) {
 		a.rehash(ctx, req, u, req.Password)
 	}
 	return u, nil

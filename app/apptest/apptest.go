@@ -89,11 +89,16 @@ func New(t testing.TB) *Harness {
 }
 
 // AppWith is another instance's App over the harness's log and read models, hashing
-// passwords with hasher (e.g. an older version's Argon2id parameters).
-func (h *Harness) AppWith(hasher *secret.Hasher) *app.App {
-	return app.New(app.Options{Loop: h.Loop, MasterKey: MasterKey, Registry: h.Registry, Observer: h.Issued, Hasher: hasher,
+// passwords with hasher (e.g. an older version's Argon2id parameters); set changes its
+// other options (e.g. RenewPasswordHashes).
+func (h *Harness) AppWith(hasher *secret.Hasher, set ...func(*app.Options)) *app.App {
+	o := app.Options{Loop: h.Loop, MasterKey: MasterKey, Registry: h.Registry, Observer: h.Issued, Hasher: hasher,
 		ReadModels: app.ReadModels{Head: h.Store, Catalog: h.Catalog, CatalogReady: h.Store, Tokens: h.Tokens, TokensReady: h.Store,
-			Sessions: h.Sessions, SessionsReady: h.Store, Keys: h.Keys, KeysReady: h.Store}})
+			Sessions: h.Sessions, SessionsReady: h.Store, Keys: h.Keys, KeysReady: h.Store}}
+	for _, f := range set {
+		f(&o)
+	}
+	return app.New(o)
 }
 
 // Store is the in-memory event store whose appends are applied to the read models before

@@ -41,7 +41,15 @@ type Config struct {
 	// at most, so that creating an environment does not wait for one (default 64, about
 	// 2 KiB each; 0 generates each key when it is needed).
 	KeyPool string // PAYLENT_KEY_POOL
+	// PasswordRehash: a sign-in against a password hash of older Argon2id parameters renews
+	// it (user.password_rehashed), on or off; default on for the embedded default (one
+	// instance) and off with shared infrastructure, until every instance of a rolling upgrade
+	// can read that event (docs/DEPLOYMENT.md, "New event types come last").
+	PasswordRehash string // PAYLENT_PASSWORD_REHASH
 }
+
+// PasswordRehashOn reports whether sign-ins renew hashes of older parameters.
+func (c Config) PasswordRehashOn() bool { return c.PasswordRehash == "on" }
 
 // KeyPoolSize is KeyPool as a number (0 when it does not parse: Validate reports it).
 func (c Config) KeyPoolSize() int {
@@ -69,9 +77,9 @@ func LoadConfig(getenv func(string) string) Config {
 	}
 	// The embedded default (no DATABASE_URL) is a laptop's: it listens on loopback only,
 	// unless told otherwise. With shared infrastructure it listens on every interface.
-	httpAddr := ":4000"
+	httpAddr, rehash := ":4000", "off"
 	if strings.TrimSpace(getenv("DATABASE_URL")) == "" {
-		httpAddr = "127.0.0.1:4000"
+		httpAddr, rehash = "127.0.0.1:4000", "on"
 	}
 	return Config{
 		HTTPAddr:       get("PAYLENT_HTTP_ADDR", httpAddr),
@@ -92,6 +100,7 @@ func LoadConfig(getenv func(string) string) Config {
 		MetricsAddr:    get("PAYLENT_METRICS_ADDR", ""),
 		OTLPEndpoint:   get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
 		KeyPool:        get("PAYLENT_KEY_POOL", "64"),
+		PasswordRehash: get("PAYLENT_PASSWORD_REHASH", rehash),
 	}
 }
 
@@ -131,6 +140,9 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimits != "on" && c.RateLimits != "off" {
 		errs = append(errs, fmt.Errorf("PAYLENT_RATE_LIMITS %q: want on or off", c.RateLimits))
+	}
+	if c.PasswordRehash != "on" && c.PasswordRehash != "off" {
+		errs = append(errs, fmt.Errorf("PAYLENT_PASSWORD_REHASH %q: want on or off", c.PasswordRehash))
 	}
 	if c.OTLPEndpoint != "" {
 		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -172,7 +172,7 @@ func serve(ctx context.Context, env *cliEnv) error {
 		return err
 	}
 	ops := app.New(app.Options{Loop: db.loop, MasterKey: mk, Logger: log, ReadModels: rm.forApp(), Hasher: env.hasher, Registry: db.registry,
-		Observer: tel.tokens(), KeyPool: keyPool})
+		Observer: tel.tokens(), KeyPool: keyPool, RenewPasswordHashes: cfg.PasswordRehashOn()})
 	oauthHandlers := oauth.New(oauth.Deps{App: ops, Catalog: rm.catalog, Keys: ops, Logger: log, EventKeys: eventKeys(mk)})
 	return serveHTTP(ctx, env, ln, api.New(api.Options{Directory: dir, Logger: log,
 		RateLimiter: limiter, RateLimitsOff: !cfg.RateLimitsOn(), Observer: tel.requests(), Tracer: traces.tracer(),
