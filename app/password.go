@@ -103,7 +103,7 @@ func (a *App) changePassword(ctx context.Context, env, userID string, hash user.
 	}
 	var out Ended
 	out.add(res)
-	if out, err = a.sweepSessions(ctx, out, env, userID, sess, changedAt(res).At, access.ReasonPasswordChanged, actor); err != nil {
+	if out, err = a.sweepSessions(ctx, out, env, userID, sess, changedAt(res), access.ReasonPasswordChanged, actor); err != nil {
 		return out, err
 	}
 	return a.sweep(ctx, out, access.RevokeGrants{Environment: env, UserID: userID, Reason: access.ReasonPasswordChanged},

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -119,11 +118,14 @@ func (a *App) verifiedRecovery(ctx context.Context, env, recID, token string) (r
 	return *s.Started, nil
 }
 
-// changedAt is the time a password change recorded (user.password_changed's at).
-func changedAt(res eventstore.Result) (at user.PasswordChanged) {
+// changedAt is the instant a password change was decided: its event's time, to the
+// microsecond (user.password_changed's at is to the second). Sessions authenticated at or
+// before it were started with the old password.
+func changedAt(res eventstore.Result) time.Time {
+	var at time.Time
 	for _, e := range res.Events {
-		if e.Type == at.EventType() {
-			json.Unmarshal(e.Data, &at) //nolint:errcheck // our own event, just encoded
+		if e.Type == (user.PasswordChanged{}).EventType() && e.OccurredAt.After(at) {
+			at = e.OccurredAt
 		}
 	}
 	return at

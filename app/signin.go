@@ -13,6 +13,7 @@ import (
 	"github.com/paylent/paylent/domain/oauth"
 	"github.com/paylent/paylent/domain/session"
 	"github.com/paylent/paylent/domain/user"
+	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/internal/secret"
 	"github.com/paylent/paylent/projections/catalog"
 	"github.com/paylent/paylent/projections/sessions"
@@ -142,7 +143,10 @@ type StartedSession struct {
 func (a *App) StartSession(ctx context.Context, req StartSession) (StartedSession, error) {
 	tok := secret.Token()
 	hash := secret.Hash(tok)
-	now := a.now().UTC().Truncate(time.Second)
+	// To the microsecond, as events are: a sign-in a moment after an operator ended the
+	// user's sign-ins (user.sign_ins_ended) is told apart from one a moment before, in the
+	// same second. Claims carry it in whole seconds (auth_time).
+	now := eventstore.NormalizeTime(a.now())
 	ev := session.Started{SessionID: session.ID(hash), UserID: req.UserID, TokenHash: hash, IP: req.Browser.IP,
 		UserAgent: req.Browser.UserAgent, AuthTime: now, ExpiresAt: now.Add(req.TTL)}
 	ev.AMR, ev.ACR = Methods(req.AMR)
