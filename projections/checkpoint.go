@@ -42,6 +42,24 @@ type CheckpointFile struct {
 	State    io.ReadCloser
 }
 
+// Formatted is a projection whose checkpoints changed meaning in a way a checkpoint of an
+// earlier format cannot be read as (a field it now keeps, which the earlier one dropped).
+// Its checkpoints are kept under CheckpointName: a checkpoint of an earlier format is then
+// not found, so the model is rebuilt from the log once, and a version rolled back to still
+// finds its own (checked against the log, then caught up from its position).
+type Formatted interface {
+	CheckpointFormat() int
+}
+
+// CheckpointName is the name p's checkpoints are kept under: its name, followed by its
+// format from format 2 on ("catalog.2").
+func CheckpointName(p Projection) string {
+	if f, ok := p.(Formatted); ok && f.CheckpointFormat() > 1 {
+		return p.Name() + "." + strconv.Itoa(f.CheckpointFormat())
+	}
+	return p.Name()
+}
+
 // DirCheckpoints keeps one file per projection in a directory (the instance's data dir).
 // A file is the JSON object {"position":…,"hash":"…","state":…}, members in that order
 // (the format json.Marshal of Checkpoint has always written, so older files still open).

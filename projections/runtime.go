@@ -383,7 +383,7 @@ func (r *Runtime) restore(ctx context.Context) bool {
 	if r.opts.Checkpoints == nil {
 		return true
 	}
-	cp, ok, err := r.opts.Checkpoints.Open(r.proj.Name())
+	cp, ok, err := r.opts.Checkpoints.Open(CheckpointName(r.proj))
 	if err != nil || !ok {
 		if err != nil {
 			r.log.Warn("ignoring unreadable checkpoint; rebuilding from the start", "err", err)
@@ -421,7 +421,7 @@ func (r *Runtime) checkpoint() {
 		return
 	}
 	started := time.Now()
-	err := r.opts.Checkpoints.Write(r.proj.Name(), applied, r.lastHash, func(w io.Writer) error {
+	err := r.opts.Checkpoints.Write(CheckpointName(r.proj), applied, r.lastHash, func(w io.Writer) error {
 		return WriteState(r.proj, w)
 	})
 	if err != nil {

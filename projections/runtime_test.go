@@ -119,7 +119,7 @@ func TestRuntimeCheckpoints(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	cp, ok, err := cps.Load(catalog.Name)
+	cp, ok, err := cps.Load(projections.CheckpointName(catalog.New()))
 	if err != nil || !ok || cp.Position != pos {
 		t.Fatalf("checkpoint after shutdown: %+v %v %v", cp, ok, err)
 	}

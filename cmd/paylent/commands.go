@@ -266,7 +266,7 @@ func rebuild(ctx context.Context, env *cliEnv, name string) error {
 			return err
 		}
 		took := time.Since(started)
-		if err := cps.Write(pname, pos, hash, func(w io.Writer) error { return projections.WriteState(p, w) }); err != nil {
+		if err := cps.Write(projections.CheckpointName(p), pos, hash, func(w io.Writer) error { return projections.WriteState(p, w) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.stdout, "rebuilt %s: %d events in %s (%.0f events/s)\n", pname, pos,

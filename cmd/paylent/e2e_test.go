@@ -306,7 +306,7 @@ func TestEmbeddedDefault(t *testing.T) {
 
 	// Ctrl-C: drained, checkpointed, Postgres stopped; a second start reuses the data.
 	srv.stop()
-	if _, err := os.Stat(filepath.Join(data, "projections", "catalog.checkpoint.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(data, "projections", "catalog.2.checkpoint.json")); err != nil {
 		t.Errorf("no checkpoint after shutdown: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(data, "postgres", "postmaster.pid")); err == nil {

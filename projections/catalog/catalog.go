@@ -125,6 +125,11 @@ func (c *Catalog) WriteSnapshot(w io.Writer) error {
 	return e.Close()
 }
 
+// CheckpointFormat implements projections.Formatted. Format 2 keeps each user's
+// sign_ins_ended_at, which a format-1 checkpoint dropped: one restored would read every
+// earlier factor reset as never made.
+func (c *Catalog) CheckpointFormat() int { return 2 }
+
 // Restore implements projections.Projection.
 func (c *Catalog) Restore(b []byte) error { return c.RestoreFrom(bytes.NewReader(b)) }
 

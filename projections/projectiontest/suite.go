@@ -52,13 +52,13 @@ func checkpointFile(t *testing.T, m Model, log []domain.Record, envs []string) {
 			}
 		}
 	})
-	err := cps.Write(live.Name(), 1, []byte{1}, func(w io.Writer) error { return projections.WriteState(live, w) })
+	err := cps.Write(projections.CheckpointName(live), 1, []byte{1}, func(w io.Writer) error { return projections.WriteState(live, w) })
 	close(stop)
 	wg.Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, ok, err := cps.Open(live.Name())
+	f, ok, err := cps.Open(projections.CheckpointName(live))
 	if err != nil || !ok {
 		t.Fatalf("open the checkpoint: %v %v", ok, err)
 	}
