@@ -81,7 +81,7 @@ func (a *App) identify(ctx context.Context, t tenants.Tenant, value string) (Fou
 		return FoundToken{}, ErrUnknownToken
 	}
 	if strings.Count(value, ".") == 2 {
-		return a.lookupJWT(t, value)
+		return a.lookupJWT(ctx, t, value)
 	}
 	hash := secret.Hash(value)
 	if tok, ok := a.rm.Tokens.ByHash(t.Slug, hash); ok {
@@ -98,7 +98,7 @@ func (a *App) identify(ctx context.Context, t tenants.Tenant, value string) (Fou
 	return FoundToken{Token: tok, Issuer: t.Issuer}, nil
 }
 
-func (a *App) lookupJWT(t tenants.Tenant, value string) (FoundToken, error) {
+func (a *App) lookupJWT(ctx context.Context, t tenants.Tenant, value string) (FoundToken, error) {
 	now := a.now()
 	msg, err := jws.Parse([]byte(value))
 	if err != nil || len(msg.Signatures()) != 1 || msg.Signatures()[0].ProtectedHeaders().Type() != "at+jwt" {
@@ -118,10 +118,17 @@ func (a *App) lookupJWT(t tenants.Tenant, value string) (FoundToken, error) {
 	if kept, ok := a.rm.Tokens.ByJTI(t.Slug, f.JTI); ok {
 		f.Revoked, f.GrantID, f.SubjectKind = kept.Revoked, kept.GrantID, kept.SubjectKind
 		f.AuthTime, f.ACR, f.AMR = kept.AuthTime, kept.ACR, kept.AMR
+	} else if logged, err := a.readThrough(ctx, t.Slug, f.JTI, ""); err == nil && logged.Format == token.FormatJWT &&
+		logged.Subject == f.Subject && logged.ClientID == f.ClientID {
+		// Not projected here yet: its issuance in the log says when the user signed in, to
+		// the microsecond as the session's auth_time it was copied from (the claim has whole
+		// seconds, which cannot tell a sign-in just after an end of sign-ins from one just
+		// before), so that LookupToken judges it (access.User.Stands) as it does a kept one.
+		f.Revoked, f.GrantID, f.SubjectKind = logged.Revoked, logged.GrantID, logged.SubjectKind
+		f.AuthTime, f.ACR, f.AMR = logged.AuthTime, logged.ACR, logged.AMR
 	} else if at, ok := parsed.PrivateClaims()["auth_time"].(float64); ok && at > 0 {
-		// Not projected here yet: the signed claim says when the user signed in (to the
-		// second, as the session's auth_time it was copied from), so that LookupToken
-		// judges the token by it (access.User.Stands) as it does a kept one.
+		// Not in the log either (or the log cannot be read): the signed claim, in whole
+		// seconds.
 		authTime := time.Unix(int64(at), 0).UTC()
 		f.AuthTime = &authTime
 	}

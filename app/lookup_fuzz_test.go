@@ -11,6 +11,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/paylent/paylent/domain/eventtypes"
+	"github.com/paylent/paylent/eventstore"
 	"github.com/paylent/paylent/projections/keys"
 	"github.com/paylent/paylent/projections/tokens"
 	"github.com/paylent/paylent/tenants"
@@ -43,7 +45,9 @@ func (k *oneKey) JWKS(string, time.Time) ([]byte, error)     { return json.Marsh
 // verify; whatever the fuzzer mutates, a token that verifies has our signing input.
 func FuzzLookupJWT(f *testing.F) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	h := New(Options{ReadModels: ReadModels{Keys: newOneKey(f), Tokens: tokens.New()}, Now: func() time.Time { return now }})
+	// A loop over an empty log: a token not in the tokens model is read through it.
+	h := New(Options{ReadModels: ReadModels{Keys: newOneKey(f), Tokens: tokens.New()}, Now: func() time.Time { return now },
+		Loop: eventstore.NewLoop(eventstore.NewMemory(), eventtypes.Registry(), func() time.Time { return now })})
 	t := tenants.Tenant{Slug: "acme-test", Issuer: "http://acme-test.localhost:4000"}
 	good, err := h.signJWT(context.Background(), t.Slug, "at+jwt", accessClaims{Issuer: t.Issuer, Subject: "c1", Audience: []string{t.Issuer},
 		ExpiresAt: now.Add(time.Hour).Unix(), IssuedAt: now.Unix(), NotBefore: now.Unix(), JTI: "jti-0123456789abcdef", ClientID: "c1"})
@@ -58,7 +62,7 @@ func FuzzLookupJWT(f *testing.F) {
 	}
 	goodInput := good[:strings.LastIndexByte(good, '.')]
 	f.Fuzz(func(tt *testing.T, value string) {
-		found, err := h.lookupJWT(t, value)
+		found, err := h.lookupJWT(context.Background(), t, value)
 		if err != nil {
 			return
 		}
