@@ -26,7 +26,10 @@ func (h *Handlers) proceed(c *fiber.Ctx, t tenants.Tenant, cl catalog.Client, re
 	}
 	needLogin := !ok
 	if ok && fresh == nil {
-		needLogin = req.prompted("login") || (req.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second)
+		// max_age on the auth_time the ID token carries (whole seconds), not the session's
+		// microseconds: else a session up to a second too old for the claim is reused.
+		needLogin = req.prompted("login") ||
+			(req.MaxAge >= 0 && now.Sub(sess.AuthTime.Truncate(time.Second)) > time.Duration(req.MaxAge)*time.Second)
 	}
 	// A fresh session too: /login/continue hands over one the password alone started.
 	if ok && secondFactorRequired(t, &req) && sess.ACR != session.ACRMultiFactor {
