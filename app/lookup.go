@@ -115,22 +115,26 @@ func (a *App) lookupJWT(ctx context.Context, t tenants.Tenant, value string) (Fo
 	f := FoundToken{Issuer: t.Issuer, Token: tokens.Token{JTI: parsed.JwtID(), Kind: token.KindAccess,
 		Format: token.FormatJWT, ClientID: clientID, Subject: parsed.Subject(), Scope: scope,
 		Audience: parsed.Audience(), IssuedAt: parsed.IssuedAt(), ExpiresAt: parsed.Expiration()}}
+	claimed, forUser := parsed.PrivateClaims()["auth_time"].(float64) // only a user's token has one
 	if kept, ok := a.rm.Tokens.ByJTI(t.Slug, f.JTI); ok {
 		f.Revoked, f.GrantID, f.SubjectKind = kept.Revoked, kept.GrantID, kept.SubjectKind
 		f.AuthTime, f.ACR, f.AMR = kept.AuthTime, kept.ACR, kept.AMR
-	} else if logged, err := a.readThrough(ctx, t.Slug, f.JTI, ""); err == nil && logged.Format == token.FormatJWT &&
-		logged.Subject == f.Subject && logged.ClientID == f.ClientID {
-		// Not projected here yet: its issuance in the log says when the user signed in, to
-		// the microsecond as the session's auth_time it was copied from (the claim has whole
-		// seconds, which cannot tell a sign-in just after an end of sign-ins from one just
-		// before), so that LookupToken judges it (access.User.Stands) as it does a kept one.
-		f.Revoked, f.GrantID, f.SubjectKind = logged.Revoked, logged.GrantID, logged.SubjectKind
-		f.AuthTime, f.ACR, f.AMR = logged.AuthTime, logged.ACR, logged.AMR
-	} else if at, ok := parsed.PrivateClaims()["auth_time"].(float64); ok && at > 0 {
-		// Not in the log either (or the log cannot be read): the signed claim, in whole
-		// seconds.
-		authTime := time.Unix(int64(at), 0).UTC()
-		f.AuthTime = &authTime
+	} else if forUser && claimed > 0 {
+		// A user's token not projected here yet. Its issuance in the log says when the user
+		// signed in, to the microsecond as the session's auth_time it was copied from (the
+		// claim has whole seconds, which cannot tell a sign-in just after an end of sign-ins
+		// from one just before), so that LookupToken judges it (access.User.Stands) as it
+		// does a kept one. Client-credentials JWTs are never kept and carry no auth_time:
+		// they cost no read of the log.
+		if logged, err := a.readThrough(ctx, t.Slug, f.JTI, ""); err == nil && logged.Format == token.FormatJWT &&
+			logged.Subject == f.Subject && logged.ClientID == f.ClientID {
+			f.Revoked, f.GrantID, f.SubjectKind = logged.Revoked, logged.GrantID, logged.SubjectKind
+			f.AuthTime, f.ACR, f.AMR = logged.AuthTime, logged.ACR, logged.AMR
+		} else {
+			// Not in the log either (or the log cannot be read): the signed claim.
+			authTime := time.Unix(int64(claimed), 0).UTC()
+			f.AuthTime = &authTime
+		}
 	}
 	f.Revoked = f.Revoked || a.rm.Tokens.IsRevoked(t.Slug, f.JTI)
 	return f, nil
