@@ -57,7 +57,7 @@ func (c ChangePassword) Decide(h [][]domain.Event, now time.Time) ([][]domain.Ev
 		return nil, domain.Invalid("password", "was checked against another email address")
 	}
 	out := make([][]domain.Event, len(h))
-	out[0] = []domain.Event{user.PasswordChanged{PasswordHash: c.Password.PHC(), At: now.UTC().Truncate(time.Second)}}
+	out[0] = []domain.Event{user.PasswordChanged{PasswordHash: c.Password.PHC(), At: now.UTC()}}
 	revokeHeld(h, out, 1, c.UserID, len(c.SessionIDs), len(c.GrantIDs), ReasonPasswordChanged, now)
 	return out, nil
 }

@@ -287,8 +287,9 @@ type Deleted struct{}
 func (Deleted) EventType() string { return "user.deleted" }
 
 // PasswordChanged records a user's new password (sealed, as in Created). Every session and
-// grant the user held is revoked in the same append (access.ChangePassword); At is when,
-// to the second: a grant whose authentication is older no longer refreshes or redeems.
+// grant the user held is revoked in the same append (access.ChangePassword); At is when
+// (to the microsecond, as sessions are timed; to the second in events written before
+// 2026-12-03): a grant whose authentication is older no longer refreshes or redeems.
 type PasswordChanged struct {
 	PasswordHash string    `json:"password_hash"`
 	At           time.Time `json:"at"`

@@ -55,7 +55,7 @@ type User struct {
 	// login or a new password); lockout is decided from them (domain/user.LoginFailures).
 	Failures user.LoginFailures `json:"failures,omitzero"`
 	Disabled bool               `json:"disabled,omitempty"`
-	// PasswordChangedAt is the last password change (recovery), to the second.
+	// PasswordChangedAt is the last password change (user.password_changed's at).
 	PasswordChangedAt time.Time `json:"password_changed_at,omitzero"`
 	// SignInsEndedAt is the last end of the user's sign-ins (user.sign_ins_ended).
 	SignInsEndedAt time.Time `json:"sign_ins_ended_at,omitzero"`
