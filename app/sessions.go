@@ -16,7 +16,7 @@ import (
 // so that ending a user's access signs them out of every page at once, even on an instance
 // that has not yet applied the session's revocation.
 func (a *App) SignedIn(env, cookieToken string) (sessions.Session, bool) {
-	s, ok := a.rm.Sessions.ByTokenHash(env, secret.Hash(cookieToken))
+	s, ok := a.HeldSession(env, cookieToken)
 	if !ok || !a.sessionStands(env, s) {
 		return sessions.Session{}, false
 	}
